@@ -1,0 +1,69 @@
+//! `warden serve`: load and validate the config, start the gateway, stop gracefully on SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::{Config, LogFormat};
+use crate::server::{AppState, RunningServer};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Config file (YAML). Default: `warden.yaml` in the working directory, if present.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Listen address; overrides the config and WARDEN_LISTEN.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Upstream base URL (e.g. http://127.0.0.1:8090 for `warden mock-upstream`); overrides the
+    /// config and WARDEN_UPSTREAM_URL.
+    #[arg(long)]
+    upstream: Option<String>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    if let Some(listen) = args.listen {
+        env.push(("WARDEN_LISTEN".into(), listen.to_string()));
+    }
+    if let Some(url) = args.upstream {
+        env.push(("WARDEN_UPSTREAM_URL".into(), url));
+    }
+    let config = Config::load(args.config.as_deref(), env).context("invalid configuration")?;
+    super::init_logging(&config.log.level, config.log.format == LogFormat::Json);
+    let upstream_key = config
+        .upstream_key(std::env::var("ANTHROPIC_API_KEY").ok())
+        .context("cannot load the upstream credential")?;
+    if upstream_key.is_none() {
+        tracing::warn!(
+            "No upstream credential: set ANTHROPIC_API_KEY or upstream.api_key_file. Requests will fail until one is set."
+        );
+    }
+    if config.keys.is_empty() {
+        eprintln!(
+            "warden: no Warden keys are configured, so every API request will get 401.\n\
+             Create one with:\n    warden keys new --team default --principal you@example.com >> warden.yaml\n\
+             (the key itself is printed once on stderr; the file gets only its hash, under `keys:`)."
+        );
+    }
+    super::runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let upstream = config.upstream.url.clone();
+        let keys = config.keys.len();
+        let state = AppState::new(config, upstream_key).context("cannot build the upstream client")?;
+        let server = RunningServer::start(listener, state)?;
+        tracing::info!(addr = %server.addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
+        let token = server.shutdown_token();
+        tokio::spawn(async move {
+            super::shutdown_signal().await;
+            token.cancel();
+        });
+        server.wait().await?;
+        tracing::info!("Warden stopped.");
+        Ok(())
+    })
+}

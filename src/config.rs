@@ -1,0 +1,389 @@
+//! The server config: defaults, then the file (`--config`, or `warden.yaml` if present), then
+//! `WARDEN_…` environment variables, then command-line flags. Validated at start with errors that
+//! name the field. It knows nothing of policies' content.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("config field `{field}`: {message}")]
+    Field { field: String, message: String },
+}
+
+/// The whole server config. Every field has a default, so no file at all is a valid config.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the gateway listens on.
+    pub listen: SocketAddr,
+    pub upstream: UpstreamConfig,
+    pub limits: LimitsConfig,
+    /// Warden keys: only their SHA-256 hashes are stored. Make one with `warden keys new`.
+    pub keys: Vec<KeyEntry>,
+    /// Path prefixes, beyond the built-in routes, that are forwarded (authenticated) as they are.
+    pub passthrough_paths: Vec<String>,
+    /// How long in-flight requests and streams may run after SIGTERM before they are cut.
+    pub shutdown_grace_ms: u64,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            upstream: UpstreamConfig::default(),
+            limits: LimitsConfig::default(),
+            keys: Vec::new(),
+            passthrough_paths: Vec::new(),
+            shutdown_grace_ms: 30_000,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// Base URL of the Claude API (or of `warden mock-upstream`).
+    pub url: String,
+    /// A file holding the upstream API key. Without it, `ANTHROPIC_API_KEY` is used.
+    pub api_key_file: Option<PathBuf>,
+    pub connect_timeout_ms: u64,
+    /// Longest wait for upstream's response headers.
+    pub first_byte_timeout_ms: u64,
+    /// Longest silence between two chunks of a response body (the API pings every few seconds).
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            url: "https://api.anthropic.com".into(),
+            api_key_file: None,
+            connect_timeout_ms: 10_000,
+            first_byte_timeout_ms: 600_000,
+            idle_timeout_ms: 600_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest request body accepted; the API's own limit is 32 MiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEntry {
+    /// Public id of the key, recorded with every exchange.
+    pub id: String,
+    pub principal: String,
+    pub team: String,
+    /// Lower-case hex SHA-256 of the key.
+    pub sha256: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `warden=debug,info`; `RUST_LOG` wins if set.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// Environment variables and the config field each one sets.
+pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
+    ("WARDEN_LISTEN", &["listen"]),
+    ("WARDEN_UPSTREAM_URL", &["upstream", "url"]),
+    (
+        "WARDEN_UPSTREAM_API_KEY_FILE",
+        &["upstream", "api_key_file"],
+    ),
+    (
+        "WARDEN_UPSTREAM_CONNECT_TIMEOUT_MS",
+        &["upstream", "connect_timeout_ms"],
+    ),
+    (
+        "WARDEN_UPSTREAM_FIRST_BYTE_TIMEOUT_MS",
+        &["upstream", "first_byte_timeout_ms"],
+    ),
+    (
+        "WARDEN_UPSTREAM_IDLE_TIMEOUT_MS",
+        &["upstream", "idle_timeout_ms"],
+    ),
+    (
+        "WARDEN_LIMITS_MAX_BODY_BYTES",
+        &["limits", "max_body_bytes"],
+    ),
+    ("WARDEN_SHUTDOWN_GRACE_MS", &["shutdown_grace_ms"]),
+    ("WARDEN_LOG_FORMAT", &["log", "format"]),
+    ("WARDEN_LOG_LEVEL", &["log", "level"]),
+];
+
+/// Where the default config file is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "warden.yaml";
+
+impl Config {
+    /// Loads the config: `path` if given (it must exist), else `warden.yaml` if present, else
+    /// defaults; then applies `env` overrides (pass `std::env::vars()`).
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let (origin, text) = match path {
+            Some(p) => (p.display().to_string(), read(p)?),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => (
+                DEFAULT_CONFIG_FILE.to_string(),
+                read(Path::new(DEFAULT_CONFIG_FILE))?,
+            ),
+            None => ("defaults".to_string(), String::new()),
+        };
+        Self::from_yaml(&origin, &text, env)
+    }
+
+    /// Parses YAML text plus env overrides. `origin` names the source in errors.
+    pub fn from_yaml(
+        origin: &str,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut tree: Value = if text.trim().is_empty() {
+            Value::Mapping(Default::default())
+        } else {
+            serde_yaml::from_str(text).map_err(|e| ConfigError::Invalid {
+                origin: origin.to_string(),
+                message: e.to_string(),
+            })?
+        };
+        if tree.is_null() {
+            tree = Value::Mapping(Default::default());
+        }
+        let mut origin = origin.to_string();
+        for (name, value) in env {
+            if let Some((_, path)) = ENV_OVERRIDES.iter().find(|(n, _)| *n == name) {
+                let parsed: Value =
+                    serde_yaml::from_str(&value).unwrap_or(Value::String(value.clone()));
+                set_path(&mut tree, path, parsed);
+                origin.push_str(&format!(" + {name}"));
+            }
+        }
+        let config: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let field = e.path().to_string();
+            ConfigError::Invalid {
+                origin: origin.clone(),
+                message: format!("field `{field}`: {}", e.into_inner()),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let field = |field: &str, message: String| ConfigError::Field {
+            field: field.to_string(),
+            message,
+        };
+        let url = reqwest::Url::parse(&self.upstream.url)
+            .map_err(|e| field("upstream.url", format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(field("upstream.url", "must be http or https".into()));
+        }
+        for (name, v) in [
+            (
+                "upstream.connect_timeout_ms",
+                self.upstream.connect_timeout_ms,
+            ),
+            (
+                "upstream.first_byte_timeout_ms",
+                self.upstream.first_byte_timeout_ms,
+            ),
+            ("upstream.idle_timeout_ms", self.upstream.idle_timeout_ms),
+        ] {
+            if v == 0 {
+                return Err(field(name, "must be greater than 0".into()));
+            }
+        }
+        if self.limits.max_body_bytes < 1024 {
+            return Err(field(
+                "limits.max_body_bytes",
+                "must be at least 1024".into(),
+            ));
+        }
+        let mut ids = HashSet::new();
+        let mut hashes = HashSet::new();
+        for (i, key) in self.keys.iter().enumerate() {
+            let at = |f: &str| format!("keys[{i}].{f}");
+            if key.sha256.len() != 64 || !key.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(field(&at("sha256"), "must be 64 hex digits".into()));
+            }
+            for (f, v) in [
+                ("id", &key.id),
+                ("principal", &key.principal),
+                ("team", &key.team),
+            ] {
+                if v.trim().is_empty() {
+                    return Err(field(&at(f), "must not be empty".into()));
+                }
+            }
+            if !ids.insert(key.id.as_str()) {
+                return Err(field(&at("id"), format!("duplicate key id '{}'", key.id)));
+            }
+            if !hashes.insert(key.sha256.to_ascii_lowercase()) {
+                return Err(field(&at("sha256"), "duplicate key hash".into()));
+            }
+        }
+        for (i, p) in self.passthrough_paths.iter().enumerate() {
+            if !p.starts_with('/') {
+                return Err(field(
+                    &format!("passthrough_paths[{i}]"),
+                    "must start with '/'".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The upstream credential: the key file if configured, else `ANTHROPIC_API_KEY`.
+    pub fn upstream_key(&self, env_key: Option<String>) -> Result<Option<Secret>, ConfigError> {
+        if let Some(path) = &self.upstream.api_key_file {
+            let text = read(path)?;
+            let key = text.trim();
+            if key.is_empty() {
+                return Err(ConfigError::Field {
+                    field: "upstream.api_key_file".into(),
+                    message: format!("{} is empty", path.display()),
+                });
+            }
+            return Ok(Some(Secret::new(key)));
+        }
+        Ok(env_key
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .map(Secret::new))
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn set_path(tree: &mut Value, path: &[&str], value: Value) {
+    let mut node = tree;
+    for (i, key) in path.iter().enumerate() {
+        if !node.is_mapping() {
+            *node = Value::Mapping(Default::default());
+        }
+        let Value::Mapping(map) = node else { return };
+        let k = Value::String((*key).to_string());
+        if i == path.len() - 1 {
+            map.insert(k, value);
+            return;
+        }
+        node = map
+            .entry(k)
+            .or_insert_with(|| Value::Mapping(Default::default()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env() -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn no_file_gives_working_defaults() {
+        let c = Config::from_yaml("defaults", "", no_env()).expect("defaults valid");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.limits.max_body_bytes, 32 * 1024 * 1024);
+        assert_eq!(c.upstream.url, "https://api.anthropic.com");
+    }
+
+    #[test]
+    fn env_overrides_the_file() {
+        let yaml = "listen: 0.0.0.0:9000\nupstream:\n  url: http://a.example\n";
+        let env = vec![
+            (
+                "WARDEN_UPSTREAM_URL".to_string(),
+                "http://b.example".to_string(),
+            ),
+            (
+                "WARDEN_LIMITS_MAX_BODY_BYTES".to_string(),
+                "4096".to_string(),
+            ),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let c = Config::from_yaml("f.yaml", yaml, env).expect("valid");
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.upstream.url, "http://b.example");
+        assert_eq!(c.limits.max_body_bytes, 4096);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = Config::from_yaml("f.yaml", "upstream:\n  urll: x\n", no_env())
+            .expect_err("unknown field");
+        assert!(err.to_string().contains("upstream"), "{err}");
+        assert!(err.to_string().contains("urll"), "{err}");
+        let err = Config::from_yaml("f.yaml", "limits:\n  max_body_bytes: lots\n", no_env())
+            .expect_err("bad type");
+        assert!(err.to_string().contains("limits.max_body_bytes"), "{err}");
+        let err = Config::from_yaml(
+            "f.yaml",
+            "keys:\n  - {id: a, principal: p, team: t, sha256: nothex}\n",
+            no_env(),
+        )
+        .expect_err("bad hash");
+        assert!(err.to_string().contains("keys[0].sha256"), "{err}");
+        let err = Config::from_yaml("env", "", vec![("WARDEN_LISTEN".into(), "nope".into())])
+            .expect_err("bad listen");
+        assert!(err.to_string().contains("WARDEN_LISTEN"), "{err}");
+        assert!(err.to_string().contains("listen"), "{err}");
+    }
+}

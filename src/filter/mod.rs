@@ -1,0 +1,205 @@
+//! The request filters and response stages, and the chain that runs them in policy order.
+//!
+//! Filters are synchronous and pure: no I/O, no logging, no metrics. They say what they did
+//! (pass, rewrite, reject) and the chain runner does the rest. A filter overrides only the steps
+//! it needs; every step passes by default. This module knows nothing of HTTP or storage.
+
+pub mod stream;
+
+use std::sync::Arc;
+
+use crate::api::{ErrorKind, MessagesRequest};
+use crate::ids::{Principal, RequestId};
+pub use stream::{ResponseStage, StageError, StagePipeline};
+
+/// What a request filter sees besides the request itself.
+#[derive(Debug)]
+pub struct RequestContext<'a> {
+    pub request_id: &'a RequestId,
+    pub principal: &'a Principal,
+}
+
+/// A filter's decision about a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing changed.
+    Pass,
+    /// The filter rewrote the request in place; it is re-serialised before forwarding.
+    Rewritten,
+    /// The request must not go out.
+    Reject(Rejection),
+}
+
+/// Why a request was stopped: the client sees `message` with `kind`'s status; `rule` names the
+/// policy rule. Neither may contain a matched value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub kind: ErrorKind,
+    pub rule: String,
+    pub message: String,
+}
+
+/// A filter that could not decide. The chain fails closed on it.
+#[derive(Debug, thiserror::Error)]
+#[error("filter could not decide: {0}")]
+pub struct FilterError(pub String);
+
+pub trait Filter: Send + Sync {
+    /// A stable name, used in rejections and metrics.
+    fn name(&self) -> &'static str;
+
+    fn on_request(
+        &self,
+        _request: &mut MessagesRequest,
+        _ctx: &RequestContext<'_>,
+    ) -> Result<Verdict, FilterError> {
+        Ok(Verdict::Pass)
+    }
+
+    /// The per-request response stage of this filter, if it has one.
+    fn response_stage(&self, _ctx: &RequestContext<'_>) -> Option<Box<dyn ResponseStage>> {
+        None
+    }
+}
+
+/// The filters a policy applies, in order.
+#[derive(Clone, Default)]
+pub struct FilterChain {
+    filters: Vec<Arc<dyn Filter>>,
+}
+
+impl std::fmt::Debug for FilterChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.filters.iter().map(|x| x.name()))
+            .finish()
+    }
+}
+
+/// What running the request filters did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChainOutcome {
+    Unchanged,
+    Rewritten,
+}
+
+impl FilterChain {
+    pub fn new(filters: Vec<Arc<dyn Filter>>) -> Self {
+        Self { filters }
+    }
+
+    /// Runs every filter's request step in order. The first rejection stops the chain; a filter
+    /// error is a rejection too (fail closed).
+    pub fn run_request(
+        &self,
+        request: &mut MessagesRequest,
+        ctx: &RequestContext<'_>,
+    ) -> Result<ChainOutcome, Rejection> {
+        let mut outcome = ChainOutcome::Unchanged;
+        for filter in &self.filters {
+            match filter.on_request(request, ctx) {
+                Ok(Verdict::Pass) => {}
+                Ok(Verdict::Rewritten) => outcome = ChainOutcome::Rewritten,
+                Ok(Verdict::Reject(rejection)) => return Err(rejection),
+                Err(_) => {
+                    return Err(Rejection {
+                        kind: ErrorKind::Api,
+                        rule: filter.name().to_string(),
+                        message: format!(
+                            "Warden could not apply filter '{}'; the request was not sent.",
+                            filter.name()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// The response stages for one exchange, in the same order as the filters.
+    pub fn response_pipeline(&self, ctx: &RequestContext<'_>) -> StagePipeline {
+        StagePipeline::new(
+            self.filters
+                .iter()
+                .filter_map(|f| f.response_stage(ctx))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::messages::Endpoint;
+    use crate::ids::{KeyId, PrincipalId, TeamId};
+
+    struct Upcase;
+    impl Filter for Upcase {
+        fn name(&self) -> &'static str {
+            "upcase"
+        }
+        fn on_request(
+            &self,
+            r: &mut MessagesRequest,
+            _: &RequestContext<'_>,
+        ) -> Result<Verdict, FilterError> {
+            r.model = r.model.to_uppercase();
+            Ok(Verdict::Rewritten)
+        }
+    }
+
+    struct Broken;
+    impl Filter for Broken {
+        fn name(&self) -> &'static str {
+            "broken"
+        }
+        fn on_request(
+            &self,
+            _: &mut MessagesRequest,
+            _: &RequestContext<'_>,
+        ) -> Result<Verdict, FilterError> {
+            Err(FilterError("scanner not compiled".into()))
+        }
+    }
+
+    fn run(chain: FilterChain) -> (Result<ChainOutcome, Rejection>, MessagesRequest) {
+        let mut req = MessagesRequest::parse(
+            br#"{"model":"m","max_tokens":1,"messages":[]}"#,
+            Endpoint::Messages,
+        )
+        .expect("valid");
+        let id = RequestId::generate();
+        let p = Principal {
+            key_id: KeyId("k".into()),
+            principal: PrincipalId("p".into()),
+            team: TeamId("t".into()),
+        };
+        let ctx = RequestContext {
+            request_id: &id,
+            principal: &p,
+        };
+        (chain.run_request(&mut req, &ctx), req)
+    }
+
+    #[test]
+    fn an_empty_chain_changes_nothing() {
+        let (outcome, req) = run(FilterChain::default());
+        assert_eq!(outcome, Ok(ChainOutcome::Unchanged));
+        assert_eq!(req.model, "m");
+    }
+
+    #[test]
+    fn a_rewrite_is_reported_and_applied() {
+        let (outcome, req) = run(FilterChain::new(vec![Arc::new(Upcase)]));
+        assert_eq!(outcome, Ok(ChainOutcome::Rewritten));
+        assert_eq!(req.model, "M");
+    }
+
+    #[test]
+    fn a_filter_that_cannot_decide_stops_the_request() {
+        let (outcome, _) = run(FilterChain::new(vec![Arc::new(Upcase), Arc::new(Broken)]));
+        let rejection = outcome.expect_err("fails closed");
+        assert_eq!(rejection.kind, ErrorKind::Api);
+        assert_eq!(rejection.rule, "broken");
+    }
+}

@@ -1,0 +1,16 @@
+//! Warden: a policy-enforcing gateway for the Claude API.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that tests and benches run the
+//! same code as production. The module map follows `DESIGN.md`: wire types in [`api`], the HTTP
+//! edge in [`server`], the forwarder in [`upstream`], the filter chain in [`filter`], and the
+//! faithful mock of the Claude API in [`mock`].
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod filter;
+pub mod ids;
+pub mod mock;
+pub mod secret;
+pub mod server;
+pub mod upstream;

@@ -1,0 +1,424 @@
+//! The mock's replies: the same content as a whole Message or as a realistic SSE stream.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde_json::{Value, json};
+
+use super::scenario::Scenario;
+use super::{MockState, error_response, sse_body};
+
+static MESSAGE_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+/// What the echo scenario reports back.
+pub struct Echo<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a Value,
+}
+
+impl Echo<'_> {
+    fn to_text(&self) -> String {
+        let headers: serde_json::Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.to_string(),
+                    Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+                )
+            })
+            .collect();
+        json!({"method": self.method, "path": self.path, "headers": headers, "body": self.body})
+            .to_string()
+    }
+}
+
+pub fn estimate_tokens(bytes: usize) -> u64 {
+    (bytes as u64 / 4).max(1)
+}
+
+enum Block {
+    Text(String),
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    Thinking {
+        thinking: String,
+        signature: String,
+    },
+    Unknown(Value),
+}
+
+impl Block {
+    fn whole(&self) -> Value {
+        match self {
+            Block::Text(t) => json!({"type": "text", "text": t}),
+            Block::ToolUse { id, name, input } => {
+                json!({"type": "tool_use", "id": id, "name": name, "input": input})
+            }
+            Block::Thinking {
+                thinking,
+                signature,
+            } => {
+                json!({"type": "thinking", "thinking": thinking, "signature": signature})
+            }
+            Block::Unknown(v) => v.clone(),
+        }
+    }
+
+    fn start(&self) -> Value {
+        match self {
+            Block::Text(_) => json!({"type": "text", "text": ""}),
+            Block::ToolUse { id, name, .. } => {
+                json!({"type": "tool_use", "id": id, "name": name, "input": {}})
+            }
+            Block::Thinking { .. } => json!({"type": "thinking", "thinking": "", "signature": ""}),
+            Block::Unknown(v) => v.clone(),
+        }
+    }
+
+    fn deltas(&self) -> Vec<Value> {
+        match self {
+            Block::Text(t) => split_words(t)
+                .into_iter()
+                .map(|w| json!({"type": "text_delta", "text": w}))
+                .collect(),
+            Block::ToolUse { input, .. } => {
+                // Split the JSON every 7 bytes: mid-key, mid-string, mid-number, as upstream does.
+                let s = input.to_string();
+                let mut pieces = vec![json!({"type": "input_json_delta", "partial_json": ""})];
+                let chars: Vec<char> = s.chars().collect();
+                for chunk in chars.chunks(7) {
+                    pieces.push(json!({
+                        "type": "input_json_delta",
+                        "partial_json": chunk.iter().collect::<String>()
+                    }));
+                }
+                pieces
+            }
+            Block::Thinking {
+                thinking,
+                signature,
+            } => {
+                let mut d: Vec<Value> = split_words(thinking)
+                    .into_iter()
+                    .map(|w| json!({"type": "thinking_delta", "thinking": w}))
+                    .collect();
+                d.push(json!({"type": "signature_delta", "signature": signature}));
+                d
+            }
+            Block::Unknown(_) => vec![json!({"type": "hologram_delta", "payload": "✨"})],
+        }
+    }
+}
+
+/// Splits text into word-sized pieces that keep their spaces, as the API's deltas do.
+fn split_words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        cur.push(c);
+        if c == ' ' {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+const LOREM: &[&str] = &[
+    "Warden", "checks", "every", "request", "before", "it", "reaches", "the", "model,", "and",
+    "every", "reply", "before", "it", "reaches", "you.",
+];
+
+fn content_for(scenario: &Scenario, echo: &Echo<'_>) -> (Vec<Block>, &'static str) {
+    let hello = || Block::Text("Hello from the Warden mock upstream.".to_string());
+    match scenario {
+        Scenario::Echo => (vec![Block::Text(echo.to_text())], "end_turn"),
+        Scenario::ToolUse => (
+            vec![
+                Block::Text("I'll check the weather in Paris.".into()),
+                Block::ToolUse {
+                    id: format!(
+                        "toolu_mock{:08}",
+                        MESSAGE_COUNTER.fetch_add(1, Ordering::Relaxed)
+                    ),
+                    name: "get_weather".into(),
+                    input: json!({"location": "Paris, France", "unit": "celsius", "days": 3}),
+                },
+            ],
+            "tool_use",
+        ),
+        Scenario::Thinking => (
+            vec![
+                Block::Thinking {
+                    thinking: "The user greets me; a short friendly answer fits.".into(),
+                    signature: "EqQBCkYIARgCKkBmockSignatureNotARealOne==".into(),
+                },
+                hello(),
+            ],
+            "end_turn",
+        ),
+        Scenario::UnknownEvents => (
+            vec![
+                hello(),
+                Block::Unknown(json!({"type": "hologram", "payload": "", "future": {"x": 1}})),
+            ],
+            "end_turn",
+        ),
+        Scenario::Long(words) => (
+            vec![Block::Text(
+                (0..*words)
+                    .map(|i| LOREM[i % LOREM.len()])
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )],
+            "end_turn",
+        ),
+        _ => (vec![hello()], "end_turn"),
+    }
+}
+
+fn message_head(id: &str, model: &str, input_tokens: u64) -> Value {
+    json!({
+        "id": id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": null,
+        "stop_sequence": null,
+        "usage": {
+            "input_tokens": input_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 1,
+            "service_tier": "standard"
+        }
+    })
+}
+
+fn record(name: &str, data: &Value) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+fn with_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert("request-id", HeaderValue::from_static("req_mock_upstream"));
+    h.insert(
+        "anthropic-ratelimit-requests-remaining",
+        HeaderValue::from_static("999"),
+    );
+    response
+}
+
+fn status_error(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let (kind, message) = match code {
+        400 => (
+            "invalid_request_error",
+            "prompt is too long: 250000 tokens > 200000 maximum",
+        ),
+        401 => ("authentication_error", "invalid x-api-key"),
+        403 => (
+            "permission_error",
+            "Your API key does not have permission to use the specified resource.",
+        ),
+        404 => ("not_found_error", "Not found"),
+        413 => (
+            "request_too_large",
+            "Request exceeds the maximum allowed number of bytes.",
+        ),
+        429 => (
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+        ),
+        529 => ("overloaded_error", "Overloaded"),
+        504 => ("timeout_error", "Request timed out"),
+        _ => ("api_error", "Internal server error"),
+    };
+    let mut r = error_response(status, kind, message);
+    if code == 429 {
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        r.headers_mut().insert(
+            "anthropic-ratelimit-requests-remaining",
+            HeaderValue::from_static("0"),
+        );
+    }
+    r
+}
+
+pub async fn answer(
+    state: &MockState,
+    scenario: Scenario,
+    req: &Value,
+    echo: &Echo<'_>,
+    body_len: usize,
+) -> Response {
+    let stream = req.get("stream").and_then(Value::as_bool) == Some(true);
+    let model = req.get("model").and_then(Value::as_str).unwrap_or("claude");
+    match &scenario {
+        Scenario::Status(code) => return status_error(*code),
+        Scenario::StatusOnce(code, nonce) if state.first_time(nonce) => return status_error(*code),
+        Scenario::SlowFirstByte(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
+        Scenario::Replay(file) => return replay(state, file, stream).await,
+        _ => {}
+    }
+    let id = format!(
+        "msg_mock{:012}",
+        MESSAGE_COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let input_tokens = estimate_tokens(body_len);
+    let (blocks, stop_reason) = content_for(&scenario, echo);
+    let output_tokens: u64 = blocks
+        .iter()
+        .map(|b| estimate_tokens(b.whole().to_string().len()))
+        .sum();
+    if !stream {
+        let mut m = message_head(&id, model, input_tokens);
+        m["content"] = Value::Array(blocks.iter().map(Block::whole).collect());
+        m["stop_reason"] = json!(stop_reason);
+        m["usage"]["output_tokens"] = json!(output_tokens);
+        return with_headers(axum::Json(m).into_response());
+    }
+
+    let mut records = vec![record(
+        "message_start",
+        &json!({"type": "message_start", "message": message_head(&id, model, input_tokens)}),
+    )];
+    if let Scenario::SlowPings(count, _) = scenario {
+        for _ in 0..count {
+            records.push(record("ping", &json!({"type": "ping"})));
+        }
+    }
+    let mut cut_after = None;
+    for (index, block) in blocks.iter().enumerate() {
+        records.push(record(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": index, "content_block": block.start()}),
+        ));
+        if index == 0 {
+            records.push(record("ping", &json!({"type": "ping"})));
+        }
+        for (n, delta) in block.deltas().into_iter().enumerate() {
+            records.push(record(
+                "content_block_delta",
+                &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+            ));
+            if n == 1 && cut_after.is_none() {
+                cut_after = Some(records.len());
+            }
+        }
+        records.push(record(
+            "content_block_stop",
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
+        if scenario == Scenario::UnknownEvents {
+            records.push(record(
+                "future_event",
+                &json!({"type": "future_event", "detail": {"index": index}}),
+            ));
+        }
+    }
+    records.push(record(
+        "message_delta",
+        &json!({
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+            "usage": {"output_tokens": output_tokens}
+        }),
+    ));
+    records.push(record("message_stop", &json!({"type": "message_stop"})));
+
+    let mut delay = Duration::from_micros(state.options.chunk_delay_us);
+    let mut break_off = false;
+    let cut = cut_after.unwrap_or(2).min(records.len());
+    match scenario {
+        Scenario::CutStream => {
+            records.truncate(cut);
+            break_off = true;
+        }
+        Scenario::TruncatedStream => records.truncate(cut),
+        Scenario::MidstreamError => {
+            records.truncate(cut);
+            records.push(record(
+                "error",
+                &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            ));
+        }
+        Scenario::SlowPings(_, ms) => delay = delay.max(Duration::from_millis(ms)),
+        _ => {}
+    }
+    sse_response(records, delay, break_off)
+}
+
+fn sse_response(records: Vec<Bytes>, delay: Duration, break_off: bool) -> Response {
+    let mut response = Response::new(sse_body(records, delay, break_off));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    with_headers(response)
+}
+
+async fn replay(state: &MockState, file: &str, stream: bool) -> Response {
+    if !stream {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "mock: replay needs \"stream\": true",
+        );
+    }
+    if file.contains('/') || file.contains("..") {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "mock: bad file",
+        );
+    }
+    let path = state.options.fixtures_dir.join(file);
+    let Ok(text) = tokio::fs::read(&path).await else {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            "mock: no such recording",
+        );
+    };
+    // Send the recording in uneven pieces so that records straddle chunk boundaries.
+    let mut pieces = Vec::new();
+    let mut rest = Bytes::from(text);
+    let mut size = 1;
+    while !rest.is_empty() {
+        let n = size.min(rest.len());
+        pieces.push(rest.split_to(n));
+        size = size * 3 % 97 + 1;
+    }
+    let delay = Duration::from_micros(state.options.chunk_delay_us);
+    let mut response = Response::new(if delay.is_zero() {
+        Body::from_stream(futures_util::stream::iter(
+            pieces.into_iter().map(Ok::<_, std::io::Error>),
+        ))
+    } else {
+        sse_body(pieces, delay, false)
+    });
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    with_headers(response)
+}

@@ -1,0 +1,106 @@
+//! Which behaviour a request asks of the mock: from the `x-mock-scenario` header, else from a
+//! model named `mock-<scenario>`, else the plain text reply.
+
+use http::HeaderMap;
+use serde_json::Value;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// A short text reply.
+    Text,
+    /// The reply's text is a JSON document of what the mock received (method, path, headers, body).
+    Echo,
+    /// Text, then a `tool_use` whose input streams as `input_json_delta` split mid-token.
+    ToolUse,
+    /// A `thinking` block with its signature, then text.
+    Thinking,
+    /// Text with unknown event types, delta types and block types mixed in.
+    UnknownEvents,
+    /// Replays a recording from the fixtures directory (streaming only).
+    Replay(String),
+    /// Answers with this error status (`status:429`, `status:529`, …).
+    Status(u16),
+    /// Answers with this status the first time the nonce is seen, then succeeds
+    /// (`status_once:429:<nonce>`).
+    StatusOnce(u16, String),
+    /// Waits this long before answering (`slow_first_byte:<ms>`).
+    SlowFirstByte(u64),
+    /// Streams `count` pings `ms` apart before the text (`slow_pings:<count>:<ms>`).
+    SlowPings(u32, u64),
+    /// Streams a few records, then drops the connection.
+    CutStream,
+    /// Streams a few records, then an `error` event (overloaded), then ends.
+    MidstreamError,
+    /// Streams a few records, then ends cleanly without `message_stop`.
+    TruncatedStream,
+    /// A long text reply of this many words (`long:<words>`), for benchmarks.
+    Long(usize),
+}
+
+impl Scenario {
+    pub fn select(headers: &HeaderMap, body: &Value) -> Self {
+        let from_header = headers
+            .get("x-mock-scenario")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let from_model = body
+            .get("model")
+            .and_then(Value::as_str)
+            .and_then(|m| m.strip_prefix("mock-"))
+            .map(str::to_string);
+        from_header
+            .or(from_model)
+            .map_or(Self::Text, |s| Self::parse(&s))
+    }
+
+    pub fn parse(s: &str) -> Self {
+        let mut parts = s.splitn(3, ':');
+        let name = parts.next().unwrap_or("");
+        let a = parts.next();
+        let b = parts.next();
+        let num = |x: Option<&str>| x.and_then(|v| v.parse::<u64>().ok());
+        match name {
+            "echo" => Self::Echo,
+            "tool_use" => Self::ToolUse,
+            "thinking" => Self::Thinking,
+            "unknown_events" => Self::UnknownEvents,
+            "replay" => Self::Replay(a.unwrap_or("basic_response.txt").to_string()),
+            "status" => Self::Status(num(a).unwrap_or(500) as u16),
+            "status_once" => {
+                Self::StatusOnce(num(a).unwrap_or(500) as u16, b.unwrap_or("").to_string())
+            }
+            "slow_first_byte" => Self::SlowFirstByte(num(a).unwrap_or(1000)),
+            "slow_pings" => Self::SlowPings(num(a).unwrap_or(3) as u32, num(b).unwrap_or(100)),
+            "cut_stream" => Self::CutStream,
+            "midstream_error" => Self::MidstreamError,
+            "truncated_stream" => Self::TruncatedStream,
+            "long" => Self::Long(num(a).unwrap_or(200) as usize),
+            _ => Self::Text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn header_wins_over_model_name() {
+        let mut h = HeaderMap::new();
+        let body = json!({"model": "mock-tool_use"});
+        assert_eq!(Scenario::select(&h, &body), Scenario::ToolUse);
+        h.insert(
+            "x-mock-scenario",
+            "status_once:429:abc".parse().expect("valid"),
+        );
+        assert_eq!(
+            Scenario::select(&h, &body),
+            Scenario::StatusOnce(429, "abc".into())
+        );
+        assert_eq!(
+            Scenario::select(&HeaderMap::new(), &json!({"model": "claude-x"})),
+            Scenario::Text
+        );
+    }
+}

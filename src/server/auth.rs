@@ -1,0 +1,118 @@
+//! Warden keys: the key in `x-api-key` or `Authorization: Bearer` is hashed and looked up among
+//! the configured SHA-256 hashes. The plaintext key is never stored or logged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::config::KeyEntry;
+use crate::ids::{KeyId, Principal, PrincipalId, TeamId};
+
+/// Principals by the SHA-256 of their key.
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    by_hash: HashMap<[u8; 32], Principal>,
+}
+
+impl KeyStore {
+    pub fn from_entries(entries: &[KeyEntry]) -> Self {
+        let mut by_hash = HashMap::with_capacity(entries.len());
+        for entry in entries {
+            let mut hash = [0u8; 32];
+            if hex::decode_to_slice(entry.sha256.to_ascii_lowercase(), &mut hash).is_ok() {
+                by_hash.insert(
+                    hash,
+                    Principal {
+                        key_id: KeyId(entry.id.clone()),
+                        principal: PrincipalId(entry.principal.clone()),
+                        team: TeamId(entry.team.clone()),
+                    },
+                );
+            }
+        }
+        Self { by_hash }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    pub fn lookup(&self, key: &str) -> Option<&Principal> {
+        self.by_hash.get(&hash_key(key))
+    }
+}
+
+/// The SHA-256 of a key, as stored in the config.
+pub fn hash_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// The candidate keys a request carries, `x-api-key` first.
+fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let bearer = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    api_key.into_iter().chain(bearer).map(str::trim)
+}
+
+/// Middleware: resolves the caller or answers 401 with `x-should-retry: false`.
+pub async fn require_key(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let principal = presented_keys(request.headers())
+        .find_map(|k| state.keys.lookup(k))
+        .cloned()
+        .ok_or_else(ApiError::unauthenticated)?;
+    request.extensions_mut().insert(principal.clone());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(principal);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_by_hash_in_either_header() {
+        let key = "wdn_testkey";
+        let store = KeyStore::from_entries(&[KeyEntry {
+            id: "key_1".into(),
+            principal: "alice".into(),
+            team: "support".into(),
+            sha256: hex::encode(hash_key(key)),
+        }]);
+        assert_eq!(store.lookup(key).map(|p| p.team.as_str()), Some("support"));
+        assert!(store.lookup("wdn_other").is_none());
+
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            "Bearer wdn_testkey".parse().expect("valid"),
+        );
+        assert_eq!(presented_keys(&h).collect::<Vec<_>>(), vec![key]);
+        h.insert("x-api-key", "wdn_first".parse().expect("valid"));
+        assert_eq!(
+            presented_keys(&h).collect::<Vec<_>>(),
+            vec!["wdn_first", key]
+        );
+    }
+}

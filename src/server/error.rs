@@ -1,0 +1,109 @@
+//! Every error a client sees from Warden itself, mapped in one place to the Anthropic envelope
+//! and its status. Upstream errors are relayed verbatim elsewhere and never pass through here.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
+
+use crate::api::messages::RequestParseError;
+use crate::api::{ErrorKind, error_body};
+use crate::filter::Rejection;
+use crate::upstream::UpstreamError;
+
+/// An error Warden answers itself.
+#[derive(Clone, Debug)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// The policy rule or Warden component that decided, for the log line and the audit record.
+    pub rule: Option<String>,
+    /// `Some(false)` when a retry cannot succeed (auth, policy denial): the SDKs honour
+    /// `x-should-retry: false`.
+    pub should_retry: Option<bool>,
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            rule: None,
+            should_retry: None,
+        }
+    }
+
+    pub fn no_retry(mut self) -> Self {
+        self.should_retry = Some(false);
+        self
+    }
+
+    pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            ErrorKind::Authentication,
+            "invalid Warden key: send a key issued by `warden keys new` in x-api-key or Authorization: Bearer",
+        )
+        .with_rule("auth")
+        .no_retry()
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            "Warden does not serve this path; see docs/config.md (passthrough_paths) to forward it",
+        )
+        .with_rule("router")
+    }
+
+    /// Renders the envelope with the request id, as the request-id middleware does.
+    pub fn render(&self, request_id: Option<&str>) -> Response {
+        let mut response = (
+            self.kind.status(),
+            Json(error_body(self.kind, &self.message, request_id)),
+        )
+            .into_response();
+        if let Some(retry) = self.should_retry {
+            response.headers_mut().insert(
+                "x-should-retry",
+                HeaderValue::from_static(if retry { "true" } else { "false" }),
+            );
+        }
+        response.extensions_mut().insert(self.clone());
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.render(None)
+    }
+}
+
+impl From<RequestParseError> for ApiError {
+    fn from(e: RequestParseError) -> Self {
+        Self::new(ErrorKind::InvalidRequest, e.to_string()).with_rule("request")
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        let retry = r.kind == ErrorKind::Api;
+        let e = Self::new(r.kind, r.message).with_rule(r.rule);
+        if retry { e } else { e.no_retry() }
+    }
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> Self {
+        let kind = match &e {
+            UpstreamError::Timeout(_) => ErrorKind::Timeout,
+            UpstreamError::Unreachable(_) => ErrorKind::BadGateway,
+            UpstreamError::NoCredential | UpstreamError::Build(_) => ErrorKind::Api,
+        };
+        Self::new(kind, e.to_string()).with_rule("upstream")
+    }
+}

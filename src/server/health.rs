@@ -1,0 +1,42 @@
+//! The open endpoints: the cheap probe at `/` (Claude Code sends `HEAD /` at start-up), liveness
+//! and readiness.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+use super::AppState;
+
+pub async fn probe() -> Response {
+    Json(json!({"service": "warden", "status": "ok"})).into_response()
+}
+
+pub async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let mut problems = Vec::new();
+    if state.shutting_down.is_cancelled() {
+        problems.push("shutting down");
+    }
+    if !state.forwarder.has_credential() {
+        problems.push("no upstream credential (set ANTHROPIC_API_KEY or upstream.api_key_file)");
+    }
+    if state.keys.is_empty() {
+        problems.push("no Warden keys configured (create one with `warden keys new`)");
+    }
+    if problems.is_empty() && state.is_ready() {
+        Json(json!({"status": "ready"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not_ready", "problems": problems})),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,214 @@
+//! The HTTP edge: the router, ingress limits, auth, error mapping, health endpoints and graceful
+//! shutdown. How filters decide is not its business; it runs the chain and relays.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+mod health;
+mod proxy;
+mod relay;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::HeaderValue;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::filter::FilterChain;
+use crate::ids::{Principal, RequestId};
+use crate::secret::Secret;
+use crate::upstream::{Forwarder, UpstreamError};
+use auth::KeyStore;
+use error::ApiError;
+
+/// Everything a request handler needs, shared by all requests.
+pub struct AppState {
+    pub config: Config,
+    pub keys: KeyStore,
+    pub forwarder: Forwarder,
+    pub chain: FilterChain,
+    /// Background work tied to requests (stream pumps), drained on shutdown.
+    pub tracker: TaskTracker,
+    /// Cancelled when shutdown begins; `/readyz` turns 503 so load balancers stop sending.
+    pub shutting_down: CancellationToken,
+    /// Cancelled when the shutdown grace period is over: streams still open end with an error.
+    pub cut_streams: CancellationToken,
+    ready: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(config: Config, upstream_key: Option<Secret>) -> Result<Self, UpstreamError> {
+        let forwarder = Forwarder::new(&config.upstream, upstream_key)?;
+        Ok(Self {
+            keys: KeyStore::from_entries(&config.keys),
+            forwarder,
+            chain: FilterChain::default(),
+            tracker: TaskTracker::new(),
+            shutting_down: CancellationToken::new(),
+            cut_streams: CancellationToken::new(),
+            ready: AtomicBool::new(true),
+            config,
+        })
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed) && !self.shutting_down.is_cancelled()
+    }
+}
+
+/// The router. Layers run outermost first:
+/// 1. `request_context`: a request id for every response, Warden's own errors rendered with it,
+///    and one log line per request;
+/// 2. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`), so no
+///    route added later can be left open by accident.
+pub fn router(state: Arc<AppState>) -> Router {
+    let authenticated = Router::new()
+        .route("/v1/messages", post(proxy::create_message))
+        .route("/v1/messages/count_tokens", post(proxy::count_tokens))
+        .route("/v1/models", get(proxy::passthrough))
+        .route("/v1/models/{id}", get(proxy::passthrough))
+        .fallback(proxy::fallback)
+        .method_not_allowed_fallback(proxy::method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    let open = Router::new()
+        .route("/", get(health::probe))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    open.merge(authenticated)
+        .layer(middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+/// Assigns the request id, renders Warden's own errors with it, and logs the request once.
+async fn request_context(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = RequestId::generate();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    request.extensions_mut().insert(id.clone());
+    let mut response = next.run(request).await;
+    if let Some(err) = response.extensions().get::<ApiError>().cloned() {
+        let principal = response.extensions().get::<Principal>().cloned();
+        response = err.render(Some(id.as_str()));
+        if let Some(p) = principal {
+            response.extensions_mut().insert(p);
+        }
+    }
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(id.as_str()) {
+        if !headers.contains_key("request-id") {
+            headers.insert("request-id", v.clone());
+        }
+        headers.insert("x-warden-request-id", v);
+    }
+    let status = response.status().as_u16();
+    let team = response
+        .extensions()
+        .get::<Principal>()
+        .map(|p| p.team.to_string())
+        .unwrap_or_default();
+    let latency_us = started.elapsed().as_micros() as u64;
+    match response.extensions().get::<ApiError>() {
+        Some(err) => tracing::info!(
+            request_id = %id, %method, %path, status, team, latency_us,
+            error_type = err.kind.type_str(), rule = err.rule.as_deref().unwrap_or(""),
+            "Request refused by Warden."
+        ),
+        None => tracing::info!(
+            request_id = %id, %method, %path, status, team, latency_us,
+            "Request answered."
+        ),
+    }
+    response
+}
+
+/// A running server, for the binary and for tests.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Starts serving on `listener` in the background.
+    pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let state = Arc::new(state);
+        let shutdown = CancellationToken::new();
+        let app = router(state.clone());
+        let grace = Duration::from_millis(state.config.shutdown_grace_ms);
+        let task = tokio::spawn(serve(listener, app, state.clone(), shutdown.clone(), grace));
+        Ok(Self {
+            addr,
+            state,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish up to the grace period, then returns.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.task.await.unwrap_or(Ok(()))
+    }
+
+    /// A token that starts the shutdown when cancelled (wired to SIGTERM/SIGINT by the binary).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped on its own (after its token was cancelled).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.unwrap_or(Ok(()))
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        // Small SSE records must not wait for Nagle.
+        let _ = tcp.set_nodelay(true);
+    });
+    let signal = shutdown.clone();
+    let ready_state = state.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        signal.cancelled().await;
+        ready_state.shutting_down.cancel();
+        tracing::info!("Shutdown started: no new connections, draining in-flight requests.");
+    });
+    let server = std::pin::pin!(server.into_future());
+    let drained = tokio::select! {
+        result = server => result,
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "Shutdown grace period over: cutting remaining streams.");
+            state.cut_streams.cancel();
+            Ok(())
+        }
+    };
+    state.tracker.close();
+    state.tracker.wait().await;
+    drained
+}

@@ -1,0 +1,128 @@
+//! The proxied endpoints: parse and check the request, run the policy's filter chain, forward,
+//! and hand the upstream response to the relay.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::request::Parts;
+
+use super::AppState;
+use super::body::read_limited;
+use super::error::ApiError;
+use super::relay;
+use crate::api::ErrorKind;
+use crate::api::MessagesRequest;
+use crate::api::messages::Endpoint;
+use crate::filter::{ChainOutcome, RequestContext};
+use crate::ids::{Principal, RequestId};
+
+pub async fn create_message(
+    State(state): State<Arc<AppState>>,
+    Extension(id): Extension<RequestId>,
+    Extension(principal): Extension<Principal>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    messages(state, id, principal, request, Endpoint::Messages).await
+}
+
+pub async fn count_tokens(
+    State(state): State<Arc<AppState>>,
+    Extension(id): Extension<RequestId>,
+    Extension(principal): Extension<Principal>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    messages(state, id, principal, request, Endpoint::CountTokens).await
+}
+
+fn path_and_query(parts: &Parts) -> &str {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str())
+}
+
+async fn messages(
+    state: Arc<AppState>,
+    id: RequestId,
+    principal: Principal,
+    request: Request,
+    endpoint: Endpoint,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
+    let mut parsed = MessagesRequest::parse(&bytes, endpoint)?;
+    let ctx = RequestContext {
+        request_id: &id,
+        principal: &principal,
+    };
+    let outcome = state.chain.run_request(&mut parsed, &ctx)?;
+    let pipeline = state.chain.response_pipeline(&ctx);
+    // Rule 1 of the design: a request no filter changed goes out as the bytes that came in.
+    let body = match outcome {
+        ChainOutcome::Unchanged => bytes,
+        ChainOutcome::Rewritten => Bytes::from(parsed.to_bytes().map_err(|_| {
+            ApiError::new(
+                ErrorKind::Api,
+                "Warden could not re-encode the filtered request",
+            )
+            .with_rule("filter")
+        })?),
+    };
+    let upstream = state
+        .forwarder
+        .send(
+            parts.method.clone(),
+            path_and_query(&parts),
+            &parts.headers,
+            body,
+        )
+        .await?;
+    relay::respond(&state, upstream, pipeline, &id).await
+}
+
+/// Forwards a request that carries no message content (models, configured pass-through paths)
+/// and relays the answer as it comes.
+pub async fn passthrough(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
+    let upstream = state
+        .forwarder
+        .send(
+            parts.method.clone(),
+            path_and_query(&parts),
+            &parts.headers,
+            bytes,
+        )
+        .await?;
+    Ok(relay::verbatim(upstream))
+}
+
+/// Any path not routed: forwarded if the config lists its prefix, else 404.
+pub async fn fallback(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let path = request.uri().path();
+    let listed = state.config.passthrough_paths.iter().any(|prefix| {
+        path == prefix || path.starts_with(&format!("{}/", prefix.trim_end_matches('/')))
+    });
+    if listed {
+        passthrough(State(state), request).await
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorKind::NotFound,
+        "this method is not allowed on this path",
+    )
+    .with_rule("router")
+}
