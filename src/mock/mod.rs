@@ -13,7 +13,7 @@ pub mod scenario;
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,6 +83,7 @@ pub struct MockState {
     pub options: MockOptions,
     received: Mutex<VecDeque<ReceivedRequest>>,
     total: AtomicU64,
+    active_streams: Arc<AtomicI64>,
     failed_once: Mutex<HashSet<String>>,
 }
 
@@ -92,6 +93,7 @@ impl MockState {
             options,
             received: Mutex::new(VecDeque::new()),
             total: AtomicU64::new(0),
+            active_streams: Arc::new(AtomicI64::new(0)),
             failed_once: Mutex::new(HashSet::new()),
         }
     }
@@ -107,6 +109,11 @@ impl MockState {
     /// How many requests reached the mock in all.
     pub fn total(&self) -> u64 {
         self.total.load(Ordering::Relaxed)
+    }
+
+    /// Streams the mock is sending right now: drops to zero when a client (Warden) hangs up.
+    pub fn active_streams(&self) -> i64 {
+        self.active_streams.load(Ordering::Relaxed)
     }
 
     fn record(&self, r: ReceivedRequest) {
@@ -366,26 +373,51 @@ impl RunningMock {
     }
 }
 
+/// How long a `cut_stream` waits after its last record before dropping the connection.
+const BREAK_OFF_AFTER: Duration = Duration::from_millis(50);
+
+/// Counts a stream as active until its body is dropped (sent to the end, or abandoned).
+struct ActiveStream(Arc<AtomicI64>);
+
+impl ActiveStream {
+    fn new(counter: &Arc<AtomicI64>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for ActiveStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A stream body from SSE records, paced by `delay`, optionally breaking off (an I/O error, which
 /// makes the server drop the connection mid-body) after the last record.
-pub(crate) fn sse_body(records: Vec<Bytes>, delay: Duration, break_off: bool) -> Body {
+pub(crate) fn sse_body(
+    state: &MockState,
+    records: Vec<Bytes>,
+    delay: Duration,
+    break_off: bool,
+) -> Body {
+    let guard = ActiveStream::new(&state.active_streams);
     let stream = futures_util::stream::unfold(
-        (records.into_iter(), delay, break_off, false),
-        |(mut it, delay, break_off, started)| async move {
+        (records.into_iter(), guard, false, break_off),
+        move |(mut it, guard, started, break_off)| async move {
             match it.next() {
                 Some(r) => {
                     if started && !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    Some((Ok::<_, std::io::Error>(r), (it, delay, break_off, true)))
+                    Some((Ok::<_, std::io::Error>(r), (it, guard, true, break_off)))
                 }
-                None if break_off => Some((
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::ConnectionReset,
-                        "cut",
-                    )),
-                    (it, delay, false, true),
-                )),
+                None if break_off => {
+                    // Let what was sent arrive first (a reset discards unread data), then one
+                    // error: hyper drops the connection.
+                    tokio::time::sleep(BREAK_OFF_AFTER).await;
+                    let err = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut");
+                    Some((Err(err), (it, guard, true, false)))
+                }
                 None => None,
             }
         },

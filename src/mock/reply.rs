@@ -360,11 +360,16 @@ pub async fn answer(
         Scenario::SlowPings(_, ms) => delay = delay.max(Duration::from_millis(ms)),
         _ => {}
     }
-    sse_response(records, delay, break_off)
+    sse_response(state, records, delay, break_off)
 }
 
-fn sse_response(records: Vec<Bytes>, delay: Duration, break_off: bool) -> Response {
-    let mut response = Response::new(sse_body(records, delay, break_off));
+fn sse_response(
+    state: &MockState,
+    records: Vec<Bytes>,
+    delay: Duration,
+    break_off: bool,
+) -> Response {
+    let mut response = Response::new(sse_body(state, records, delay, break_off));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
@@ -414,7 +419,7 @@ async fn replay(state: &MockState, file: &str, stream: bool) -> Response {
             pieces.into_iter().map(Ok::<_, std::io::Error>),
         ))
     } else {
-        sse_body(pieces, delay, false)
+        sse_body(state, pieces, delay, false)
     });
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -1,0 +1,1 @@
+//! The official SDKs, unchanged, through Warden: placeholder replaced below.

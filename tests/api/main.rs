@@ -1,0 +1,9 @@
+//! Whole-system tests: Warden and the mock upstream on port 0, over real HTTP. All integration
+//! tests compile into this one binary to keep link time down.
+
+mod clients;
+mod errors;
+mod helpers;
+mod logs;
+mod passthrough;
+mod streaming;

@@ -1,0 +1,211 @@
+//! What goes through unchanged: unknown fields, blocks, headers, both API versions; and what the
+//! client gets back: the upstream's answer and its headers.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, UPSTREAM_KEY, WARDEN_KEY, message_body};
+
+#[tokio::test]
+async fn a_message_goes_through_and_the_reply_comes_back() {
+    let app = TestApp::start().await;
+    let r = app
+        .post("/v1/messages")
+        .json(&message_body("claude-sonnet-4-5", false))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers().get("request-id").and_then(|v| v.to_str().ok()),
+        Some("req_mock_upstream"),
+        "upstream request-id is relayed"
+    );
+    assert!(
+        r.headers()
+            .contains_key("anthropic-ratelimit-requests-remaining")
+    );
+    assert!(r.headers().contains_key("x-warden-request-id"));
+    let m: Value = r.json().await.expect("json");
+    assert_eq!(m["type"], "message");
+    assert_eq!(
+        m["content"][0]["text"],
+        "Hello from the Warden mock upstream."
+    );
+    assert_eq!(app.mock.state.total(), 1);
+}
+
+#[tokio::test]
+async fn unknown_fields_blocks_and_headers_reach_upstream_unchanged() {
+    let app = TestApp::start().await;
+    let body = json!({
+        "model": "claude-opus-4-5",
+        "max_tokens": 1024,
+        "brand_new_option": {"depth": [1, 2, {"x": null}]},
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        "messages": [
+            {"role": "user", "content": [
+                {"type": "text", "text": "look"},
+                {"type": "quantum_document", "source": {"type": "qubits", "data": "∣ψ⟩"}},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+            ]},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "hmm", "signature": "sig=="},
+                {"type": "compaction", "content": "summary"},
+                {"type": "tool_use", "id": "toolu_1", "name": "mcp__github__get_issue", "input": {"n": 1}, "caller": {"type": "direct"}}
+            ]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "ok"}], "is_error": false}]}
+        ],
+        "tools": [{"name": "mcp__github__get_issue", "input_schema": {"type": "object"}, "defer_loading": true},
+                  {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}],
+        "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]}
+    });
+    // Sent as exact bytes, key order and spacing included.
+    let raw = serde_json::to_string_pretty(&body).expect("json");
+    for version in ["2023-06-01", "2026-10-21"] {
+        let r = app
+            .http
+            .post(format!("{}/v1/messages?beta=true", app.url))
+            .header("x-api-key", WARDEN_KEY)
+            .header("content-type", "application/json")
+            .header("anthropic-version", version)
+            .header(
+                "anthropic-beta",
+                "future-feature-2027-01-01,context-management-2025-06-27",
+            )
+            .header("x-stainless-lang", "python")
+            .header("x-stainless-retry-count", "0")
+            .header("user-agent", "Anthropic/Python 2.10.0")
+            .header("x-brand-new-header", "kept")
+            .body(raw.clone())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200);
+        let got = app
+            .mock
+            .state
+            .received()
+            .pop()
+            .expect("mock saw the request");
+        assert_eq!(got.body, raw, "body forwarded byte for byte");
+        assert_eq!(got.path, "/v1/messages?beta=true");
+        assert_eq!(got.header("anthropic-version"), Some(version));
+        assert_eq!(
+            got.header("anthropic-beta"),
+            Some("future-feature-2027-01-01,context-management-2025-06-27")
+        );
+        assert_eq!(got.header("x-stainless-lang"), Some("python"));
+        assert_eq!(got.header("user-agent"), Some("Anthropic/Python 2.10.0"));
+        assert_eq!(got.header("x-brand-new-header"), Some("kept"));
+        assert_eq!(
+            got.header("x-api-key"),
+            Some(UPSTREAM_KEY),
+            "Warden's credential is set"
+        );
+        assert_eq!(got.header("authorization"), None);
+        assert!(got.headers.iter().all(|(_, v)| !v.contains(WARDEN_KEY)));
+    }
+}
+
+#[tokio::test]
+async fn bearer_credentials_are_replaced_too() {
+    let app = TestApp::start().await;
+    let r = app
+        .http
+        .post(format!("{}/v1/messages", app.url))
+        .header("authorization", format!("Bearer {WARDEN_KEY}"))
+        .json(&message_body("claude-x", false))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+    let got = app.mock.state.received().pop().expect("received");
+    assert_eq!(got.header("authorization"), None);
+    assert_eq!(got.header("x-api-key"), Some(UPSTREAM_KEY));
+}
+
+#[tokio::test]
+async fn count_tokens_and_models_are_forwarded() {
+    let app = TestApp::start().await;
+    let r = app
+        .post("/v1/messages/count_tokens")
+        .json(&json!({"model": "claude-x", "messages": [{"role": "user", "content": "count me"}]}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert!(v["input_tokens"].as_u64().is_some_and(|n| n > 0));
+
+    let models: Value = app
+        .get("/v1/models?limit=20")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(models["data"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        app.mock.state.received().pop().map(|r| r.path),
+        Some("/v1/models?limit=20".into())
+    );
+
+    let one = app
+        .get("/v1/models/claude-haiku-4-5-20251001")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(one.status(), 200);
+    let missing = app
+        .get("/v1/models/claude-nope")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(missing.status(), 404, "upstream 404 relayed");
+}
+
+#[tokio::test]
+async fn unlisted_paths_are_404_and_listed_ones_are_forwarded() {
+    let app = TestApp::start().await;
+    let r = app.get("/v1/messages/batches").send().await.expect("sent");
+    let msg = crate::helpers::expect_error(r, 404, "not_found_error").await;
+    assert!(msg.contains("passthrough_paths"));
+    assert_eq!(app.mock.state.total(), 0);
+
+    let app =
+        TestApp::start_with(|c| c.passthrough_paths = vec!["/v1/messages/batches".into()]).await;
+    let r = app.get("/v1/messages/batches").send().await.expect("sent");
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.mock.state.total(), 1);
+    // Still authenticated.
+    let r = app
+        .http
+        .get(format!("{}/v1/messages/batches", app.url))
+        .send()
+        .await
+        .expect("sent");
+    crate::helpers::expect_error(r, 401, "authentication_error").await;
+}
+
+#[tokio::test]
+async fn probes_and_health_need_no_key() {
+    let app = TestApp::start().await;
+    let head = app
+        .http
+        .head(format!("{}/", app.url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(head.status(), 200);
+    for path in ["/", "/healthz", "/readyz"] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    assert_eq!(app.mock.state.total(), 0, "probes never reach upstream");
+}
