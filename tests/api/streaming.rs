@@ -27,8 +27,8 @@ fn event_names(stream: &str) -> Vec<String> {
         .filter(|r| !r.trim().is_empty())
         .map(|r| {
             r.lines()
-                .filter_map(|l| l.strip_prefix("event:"))
-                .last()
+                .rev()
+                .find_map(|l| l.strip_prefix("event:"))
                 .map(|n| n.trim().to_string())
                 .unwrap_or_default()
         })
