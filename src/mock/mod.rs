@@ -194,10 +194,16 @@ async fn check_and_record(
             "mock-upstream: a Warden key reached the upstream",
         );
     }
+    // Like the API: an API key in x-api-key, or a bearer token (the newer SDKs send that).
     let has_key = parts
         .headers
         .get("x-api-key")
-        .is_some_and(|v| !v.is_empty());
+        .is_some_and(|v| !v.is_empty())
+        || parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.len() > "Bearer ".len() && v.starts_with("Bearer "));
     if !has_key {
         return error_response(
             StatusCode::UNAUTHORIZED,
