@@ -1,1 +1,302 @@
-fn main() {}
+//! Load benchmark: the same requests straight to `warden mock-upstream` and through `warden serve`
+//! in front of it, side by side in one run, with the release binary as separate processes.
+//!
+//! Prints p50/p99 latency at concurrency 1, the latency Warden adds, time to first byte on
+//! streams, requests per second at concurrency 32, and Warden's resident memory.
+//!
+//! Run: `cargo bench --bench load` (env `LOAD_SECONDS` sets the duration of each RPS phase).
+//!
+//! Why a small generator here rather than `oha`: it must measure time to the first SSE byte, run
+//! both targets with the same client in one process, and start and read Warden's RSS itself; and
+//! nothing may be downloaded at run time. It uses reqwest with one pooled keep-alive client per
+//! worker and HdrHistogram for percentiles.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_warden");
+const WARDEN_KEY: &str = "wdn_BenchmarkKey000000000000000000000000000";
+const SEQUENTIAL_REQUESTS: usize = 3000;
+const WARMUP_REQUESTS: usize = 300;
+const CONCURRENCY: usize = 32;
+
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(args: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn,warden::cli=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("warden binary starts");
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("addr=").nth(1) {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("address logged");
+    (Proc(child), format!("http://{addr}"))
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[derive(Clone)]
+struct Target {
+    name: &'static str,
+    url: String,
+    key_header: (&'static str, String),
+}
+
+fn body(stream: bool) -> String {
+    // About 4 KB, like a modest prompt.
+    let text = "Please review this function and suggest improvements. ".repeat(73);
+    json!({
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 512,
+        "stream": stream,
+        "messages": [{"role": "user", "content": text}]
+    })
+    .to_string()
+}
+
+async fn one(client: &reqwest::Client, t: &Target, body: &str) -> (Duration, Duration) {
+    let started = Instant::now();
+    let r = client
+        .post(format!("{}/v1/messages", t.url))
+        .header(t.key_header.0, &t.key_header.1)
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request sent");
+    assert!(r.status().is_success(), "{}: status {}", t.name, r.status());
+    let mut r = r;
+    let first = r.chunk().await.expect("first chunk");
+    let ttfb = started.elapsed();
+    assert!(first.is_some());
+    while r.chunk().await.expect("chunk").is_some() {}
+    (ttfb, started.elapsed())
+}
+
+struct Sequential {
+    total: Histogram<u64>,
+    ttfb: Histogram<u64>,
+}
+
+/// Interleaves the targets request by request, so drift on the machine hits both alike.
+async fn sequential(targets: &[Target], stream: bool) -> Vec<Sequential> {
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let body = body(stream);
+    let mut out: Vec<Sequential> = targets
+        .iter()
+        .map(|_| Sequential {
+            total: Histogram::new(3).expect("histogram"),
+            ttfb: Histogram::new(3).expect("histogram"),
+        })
+        .collect();
+    for i in 0..WARMUP_REQUESTS + SEQUENTIAL_REQUESTS {
+        for (t, h) in targets.iter().zip(out.iter_mut()) {
+            let (ttfb, total) = one(&client, t, &body).await;
+            if i >= WARMUP_REQUESTS {
+                let _ = h.total.record(total.as_micros() as u64);
+                let _ = h.ttfb.record(ttfb.as_micros() as u64);
+            }
+        }
+    }
+    out
+}
+
+async fn rps(t: &Target, seconds: u64) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let body = Arc::new(body(false));
+    let mut workers = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (t, done, stop, body) = (t.clone(), done.clone(), stop.clone(), body.clone());
+        workers.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .build()
+                .expect("client");
+            while !stop.load(Ordering::Relaxed) {
+                one(&client, &t, &body).await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // warm-up
+    let before = done.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let completed = done.load(Ordering::Relaxed) - before;
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.await;
+    }
+    completed as f64 / elapsed
+}
+
+fn us(h: &Histogram<u64>, q: f64) -> u64 {
+    h.value_at_quantile(q)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing useful: run only for real.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let seconds: u64 = std::env::var("LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    // Warden's runtime threads (WARDEN_WORKER_THREADS; 0 = one per core). The default here, 1,
+    // is the sidecar setting docs/performance.md recommends.
+    let warden_threads = std::env::var("WARDEN_WORKER_THREADS").unwrap_or_else(|_| "1".into());
+    let (_mock, mock_url) = start(&["mock-upstream", "--listen", "127.0.0.1:0"], &[]);
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(WARDEN_KEY.as_bytes()))
+    };
+    let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let config = dir.join("warden.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n"
+        ),
+    )
+    .expect("config");
+    let (warden, warden_url) = start(
+        &[
+            "serve",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &mock_url,
+        ],
+        &[
+            ("ANTHROPIC_API_KEY", "sk-ant-bench-upstream"),
+            ("WARDEN_WORKER_THREADS", &warden_threads),
+        ],
+    );
+    let warden_pid = warden.0.id();
+    let idle_rss = rss_kib(warden_pid, "VmRSS:");
+
+    let direct = Target {
+        name: "direct",
+        url: mock_url,
+        key_header: ("x-api-key", "sk-ant-bench-direct".into()),
+    };
+    let through = Target {
+        name: "warden",
+        url: warden_url,
+        key_header: ("x-api-key", WARDEN_KEY.into()),
+    };
+    let targets = [direct.clone(), through.clone()];
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    println!(
+        "Warden load benchmark: {SEQUENTIAL_REQUESTS} sequential requests per target (after {WARMUP_REQUESTS} warm-up), ~4 KB body; RPS over {seconds} s at c={CONCURRENCY}."
+    );
+    println!("Warden worker threads: {warden_threads} (0 = one per core).");
+    println!(
+        "Client, mock and Warden share this machine's {} cores.",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    let json = rt.block_on(sequential(&targets, false));
+    let sse = rt.block_on(sequential(&targets, true));
+    println!(
+        "\n{:<34}{:>10}{:>10}{:>10}",
+        "c=1 (µs)", "direct", "warden", "added"
+    );
+    let row = |label: &str, a: u64, b: u64| {
+        println!("{label:<34}{a:>10}{b:>10}{:>10}", b as i64 - a as i64);
+    };
+    row(
+        "non-streaming p50",
+        us(&json[0].total, 0.5),
+        us(&json[1].total, 0.5),
+    );
+    row(
+        "non-streaming p99",
+        us(&json[0].total, 0.99),
+        us(&json[1].total, 0.99),
+    );
+    row(
+        "streaming first byte p50",
+        us(&sse[0].ttfb, 0.5),
+        us(&sse[1].ttfb, 0.5),
+    );
+    row(
+        "streaming first byte p99",
+        us(&sse[0].ttfb, 0.99),
+        us(&sse[1].ttfb, 0.99),
+    );
+    row(
+        "streaming complete p50",
+        us(&sse[0].total, 0.5),
+        us(&sse[1].total, 0.5),
+    );
+    row(
+        "streaming complete p99",
+        us(&sse[0].total, 0.99),
+        us(&sse[1].total, 0.99),
+    );
+
+    let direct_rps = rt.block_on(rps(&direct, seconds));
+    let warden_rps = rt.block_on(rps(&through, seconds));
+    println!(
+        "\nc={CONCURRENCY} non-streaming RPS: direct {direct_rps:.0}, warden {warden_rps:.0}, ratio {:.2}",
+        warden_rps / direct_rps
+    );
+    println!(
+        "Warden RSS: idle {:.1} MB, peak {:.1} MB",
+        idle_rss as f64 / 1024.0,
+        rss_kib(warden_pid, "VmHWM:") as f64 / 1024.0
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

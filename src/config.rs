@@ -38,6 +38,8 @@ pub struct Config {
     pub passthrough_paths: Vec<String>,
     /// How long in-flight requests and streams may run after SIGTERM before they are cut.
     pub shutdown_grace_ms: u64,
+    /// Runtime worker threads; 0 means one per core. A sidecar usually wants 1 or 2.
+    pub worker_threads: usize,
     pub log: LogConfig,
 }
 
@@ -50,6 +52,7 @@ impl Default for Config {
             keys: Vec::new(),
             passthrough_paths: Vec::new(),
             shutdown_grace_ms: 30_000,
+            worker_threads: 0,
             log: LogConfig::default(),
         }
     }
@@ -157,6 +160,7 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
         &["limits", "max_body_bytes"],
     ),
     ("WARDEN_SHUTDOWN_GRACE_MS", &["shutdown_grace_ms"]),
+    ("WARDEN_WORKER_THREADS", &["worker_threads"]),
     ("WARDEN_LOG_FORMAT", &["log", "format"]),
     ("WARDEN_LOG_LEVEL", &["log", "level"]),
 ];

@@ -21,11 +21,14 @@ pub struct MockArgs {
     /// Directory of SSE recordings for the `replay:<file>` scenario.
     #[arg(long, default_value = "../shared/fixtures/sse")]
     fixtures_dir: PathBuf,
+    /// Runtime worker threads; 0 means one per core.
+    #[arg(long, default_value_t = 0)]
+    worker_threads: usize,
 }
 
 pub fn run(args: MockArgs) -> anyhow::Result<()> {
     super::init_logging("info", false);
-    super::runtime()?.block_on(async move {
+    super::runtime(args.worker_threads)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;

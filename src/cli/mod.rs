@@ -61,10 +61,13 @@ fn init_logging(level: &str, json: bool) {
     };
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+/// The runtime; `worker_threads` 0 means one per core.
+fn runtime(worker_threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if worker_threads > 0 {
+        builder.worker_threads(worker_threads);
+    }
+    Ok(builder.enable_all().build()?)
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -48,7 +48,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
              (the key itself is printed once on stderr; the file gets only its hash, under `keys:`)."
         );
     }
-    super::runtime()?.block_on(async move {
+    super::runtime(config.worker_threads)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -21,7 +21,6 @@ use axum::routing::{get, post};
 use http::HeaderValue;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::filter::FilterChain;
@@ -31,14 +30,15 @@ use crate::upstream::{Forwarder, UpstreamError};
 use auth::KeyStore;
 use error::ApiError;
 
+/// After the grace period, how long cut streams get to send their final error event.
+const CUT_FLUSH_MS: u64 = 1_000;
+
 /// Everything a request handler needs, shared by all requests.
 pub struct AppState {
     pub config: Config,
     pub keys: KeyStore,
     pub forwarder: Forwarder,
     pub chain: FilterChain,
-    /// Background work tied to requests (stream pumps), drained on shutdown.
-    pub tracker: TaskTracker,
     /// Cancelled when shutdown begins; `/readyz` turns 503 so load balancers stop sending.
     pub shutting_down: CancellationToken,
     /// Cancelled when the shutdown grace period is over: streams still open end with an error.
@@ -53,7 +53,6 @@ impl AppState {
             keys: KeyStore::from_entries(&config.keys),
             forwarder,
             chain: FilterChain::default(),
-            tracker: TaskTracker::new(),
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
             ready: AtomicBool::new(true),
@@ -196,19 +195,22 @@ async fn serve(
         ready_state.shutting_down.cancel();
         tracing::info!("Shutdown started: no new connections, draining in-flight requests.");
     });
-    let server = std::pin::pin!(server.into_future());
-    let drained = tokio::select! {
-        result = server => result,
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        result = &mut server => return result,
         () = async {
             shutdown.cancelled().await;
             tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(grace_ms = grace.as_millis() as u64, "Shutdown grace period over: cutting remaining streams.");
-            state.cut_streams.cancel();
-            Ok(())
-        }
-    };
-    state.tracker.close();
-    state.tracker.wait().await;
-    drained
+        } => {}
+    }
+    tracing::warn!(
+        grace_ms = grace.as_millis() as u64,
+        "Shutdown grace period over: ending the remaining streams."
+    );
+    state.cut_streams.cancel();
+    // The cut streams end with an error event; give the connections a moment to send it.
+    match tokio::time::timeout(Duration::from_millis(CUT_FLUSH_MS), &mut server).await {
+        Ok(result) => result,
+        Err(_) => Ok(()),
+    }
 }

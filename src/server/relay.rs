@@ -10,7 +10,6 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::HeaderValue;
-use tokio::sync::mpsc;
 
 use super::AppState;
 use super::error::ApiError;
@@ -22,9 +21,6 @@ use crate::upstream::relay_response_headers;
 
 /// How often a ping goes out while a stage holds events back.
 const HELD_PING_INTERVAL_MS: u64 = 5_000;
-/// Chunks in flight between the pump and the client connection: small, so a slow client slows
-/// the upstream read instead of growing a buffer.
-const STREAM_CHANNEL_CHUNKS: usize = 8;
 
 fn response_head(upstream: &reqwest::Response) -> http::response::Builder {
     let mut builder = Response::builder().status(upstream.status());
@@ -117,154 +113,176 @@ fn stream(
     mut head: http::response::Builder,
     id: &RequestId,
 ) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(STREAM_CHANNEL_CHUNKS);
+    let mut ping = tokio::time::interval(Duration::from_millis(HELD_PING_INTERVAL_MS));
+    ping.reset();
     let pump = Pump {
         state: state.clone(),
+        passthrough: pipeline.is_empty(),
         pipeline,
-        tx,
+        body: Box::pin(upstream.bytes_stream()),
+        parser: SseParser::default(),
+        parsed: Vec::new(),
+        out: Vec::new(),
+        finished: false,
+        ping,
+        phase: Phase::Streaming,
         request_id: id.to_string(),
     };
-    state.tracker.spawn(pump.run(upstream));
     if let Some(h) = head.headers_mut() {
         h.insert(
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         );
     }
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
+    // The pump is polled by the client connection itself: no task, no channel, and when the
+    // client goes away the body is dropped, which drops (and so cancels) the upstream request.
+    let body = futures_util::stream::unfold(pump, |mut pump| async move {
+        pump.next_chunk()
             .await
-            .map(|chunk| (Ok::<_, Infallible>(chunk), rx))
+            .map(|chunk| (Ok::<_, Infallible>(chunk), pump))
     });
     finish(head, Body::from_stream(body))
 }
 
-/// Moves one stream from upstream to the client. It ends when upstream ends, breaks or goes
-/// silent, when the client goes away (dropping the upstream request, which cancels it), or when
-/// the shutdown grace period is over.
+type UpstreamBody = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send + Sync>,
+>;
+
+/// Moves one stream from upstream to the client, one chunk per poll. It ends when upstream ends,
+/// breaks or goes silent, or when the shutdown grace period is over; a failure reaches the client
+/// as an `error` event.
 struct Pump {
     state: Arc<AppState>,
     pipeline: StagePipeline,
-    tx: mpsc::Sender<Bytes>,
+    /// No stages: chunks go on exactly as they came, as soon as they came.
+    passthrough: bool,
+    body: UpstreamBody,
+    parser: SseParser,
+    parsed: Vec<SseEvent>,
+    out: Vec<SseEvent>,
+    /// Upstream reached its end (`message_stop`, or its own `error` event).
+    finished: bool,
+    ping: tokio::time::Interval,
+    phase: Phase,
     request_id: String,
 }
 
-enum End {
-    Complete,
-    ClientGone,
+enum Phase {
+    Streaming,
+    Failed(String),
+    Done,
+}
+
+enum Step {
+    Send(Bytes),
+    Nothing,
+    End(Bytes),
 }
 
 impl Pump {
-    async fn run(mut self, upstream: reqwest::Response) {
-        let result = self.pump(upstream).await;
-        if let Err(message) = result {
-            tracing::warn!(request_id = %self.request_id, reason = %message, "Stream ended with an error event.");
-            let event = SseEvent::error(ErrorKind::Api, &message, Some(&self.request_id));
-            let _ = self.tx.send(event.into_raw()).await;
-        }
-    }
-
-    async fn send(&self, events: &mut Vec<SseEvent>) -> Result<(), End> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let chunk = if events.len() == 1 {
-            events.pop().map(SseEvent::into_raw).unwrap_or_default()
-        } else {
-            let mut buf = BytesMut::new();
-            for e in events.drain(..) {
-                buf.extend_from_slice(e.raw());
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        loop {
+            match std::mem::replace(&mut self.phase, Phase::Done) {
+                Phase::Done => return None,
+                Phase::Failed(message) => {
+                    tracing::warn!(request_id = %self.request_id, reason = %message, "Stream ended with an error event.");
+                    let event = SseEvent::error(ErrorKind::Api, &message, Some(&self.request_id));
+                    return Some(event.into_raw());
+                }
+                Phase::Streaming => match self.step().await {
+                    Ok(Step::Send(chunk)) => {
+                        self.phase = Phase::Streaming;
+                        return Some(chunk);
+                    }
+                    Ok(Step::Nothing) => self.phase = Phase::Streaming,
+                    Ok(Step::End(tail)) => {
+                        if !self.finished {
+                            self.phase = Phase::Failed(
+                                "the upstream stream ended before message_stop".into(),
+                            );
+                        }
+                        if !tail.is_empty() {
+                            return Some(tail);
+                        }
+                    }
+                    Err(message) => self.phase = Phase::Failed(message),
+                },
             }
-            buf.freeze()
-        };
-        self.tx.send(chunk).await.map_err(|_| End::ClientGone)
+        }
     }
 
-    /// Runs parsed events through the stages (with none, nothing to do: the raw chunk is sent as
-    /// it came). Returns whether the stream reached its end (`message_stop`, or upstream's own
-    /// `error` event).
-    fn absorb(
-        &mut self,
-        parsed: &mut Vec<SseEvent>,
-        out: &mut Vec<SseEvent>,
-    ) -> Result<bool, String> {
-        let mut finished = false;
-        for event in parsed.drain(..) {
-            finished |= matches!(event.event(), Some("message_stop" | "error"));
-            if !self.pipeline.is_empty() {
+    /// Waits for the next thing to happen: a chunk from upstream, a ping due, or the cut-off.
+    async fn step(&mut self) -> Result<Step, String> {
+        let idle = self.state.forwarder.idle_timeout();
+        let next = tokio::select! {
+            () = self.state.cut_streams.cancelled() => {
+                return Err("Warden is shutting down; retry the request".into());
+            }
+            _ = self.ping.tick(), if self.pipeline.holding() => {
+                return Ok(Step::Send(SseEvent::ping().into_raw()));
+            }
+            next = tokio::time::timeout(idle, self.body.next()) => next,
+        };
+        match next {
+            Err(_) => Err(format!(
+                "the upstream stream went silent for {} ms",
+                idle.as_millis()
+            )),
+            Ok(Some(Err(_))) => Err("the upstream stream broke off".into()),
+            Ok(Some(Ok(chunk))) => {
+                self.parser
+                    .push(&chunk, &mut self.parsed)
+                    .map_err(|e| e.to_string())?;
+                self.absorb()?;
+                if self.passthrough {
+                    Ok(Step::Send(chunk))
+                } else {
+                    let joined = self.take_out();
+                    Ok(if joined.is_empty() {
+                        Step::Nothing
+                    } else {
+                        Step::Send(joined)
+                    })
+                }
+            }
+            Ok(None) => {
+                self.parser.finish(&mut self.parsed);
+                self.absorb()?;
+                if !self.passthrough {
+                    self.pipeline
+                        .finish(&mut self.out)
+                        .map_err(|_| "a response stage could not decide".to_string())?;
+                }
+                Ok(Step::End(self.take_out()))
+            }
+        }
+    }
+
+    /// Runs parsed events through the stages (with none, only the bookkeeping: the raw chunk is
+    /// sent as it came) and notes whether upstream reached its end.
+    fn absorb(&mut self) -> Result<(), String> {
+        for event in self.parsed.drain(..) {
+            self.finished |= matches!(event.event(), Some("message_stop" | "error"));
+            if !self.passthrough {
                 self.pipeline
-                    .push(event, out)
+                    .push(event, &mut self.out)
                     .map_err(|_| "a response stage could not decide".to_string())?;
             }
         }
-        Ok(finished)
+        Ok(())
     }
 
-    /// Returns `Err(message)` for a failure the client must hear about as an `error` event.
-    async fn pump(&mut self, upstream: reqwest::Response) -> Result<End, String> {
-        let idle = self.state.forwarder.idle_timeout();
-        let mut body = upstream.bytes_stream();
-        let mut parser = SseParser::default();
-        let mut parsed = Vec::new();
-        let mut out = Vec::new();
-        let mut finished = false;
-        let mut ping = tokio::time::interval(Duration::from_millis(HELD_PING_INTERVAL_MS));
-        ping.reset();
-        let passthrough = self.pipeline.is_empty();
-        loop {
-            let next = tokio::select! {
-                () = self.tx.closed() => return Ok(End::ClientGone),
-                () = self.state.cut_streams.cancelled() => {
-                    return Err("Warden is shutting down; retry the request".into());
+    /// The events ready to send, as one chunk.
+    fn take_out(&mut self) -> Bytes {
+        match self.out.len() {
+            0 => Bytes::new(),
+            1 => self.out.pop().map(SseEvent::into_raw).unwrap_or_default(),
+            _ => {
+                let mut buf = BytesMut::new();
+                for e in self.out.drain(..) {
+                    buf.extend_from_slice(e.raw());
                 }
-                _ = ping.tick(), if self.pipeline.holding() => {
-                    let mut p = vec![SseEvent::ping()];
-                    if self.send(&mut p).await.is_err() {
-                        return Ok(End::ClientGone);
-                    }
-                    continue;
-                }
-                next = tokio::time::timeout(idle, body.next()) => next,
-            };
-            match next {
-                Err(_) => {
-                    return Err(format!(
-                        "the upstream stream went silent for {} ms",
-                        idle.as_millis()
-                    ));
-                }
-                Ok(Some(Err(_))) => return Err("the upstream stream broke off".into()),
-                Ok(Some(Ok(chunk))) => {
-                    parser
-                        .push(&chunk, &mut parsed)
-                        .map_err(|e| e.to_string())?;
-                    finished |= self.absorb(&mut parsed, &mut out)?;
-                    // With no stages, the chunk goes on as it came: nothing to wait for.
-                    let sent = if passthrough {
-                        self.tx.send(chunk).await.map_err(|_| End::ClientGone)
-                    } else {
-                        self.send(&mut out).await
-                    };
-                    if sent.is_err() {
-                        return Ok(End::ClientGone);
-                    }
-                }
-                Ok(None) => {
-                    parser.finish(&mut parsed);
-                    finished |= self.absorb(&mut parsed, &mut out)?;
-                    if !passthrough {
-                        self.pipeline
-                            .finish(&mut out)
-                            .map_err(|_| "a response stage could not decide".to_string())?;
-                        if self.send(&mut out).await.is_err() {
-                            return Ok(End::ClientGone);
-                        }
-                    }
-                    if !finished {
-                        return Err("the upstream stream ended before message_stop".into());
-                    }
-                    return Ok(End::Complete);
-                }
+                buf.freeze()
             }
         }
     }

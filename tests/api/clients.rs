@@ -57,7 +57,14 @@ fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
 /// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
 fn new_key() -> (String, String) {
     let out = Command::new(BIN)
-        .args(["keys", "new", "--team", "default", "--principal", "sdk-tests@example.com"])
+        .args([
+            "keys",
+            "new",
+            "--team",
+            "default",
+            "--principal",
+            "sdk-tests@example.com",
+        ])
         .output()
         .expect("keys new runs");
     assert!(out.status.success());
@@ -68,7 +75,10 @@ fn new_key() -> (String, String) {
         .expect("the key is printed on stderr")
         .to_string();
     let entry = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!entry.contains(&key), "stdout (the config entry) never holds the key");
+    assert!(
+        !entry.contains(&key),
+        "stdout (the config entry) never holds the key"
+    );
     (key, entry)
 }
 
@@ -87,7 +97,13 @@ fn stack(name: &str) -> Stack {
     let fixtures = fixtures_dir();
     let fixtures = fixtures.to_str().expect("utf8 path");
     let (mock, mock_url) = start(
-        &["mock-upstream", "--listen", "127.0.0.1:0", "--fixtures-dir", fixtures],
+        &[
+            "mock-upstream",
+            "--listen",
+            "127.0.0.1:0",
+            "--fixtures-dir",
+            fixtures,
+        ],
         &[],
         &dir.join("mock.log"),
     );
@@ -134,7 +150,10 @@ fn run_client(stack: &Stack, program: &Path, args: &[&str], cwd: &Path) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}\n{stderr}");
-    assert!(output.status.success(), "client suite failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "client suite failed:\n{stdout}\n{stderr}"
+    );
 }
 
 fn assert_log_clean(stack: &Stack) {
@@ -158,7 +177,14 @@ fn python_sdk() {
     run_client(
         &stack,
         &python,
-        &["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/clients/python"],
+        &[
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/clients/python",
+        ],
         &root(),
     );
     assert_log_clean(&stack);

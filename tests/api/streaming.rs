@@ -273,3 +273,21 @@ async fn shutdown_lets_an_in_flight_stream_finish() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn a_stream_still_open_after_the_grace_period_ends_with_an_error_event() {
+    let app = TestApp::start_with(|c| c.shutdown_grace_ms = 300).await;
+    let r = app
+        .post("/v1/messages")
+        .header("x-mock-scenario", "slow_pings:50:200")
+        .json(&message_body("m", true))
+        .send()
+        .await
+        .expect("sent");
+    let stopping = tokio::spawn(app.warden.shutdown());
+    let body = collect(r).await;
+    assert!(!body.contains("message_stop"));
+    assert_eq!(event_names(&body).last().map(String::as_str), Some("error"));
+    assert!(body.contains("shutting down"));
+    stopping.await.expect("joined").expect("clean shutdown");
+}
