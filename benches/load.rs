@@ -34,8 +34,33 @@ impl Drop for Proc {
     }
 }
 
-fn start(args: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
-    let mut child = Command::new(BIN)
+/// `LOAD_PIN` pins the processes with `taskset` (util-linux):
+/// - `split`: the client and the mock share CPU 0 and Warden has CPU 1, so Warden's capacity is
+///   measured against the upstream path rather than against its own load generator;
+/// - `one`: everything on CPU 0, so no request waits for a wake-up on another core and the added
+///   latency is Warden's own processing.
+fn pin_mode() -> Option<String> {
+    std::env::var("LOAD_PIN")
+        .ok()
+        .filter(|v| v == "split" || v == "one")
+}
+
+fn pinned() -> bool {
+    pin_mode().is_some()
+}
+
+fn command(cpu: &str) -> Command {
+    if pinned() {
+        let mut c = Command::new("taskset");
+        c.args(["-c", cpu, BIN]);
+        c
+    } else {
+        Command::new(BIN)
+    }
+}
+
+fn start(cpu: &str, args: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
+    let mut child = command(cpu)
         .args(args)
         .envs(env.iter().copied())
         .env("RUST_LOG", "warn,warden::cli=info")
@@ -187,7 +212,7 @@ fn main() {
     // Warden's runtime threads (WARDEN_WORKER_THREADS; 0 = one per core). The default here, 1,
     // is the sidecar setting docs/performance.md recommends.
     let warden_threads = std::env::var("WARDEN_WORKER_THREADS").unwrap_or_else(|_| "1".into());
-    let (_mock, mock_url) = start(&["mock-upstream", "--listen", "127.0.0.1:0"], &[]);
+    let (_mock, mock_url) = start("0", &["mock-upstream", "--listen", "127.0.0.1:0"], &[]);
     let hash = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(WARDEN_KEY.as_bytes()))
@@ -203,6 +228,11 @@ fn main() {
     )
     .expect("config");
     let (warden, warden_url) = start(
+        if pin_mode().as_deref() == Some("one") {
+            "0"
+        } else {
+            "1"
+        },
         &[
             "serve",
             "--config",
@@ -218,6 +248,15 @@ fn main() {
         ],
     );
     let warden_pid = warden.0.id();
+    if pinned() {
+        let me = std::process::id().to_string();
+        let ok = Command::new("taskset")
+            .args(["-a", "-p", "-c", "0", &me])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "taskset could not pin the load generator");
+    }
     let idle_rss = rss_kib(warden_pid, "VmRSS:");
 
     let direct = Target {
@@ -241,12 +280,16 @@ fn main() {
         "Warden load benchmark: {SEQUENTIAL_REQUESTS} sequential requests per target (after {WARMUP_REQUESTS} warm-up), ~4 KB body; RPS over {seconds} s at c={CONCURRENCY}."
     );
     println!("Warden worker threads: {warden_threads} (0 = one per core).");
-    println!(
-        "Client, mock and Warden share this machine's {} cores.",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
-    );
+    match pin_mode().as_deref() {
+        Some("one") => println!("Pinned (one): client, mock and Warden all on CPU 0."),
+        Some(_) => println!("Pinned (split): client and mock on CPU 0, Warden on CPU 1."),
+        None => println!(
+            "Unpinned: client, mock and Warden share this machine's {} cores.",
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0)
+        ),
+    }
     let json = rt.block_on(sequential(&targets, false));
     let sse = rt.block_on(sequential(&targets, true));
     println!(
