@@ -19,7 +19,7 @@ pub struct MockArgs {
     #[arg(long, default_value_t = 0)]
     chunk_delay_us: u64,
     /// Directory of SSE recordings for the `replay:<file>` scenario.
-    #[arg(long, default_value = "../shared/fixtures/sse")]
+    #[arg(long, default_value = "tests/fixtures/sse")]
     fixtures_dir: PathBuf,
     /// Runtime worker threads; 0 means one per core.
     #[arg(long, default_value_t = 0)]

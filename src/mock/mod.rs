@@ -51,7 +51,7 @@ impl Default for MockOptions {
         Self {
             latency_ms: 0,
             chunk_delay_us: 0,
-            fixtures_dir: PathBuf::from("../shared/fixtures/sse"),
+            fixtures_dir: PathBuf::from("tests/fixtures/sse"),
         }
     }
 }

@@ -16,7 +16,7 @@ pub const UPSTREAM_KEY: &str = "sk-ant-api03-TEST-upstream-credential-0123456789
 pub const WARDEN_KEY: &str = "wdn_TestKeyForIntegrationSuite0123456789abcdef";
 
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sse")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse")
 }
 
 pub fn key_entry(key: &str, id: &str, team: &str) -> KeyEntry {

@@ -39,7 +39,7 @@ fn event_names(stream: &str) -> Vec<String> {
 async fn every_recorded_stream_comes_through_byte_for_byte() {
     let app = TestApp::start().await;
     let mut files: Vec<String> = std::fs::read_dir(fixtures_dir())
-        .expect("fixtures exist at ../shared/fixtures/sse")
+        .expect("fixtures exist at tests/fixtures/sse")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".txt") || n.ends_with(".sse"))

@@ -1,0 +1,146 @@
+//! Running the real `warden` binary (mock-upstream + serve) as child processes, with Warden's
+//! TRACE log captured to a file, for the SDK suites and the log-leak check.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::helpers::{UPSTREAM_KEY, fixtures_dir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_warden");
+
+/// A child process killed when dropped.
+pub struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `warden ARGS`, copies its stderr to `log`, and returns once it logged its address.
+fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("warden binary starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut file = std::fs::File::create(log).expect("log file");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.split("addr=").nth(1) {
+                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+            }
+            let _ = writeln!(file, "{line}");
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("warden logged its listening address");
+    (Proc(child), format!("http://{addr}"))
+}
+
+/// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
+fn new_key() -> (String, String) {
+    let out = Command::new(BIN)
+        .args([
+            "keys",
+            "new",
+            "--team",
+            "default",
+            "--principal",
+            "tests@example.com",
+        ])
+        .output()
+        .expect("keys new runs");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let key = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("wdn_"))
+        .expect("the key is printed on stderr")
+        .to_string();
+    let entry = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !entry.contains(&key),
+        "stdout (the config entry) never holds the key"
+    );
+    (key, entry)
+}
+
+/// `warden mock-upstream` and `warden serve` in front of it, configured as the README says.
+pub struct Stack {
+    _mock: Proc,
+    _warden: Proc,
+    pub mock_url: String,
+    pub warden_url: String,
+    pub key: String,
+    pub warden_log: PathBuf,
+}
+
+impl Stack {
+    /// `extra_config` is appended to the generated warden.yaml.
+    pub fn start(name: &str, extra_config: &str) -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("stack-{name}"));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let fixtures = fixtures_dir();
+        let fixtures = fixtures.to_str().expect("utf8 path");
+        let (mock, mock_url) = start(
+            &[
+                "mock-upstream",
+                "--listen",
+                "127.0.0.1:0",
+                "--fixtures-dir",
+                fixtures,
+            ],
+            &[],
+            &dir.join("mock.log"),
+        );
+        let (key, entry) = new_key();
+        let config = dir.join("warden.yaml");
+        std::fs::write(&config, format!("{extra_config}\nkeys:\n{entry}")).expect("config written");
+        let warden_log = dir.join("warden.log");
+        let (warden, warden_url) = start(
+            &[
+                "serve",
+                "--config",
+                config.to_str().expect("utf8"),
+                "--listen",
+                "127.0.0.1:0",
+                "--upstream",
+                &mock_url,
+            ],
+            &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
+            &warden_log,
+        );
+        Self {
+            _mock: mock,
+            _warden: warden,
+            mock_url,
+            warden_url,
+            key,
+            warden_log,
+        }
+    }
+
+    /// Everything Warden logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.warden_log).expect("warden log")
+    }
+
+    /// Asserts Warden's log holds neither the upstream key nor this stack's Warden key.
+    pub fn assert_log_clean(&self) {
+        let log = self.log();
+        assert!(log.contains("Request answered."), "the log was captured");
+        assert!(!log.contains(UPSTREAM_KEY), "upstream key in Warden's log");
+        assert!(!log.contains(&self.key), "Warden key in Warden's log");
+    }
+}
