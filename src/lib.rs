@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod filter;
 pub mod ids;
 pub mod mock;

@@ -1,0 +1,532 @@
+//! Detectors: secrets, personal data, customer identifiers, production logs, repository markers
+//! and team-defined patterns, compiled into one scanner per policy.
+//!
+//! One pass: every keyword of every rule goes into one Aho-Corasick automaton, and the rules
+//! without a keyword into one combined regex; a rule's own regex and validator run only around a
+//! keyword hit or on a combined-regex candidate. This module knows nothing of requests or
+//! policies: it takes rule definitions and text, and returns spans.
+
+pub mod logs;
+pub mod validate;
+
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet};
+use serde::Deserialize;
+
+/// What a rule checks beyond its pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validator {
+    None,
+    CreditCard { allow_test_numbers: bool },
+    Iban,
+    Ssn,
+    Ipv4,
+    Phone,
+}
+
+impl Validator {
+    fn check(self, value: &str) -> bool {
+        match self {
+            Self::None => true,
+            Self::CreditCard { allow_test_numbers } => {
+                validate::credit_card(value)
+                    && !(allow_test_numbers && validate::is_test_card(value))
+            }
+            Self::Iban => validate::iban(value),
+            Self::Ssn => validate::ssn(value),
+            Self::Ipv4 => validate::ipv4(value),
+            Self::Phone => validate::phone(value),
+        }
+    }
+}
+
+/// A rule, as the policy compiler hands it over.
+#[derive(Clone, Debug)]
+pub struct RuleSpec {
+    /// Finding rule id, e.g. `secrets.github_pat`, `pii.email`, `customer_id.acct_number`.
+    pub id: String,
+    /// Data class, e.g. `secrets`, `pii.email`, `custom.project_falcon`.
+    pub class: String,
+    pub matcher: Matcher,
+}
+
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    /// A regex run around hits of its keywords.
+    Keyword {
+        keywords: Vec<String>,
+        regex: String,
+        lookbehind: usize,
+        max_len: usize,
+        secret_group: usize,
+        entropy: Option<f64>,
+        validator: Validator,
+    },
+    /// A regex with no keyword: part of the combined candidate regex.
+    Free { regex: String, validator: Validator },
+    /// Exact words or phrases (ASCII case-insensitive), matched on word boundaries.
+    Words { words: Vec<String> },
+    /// The production-logs detector.
+    Logs { threshold: f64, min_lines: usize },
+}
+
+/// One detection: which rule, and the byte span of the sensitive value in the scanned text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Detection {
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("rule {rule}: invalid regex: {message}")]
+    Regex { rule: String, message: String },
+    #[error("rule {rule}: secret_group {group} does not exist in its regex")]
+    Group { rule: String, group: usize },
+    #[error("rule {rule}: {message}")]
+    Rule { rule: String, message: String },
+    #[error("cannot build the keyword automaton: {0}")]
+    Automaton(String),
+}
+
+/// The public facts about a compiled rule.
+#[derive(Clone, Debug)]
+pub struct RuleInfo {
+    pub id: String,
+    pub class: String,
+}
+
+enum Compiled {
+    Keyword {
+        regex: Regex,
+        lookbehind: usize,
+        max_len: usize,
+        secret_group: usize,
+        entropy: Option<f64>,
+        validator: Validator,
+    },
+    Free {
+        validator: Validator,
+    },
+    Words,
+    Logs(logs::LogDetector),
+}
+
+/// What a keyword in the automaton stands for.
+#[derive(Clone, Copy)]
+enum Trigger {
+    Rule(usize),
+    Word(usize),
+    LogHint(usize),
+}
+
+/// All the rules of one policy, ready to scan.
+pub struct Scanner {
+    rules: Vec<(RuleInfo, Compiled)>,
+    automaton: Option<AhoCorasick>,
+    /// For each automaton pattern, the rules it triggers.
+    triggers: Vec<Vec<Trigger>>,
+    free: Option<(Regex, RegexSet, Vec<usize>)>,
+    /// Longest match a keyword rule can make, for the stream hold-back window.
+    max_keyword_match: usize,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+fn compile_regex(rule: &str, pattern: &str) -> Result<Regex, BuildError> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| BuildError::Regex {
+            rule: rule.to_string(),
+            message: e.to_string(),
+        })
+}
+
+impl Scanner {
+    pub fn new(specs: Vec<RuleSpec>) -> Result<Self, BuildError> {
+        let mut rules = Vec::with_capacity(specs.len());
+        let mut keywords: Vec<String> = Vec::new();
+        let mut triggers: Vec<Vec<Trigger>> = Vec::new();
+        let add_keyword =
+            |kw: &str, t: Trigger, keywords: &mut Vec<String>, triggers: &mut Vec<Vec<Trigger>>| {
+                let lower = kw.to_ascii_lowercase();
+                match keywords.iter().position(|k| *k == lower) {
+                    Some(i) => triggers[i].push(t),
+                    None => {
+                        keywords.push(lower);
+                        triggers.push(vec![t]);
+                    }
+                }
+            };
+        let mut free_patterns = Vec::new();
+        let mut free_rules = Vec::new();
+        let mut max_keyword_match = 0;
+        for (i, spec) in specs.into_iter().enumerate() {
+            let info = RuleInfo {
+                id: spec.id.clone(),
+                class: spec.class.clone(),
+            };
+            let compiled = match spec.matcher {
+                Matcher::Keyword {
+                    keywords: kws,
+                    regex,
+                    lookbehind,
+                    max_len,
+                    secret_group,
+                    entropy,
+                    validator,
+                } => {
+                    if kws.is_empty() {
+                        return Err(BuildError::Rule {
+                            rule: spec.id,
+                            message: "needs at least one keyword".into(),
+                        });
+                    }
+                    let re = compile_regex(&spec.id, &regex)?;
+                    if secret_group >= re.captures_len() {
+                        return Err(BuildError::Group {
+                            rule: spec.id,
+                            group: secret_group,
+                        });
+                    }
+                    for kw in &kws {
+                        add_keyword(kw, Trigger::Rule(i), &mut keywords, &mut triggers);
+                    }
+                    max_keyword_match = max_keyword_match.max(max_len.min(1024));
+                    Compiled::Keyword {
+                        regex: re,
+                        lookbehind,
+                        max_len,
+                        secret_group,
+                        entropy,
+                        validator,
+                    }
+                }
+                Matcher::Free { regex, validator } => {
+                    compile_regex(&spec.id, &regex)?;
+                    free_patterns.push(regex);
+                    free_rules.push(i);
+                    Compiled::Free { validator }
+                }
+                Matcher::Words { words } => {
+                    for w in words.iter().filter(|w| !w.trim().is_empty()) {
+                        add_keyword(w.trim(), Trigger::Word(i), &mut keywords, &mut triggers);
+                    }
+                    Compiled::Words
+                }
+                Matcher::Logs {
+                    threshold,
+                    min_lines,
+                } => {
+                    for hint in logs::HINTS {
+                        add_keyword(hint, Trigger::LogHint(i), &mut keywords, &mut triggers);
+                    }
+                    Compiled::Logs(logs::LogDetector::new(threshold, min_lines))
+                }
+            };
+            rules.push((info, compiled));
+        }
+        let automaton = if keywords.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keywords)
+                    .map_err(|e| BuildError::Automaton(e.to_string()))?,
+            )
+        };
+        let free = if free_patterns.is_empty() {
+            None
+        } else {
+            let combined = free_patterns
+                .iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            let combined = compile_regex("combined", &combined)?;
+            let anchored: Vec<String> =
+                free_patterns.iter().map(|p| format!("^(?:{p})$")).collect();
+            let set = RegexSet::new(&anchored).map_err(|e| BuildError::Regex {
+                rule: "combined".into(),
+                message: e.to_string(),
+            })?;
+            Some((combined, set, free_rules))
+        };
+        Ok(Self {
+            rules,
+            automaton,
+            triggers,
+            free,
+            max_keyword_match,
+        })
+    }
+
+    pub fn rule(&self, index: usize) -> &RuleInfo {
+        &self.rules[index].0
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// How much text a stream must hold back so that a match split across chunks is still found.
+    pub fn hold_back(&self) -> usize {
+        self.max_keyword_match.max(64)
+    }
+
+    /// Every detection in `text`, sorted by start, overlapping ones included.
+    pub fn scan(&self, text: &str) -> Vec<Detection> {
+        let mut found: HashSet<Detection> = HashSet::new();
+        if let Some(ac) = &self.automaton {
+            let mut logs_checked = HashSet::new();
+            for hit in ac.find_overlapping_iter(text) {
+                for trigger in &self.triggers[hit.pattern().as_usize()] {
+                    match *trigger {
+                        Trigger::Rule(r) => self.run_keyword_rule(r, text, hit.start(), &mut found),
+                        Trigger::Word(r) => {
+                            if is_word_boundary(text, hit.start(), hit.end()) {
+                                found.insert(Detection {
+                                    rule: r,
+                                    start: hit.start(),
+                                    end: hit.end(),
+                                });
+                            }
+                        }
+                        Trigger::LogHint(r) => {
+                            if logs_checked.insert(r) {
+                                if let Compiled::Logs(d) = &self.rules[r].1 {
+                                    if let Some((start, end)) = d.detect(text) {
+                                        found.insert(Detection {
+                                            rule: r,
+                                            start,
+                                            end,
+                                        });
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((combined, set, rules)) = &self.free {
+            for m in combined.find_iter(text) {
+                for idx in set.matches(m.as_str()).iter() {
+                    let rule = rules[idx];
+                    if let Compiled::Free { validator } = &self.rules[rule].1 {
+                        if validator.check(m.as_str()) {
+                            found.insert(Detection {
+                                rule,
+                                start: m.start(),
+                                end: m.end(),
+                            });
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let mut out: Vec<Detection> = found.into_iter().collect();
+        out.sort_by_key(|d| (d.start, std::cmp::Reverse(d.end), d.rule));
+        out
+    }
+
+    fn run_keyword_rule(&self, rule: usize, text: &str, at: usize, found: &mut HashSet<Detection>) {
+        let Compiled::Keyword {
+            regex,
+            lookbehind,
+            max_len,
+            secret_group,
+            entropy,
+            validator,
+        } = &self.rules[rule].1
+        else {
+            return;
+        };
+        let start = floor_char_boundary(text, at.saturating_sub(*lookbehind));
+        let end = ceil_char_boundary(text, at.saturating_add(*max_len).min(text.len()));
+        let window = &text[start..end];
+        for caps in regex.captures_iter(window) {
+            let (Some(whole), Some(secret)) = (caps.get(0), caps.get(*secret_group)) else {
+                continue;
+            };
+            // Only matches that involve this keyword hit; others are found from their own hit.
+            if start + whole.start() > at || start + whole.end() <= at {
+                continue;
+            }
+            let value = secret.as_str();
+            if entropy.is_some_and(|min| validate::entropy(value) < min) || !validator.check(value)
+            {
+                continue;
+            }
+            found.insert(Detection {
+                rule,
+                start: start + secret.start(),
+                end: start + secret.end(),
+            });
+        }
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn is_word_boundary(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let before = start == 0 || !is_word(bytes[start - 1]) || !is_word(bytes[start]);
+    let after = end >= bytes.len() || !is_word(bytes[end]) || !is_word(bytes[end - 1]);
+    before && after
+}
+
+/// The secret rules shipped with Warden (`src/detect/secrets.yaml`).
+pub const SECRET_RULES_YAML: &str = include_str!("secrets.yaml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretRulesFile {
+    rules: Vec<SecretRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretRule {
+    id: String,
+    keywords: Vec<String>,
+    regex: String,
+    #[serde(default)]
+    lookbehind: usize,
+    #[serde(default = "default_max_len")]
+    max_len: usize,
+    #[serde(default)]
+    secret_group: usize,
+    #[serde(default)]
+    entropy: Option<f64>,
+}
+
+fn default_max_len() -> usize {
+    256
+}
+
+/// The built-in secret rules as specs of class `secrets`.
+pub fn secret_rules() -> Result<Vec<RuleSpec>, BuildError> {
+    let file: SecretRulesFile =
+        serde_yaml::from_str(SECRET_RULES_YAML).map_err(|e| BuildError::Rule {
+            rule: "secrets.yaml".into(),
+            message: e.to_string(),
+        })?;
+    Ok(file
+        .rules
+        .into_iter()
+        .map(|r| RuleSpec {
+            id: format!("secrets.{}", r.id),
+            class: "secrets".into(),
+            matcher: Matcher::Keyword {
+                keywords: r.keywords,
+                regex: r.regex,
+                lookbehind: r.lookbehind,
+                max_len: r.max_len,
+                secret_group: r.secret_group,
+                entropy: r.entropy,
+                validator: Validator::None,
+            },
+        })
+        .collect())
+}
+
+/// The built-in personal-data rules, one per `pii.*` class.
+pub fn pii_rule(class: &str, allow_test_cards: bool) -> Option<RuleSpec> {
+    let (matcher, id) = match class {
+        "pii.email" => (
+            Matcher::Keyword {
+                keywords: vec!["@".into()],
+                regex: r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}(?-u:\b)".into(),
+                lookbehind: 64,
+                max_len: 256,
+                secret_group: 0,
+                entropy: None,
+                validator: Validator::None,
+            },
+            "pii.email",
+        ),
+        "pii.credit_card" => (
+            Matcher::Free {
+                regex: r"(?-u:\b)[2-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{1,7}(?-u:\b)|(?-u:\b)3[47]\d{2}[ \-]?\d{6}[ \-]?\d{5}(?-u:\b)".into(),
+                validator: Validator::CreditCard {
+                    allow_test_numbers: allow_test_cards,
+                },
+            },
+            "pii.credit_card",
+        ),
+        "pii.iban" => (
+            Matcher::Free {
+                regex: r"(?-u:\b)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)".into(),
+                validator: Validator::Iban,
+            },
+            "pii.iban",
+        ),
+        "pii.ssn" => (
+            Matcher::Free {
+                regex: r"(?-u:\b)\d{3}-\d{2}-\d{4}(?-u:\b)".into(),
+                validator: Validator::Ssn,
+            },
+            "pii.ssn",
+        ),
+        "pii.phone" => (
+            Matcher::Free {
+                regex: r"\+[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){1,2}(?:[ .\-]?\d{2,4}){2,4}(?-u:\b)|(?:\(\d{3}\) ?|(?-u:\b)\d{3}[.\-])\d{3}[.\-]\d{4}(?-u:\b)".into(),
+                validator: Validator::Phone,
+            },
+            "pii.phone",
+        ),
+        "pii.ip_address" => (
+            Matcher::Free {
+                regex: r"(?-u:\b)(?:\d{1,3}\.){3}\d{1,3}(?-u:\b)".into(),
+                validator: Validator::Ipv4,
+            },
+            "pii.ip_address",
+        ),
+        _ => return None,
+    };
+    Some(RuleSpec {
+        id: id.into(),
+        class: class.into(),
+        matcher,
+    })
+}
+
+/// The `pii.*` classes Warden detects.
+pub const PII_CLASSES: &[&str] = &[
+    "pii.email",
+    "pii.phone",
+    "pii.credit_card",
+    "pii.iban",
+    "pii.ssn",
+    "pii.ip_address",
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,194 @@
+//! Detector cases: each rule finds what it should and leaves near-misses alone.
+
+use super::*;
+
+fn scanner() -> Scanner {
+    let mut specs = secret_rules().expect("rules parse");
+    for class in PII_CLASSES {
+        specs.push(pii_rule(class, true).expect("known class"));
+    }
+    specs.push(RuleSpec {
+        id: "production_logs".into(),
+        class: "production_logs".into(),
+        matcher: Matcher::Logs {
+            threshold: 0.5,
+            min_lines: 2,
+        },
+    });
+    Scanner::new(specs).expect("scanner builds")
+}
+
+/// The rule ids found in `text`, with the matched values.
+fn found(s: &Scanner, text: &str) -> Vec<(String, String)> {
+    s.scan(text)
+        .into_iter()
+        .map(|d| (s.rule(d.rule).id.clone(), text[d.start..d.end].to_string()))
+        .collect()
+}
+
+fn assert_finds(s: &Scanner, text: &str, rule: &str, value: &str) {
+    let f = found(s, text);
+    assert!(
+        f.iter().any(|(r, v)| r == rule && v == value),
+        "expected {rule} = {value:?} in {text:?}, found {f:?}"
+    );
+}
+
+#[test]
+fn secret_rules_find_provider_tokens() {
+    let s = scanner();
+    let b62 = "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5bC7dE9fG1hJ3kL5mN7pQ9rS1tU3vW5xY7zA9bC1dE3fG5hJ7kL9mN1pQ3rS5tU7vW9xY1zA3bC5dE7fG9";
+    let hex64 = "3f2a9c8e1b7d6a5f4e3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e";
+    let cases: Vec<(String, &str, String)> = vec![
+        ("key AKIAIOSFODNN7EXAMPL3 here".to_string(), "secrets.aws_access_key_id", "AKIAIOSFODNN7EXAMPL3".into()),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string(), "secrets.aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+        (format!("token ghp_{}", &b62[..36]), "secrets.github_pat", format!("ghp_{}", &b62[..36])),
+        (format!("github_pat_{}", &b62[..82]), "secrets.github_fine_grained_pat", format!("github_pat_{}", &b62[..82])),
+        (format!("glpat-{}", &b62[..20]), "secrets.gitlab_pat", format!("glpat-{}", &b62[..20])),
+        (format!("SLACK=xoxb-123456789012-1234567890123-{}", &b62[..24]), "secrets.slack_token", format!("xoxb-123456789012-1234567890123-{}", &b62[..24])),
+        (format!("sk_live_{}", &b62[..24]), "secrets.stripe_secret_key", format!("sk_live_{}", &b62[..24])),
+        (format!("AIza{}", &b62[..35]), "secrets.gcp_api_key", format!("AIza{}", &b62[..35])),
+        (format!("sk-ant-api03-{}AA", &b62[..93]), "secrets.anthropic_api_key", format!("sk-ant-api03-{}AA", &b62[..93])),
+        (format!("OPENAI_API_KEY=sk-proj-{}", &b62[..48]), "secrets.openai_api_key", format!("sk-proj-{}", &b62[..48])),
+        (format!("hf_{}", "aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgH"), "secrets.huggingface_token", "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZaBcDeFgH".into()),
+        (format!("SG.{}.{}", &b62[..22], &b62[22..65]), "secrets.sendgrid_api_key", format!("SG.{}.{}", &b62[..22], &b62[22..65])),
+        (format!("npm_{}", &b62[..36]), "secrets.npm_token", format!("npm_{}", &b62[..36])),
+        (format!("dop_v1_{hex64}"), "secrets.digitalocean_token", format!("dop_v1_{hex64}")),
+        (format!("shpat_{}", &hex64[..32]), "secrets.shopify_token", format!("shpat_{}", &hex64[..32])),
+        ("DATABASE_URL=postgres://app:S3cr3t-P4ss@db.internal:5432/prod".into(), "secrets.database_url_password", "S3cr3t-P4ss".into()),
+        ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U".into(), "secrets.jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U".into()),
+        ("client_secret: \"Zq8vN2xR7mK4pL9wT3yB6cF1\"".into(), "secrets.generic_secret_assignment", "Zq8vN2xR7mK4pL9wT3yB6cF1".into()),
+        ("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX".into(), "secrets.slack_webhook_url", "hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX".into()),
+        ("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ".into(), "secrets.age_secret_key", "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ".into()),
+    ];
+    for (text, rule, value) in cases {
+        assert_finds(&s, &text, rule, &value);
+    }
+    let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----";
+    assert_finds(&s, &format!("key:\n{pem}\n"), "secrets.private_key", pem);
+}
+
+#[test]
+fn secret_near_misses_are_left_alone() {
+    let s = scanner();
+    let clean = [
+        "commit 3f2a9c8e1b7d6a5f4e3c2b1a0f9e8d7c6b5a4f3e fixed the bug",
+        "id: 123e4567-e89b-12d3-a456-426614174000",
+        "\"integrity\": \"sha512-Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4\"",
+        "password: changeme",
+        "token = \"aaaaaaaaaaaaaaaaaaaaaaaa\"",
+        "AKIAlowercase is not a key",
+        "ghp_short",
+        "connect to postgres://db.internal:5432/prod without credentials",
+        "Set the API key in the ANTHROPIC_API_KEY environment variable.",
+    ];
+    for text in clean {
+        let f = found(&s, text);
+        assert!(
+            f.iter().all(|(r, _)| !r.starts_with("secrets.")),
+            "{text:?}: {f:?}"
+        );
+    }
+}
+
+#[test]
+fn pii_rules_validate_what_they_match() {
+    let s = scanner();
+    assert_finds(
+        &s,
+        "mail jane.doe+work@example.co.uk today",
+        "pii.email",
+        "jane.doe+work@example.co.uk",
+    );
+    assert_finds(
+        &s,
+        "card 4539 1488 0343 6467 exp 12/29",
+        "pii.credit_card",
+        "4539 1488 0343 6467",
+    );
+    assert_finds(
+        &s,
+        "IBAN DE89 3704 0044 0532 0130 00.",
+        "pii.iban",
+        "DE89 3704 0044 0532 0130 00",
+    );
+    assert_finds(&s, "SSN 123-45-6789", "pii.ssn", "123-45-6789");
+    assert_finds(
+        &s,
+        "call +44 20 7946 0958 now",
+        "pii.phone",
+        "+44 20 7946 0958",
+    );
+    assert_finds(&s, "call (415) 555-0132", "pii.phone", "(415) 555-0132");
+    assert_finds(&s, "from 203.0.113.42 at", "pii.ip_address", "203.0.113.42");
+
+    let near_misses = [
+        ("card 4539 1488 0343 6468", "pii.credit_card"), // Luhn fails
+        ("test card 4242 4242 4242 4242", "pii.credit_card"), // allowed test number
+        ("IBAN DE89 3704 0044 0532 0130 01", "pii.iban"),
+        ("SSN 666-45-6789", "pii.ssn"),
+        ("version 1.2.300.4", "pii.ip_address"),
+        ("user@localhost", "pii.email"),
+    ];
+    for (text, rule) in near_misses {
+        let f = found(&s, text);
+        assert!(f.iter().all(|(r, _)| r != rule), "{text:?}: {f:?}");
+    }
+}
+
+#[test]
+fn test_card_numbers_count_when_the_policy_says_so() {
+    let s = Scanner::new(vec![pii_rule("pii.credit_card", false).expect("rule")]).expect("builds");
+    assert_finds(
+        &s,
+        "4242 4242 4242 4242",
+        "pii.credit_card",
+        "4242 4242 4242 4242",
+    );
+}
+
+#[test]
+fn words_match_whole_words_case_insensitively() {
+    let s = Scanner::new(vec![RuleSpec {
+        id: "customer_id.names".into(),
+        class: "customer_id".into(),
+        matcher: Matcher::Words {
+            words: vec!["Globex Corporation".into(), "Initech".into()],
+        },
+    }])
+    .expect("builds");
+    assert_finds(
+        &s,
+        "ticket from initech about billing",
+        "customer_id.names",
+        "initech",
+    );
+    assert_finds(
+        &s,
+        "GLOBEX CORPORATION called",
+        "customer_id.names",
+        "GLOBEX CORPORATION",
+    );
+    assert!(found(&s, "initechnology is different").is_empty());
+}
+
+#[test]
+fn bad_rules_are_reported_with_their_id() {
+    let err = Scanner::new(vec![RuleSpec {
+        id: "custom.broken".into(),
+        class: "custom.broken".into(),
+        matcher: Matcher::Free {
+            regex: "([a-z".into(),
+            validator: Validator::None,
+        },
+    }])
+    .expect_err("bad regex");
+    assert!(err.to_string().contains("custom.broken"), "{err}");
+}
+
+#[test]
+fn every_shipped_rule_compiles() {
+    let rules = secret_rules().expect("parses");
+    assert!(rules.len() >= 80, "{} rules", rules.len());
+    Scanner::new(rules).expect("all compile");
+}

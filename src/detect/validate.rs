@@ -1,0 +1,234 @@
+//! Validators that turn a pattern match into a finding only when the value is real: checksums,
+//! number plans, entropy.
+
+/// Luhn checksum over the digits of `s` (separators ignored).
+pub fn luhn(s: &str) -> bool {
+    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
+    if digits.len() < 2 {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// A payment card number: 13–19 digits, a known issuer prefix, and a valid Luhn checksum.
+pub fn credit_card(s: &str) -> bool {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if !(13..=19).contains(&digits.len()) || !luhn(&digits) {
+        return false;
+    }
+    let p2: u32 = digits[..2].parse().unwrap_or(0);
+    let p4: u32 = digits[..4].parse().unwrap_or(0);
+    let p3: u32 = digits[..3].parse().unwrap_or(0);
+    digits.starts_with('4')                        // Visa
+        || (51..=55).contains(&p2)                 // Mastercard
+        || (2221..=2720).contains(&p4)             // Mastercard 2-series
+        || p2 == 34 || p2 == 37                    // American Express
+        || p4 == 6011 || p2 == 65 || (644..=649).contains(&p3) // Discover
+        || (3528..=3589).contains(&p4)             // JCB
+        || p2 == 36 || p2 == 38 || (300..=305).contains(&p3) // Diners Club
+        || p2 == 62 // UnionPay
+        || digits.starts_with("5018") || digits.starts_with("5020") || digits.starts_with("5038")
+        || digits.starts_with("6304") || digits.starts_with("6759") // Maestro
+}
+
+/// Card numbers published by payment processors for testing.
+pub fn is_test_card(s: &str) -> bool {
+    const TEST_CARDS: &[&str] = &[
+        "4111111111111111",
+        "4242424242424242",
+        "4000056655665556",
+        "4012888888881881",
+        "5555555555554444",
+        "5200828282828210",
+        "5105105105105100",
+        "2223003122003222",
+        "378282246310005",
+        "371449635398431",
+        "6011111111111117",
+        "6011000990139424",
+        "3056930009020004",
+        "36227206271667",
+        "3566002020360505",
+        "6200000000000005",
+        "4000000000000002",
+        "4000000000009995",
+        "4000000000000077",
+    ];
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    TEST_CARDS.contains(&digits.as_str())
+}
+
+/// IBAN: known country, the country's length, and ISO 13616 mod-97 = 1.
+pub fn iban(s: &str) -> bool {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.len() < 15 || !compact.is_ascii() {
+        return false;
+    }
+    let Some(expected) = iban_length(&compact[..2]) else {
+        return false;
+    };
+    if compact.len() != expected {
+        return false;
+    }
+    let rearranged = compact[4..].chars().chain(compact[..4].chars());
+    let mut rem: u32 = 0;
+    for c in rearranged {
+        let v = match c {
+            '0'..='9' => c as u32 - '0' as u32,
+            'A'..='Z' => c as u32 - 'A' as u32 + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+fn iban_length(country: &str) -> Option<usize> {
+    Some(match country {
+        "NO" => 15,
+        "BE" => 16,
+        "DK" | "FI" | "FO" | "GL" | "NL" => 18,
+        "MK" | "SI" => 19,
+        "AT" | "BA" | "EE" | "KZ" | "LT" | "LU" | "XK" => 20,
+        "CH" | "CR" | "HR" | "LI" | "LV" => 21,
+        "BG" | "BH" | "DE" | "GB" | "GE" | "IE" | "ME" | "RS" => 22,
+        "AE" | "GI" | "IL" | "IQ" | "TL" => 23,
+        "AD" | "CZ" | "ES" | "MD" | "PK" | "RO" | "SA" | "SE" | "SK" | "TN" | "VG" => 24,
+        "PT" | "ST" => 25,
+        "IS" | "TR" => 26,
+        "FR" | "GR" | "IT" | "MC" | "MR" | "SM" => 27,
+        "AL" | "AZ" | "BY" | "CY" | "DO" | "GT" | "HU" | "LB" | "PL" | "SV" => 28,
+        "BR" | "EG" | "PS" | "QA" | "UA" => 29,
+        "JO" | "KW" | "MU" => 30,
+        "MT" | "SC" => 31,
+        "LC" => 32,
+        _ => return None,
+    })
+}
+
+/// A US Social Security number in `AAA-GG-SSSS` form under the SSA's assignment rules.
+pub fn ssn(s: &str) -> bool {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 9 {
+        return false;
+    }
+    let area: u32 = digits[..3].parse().unwrap_or(0);
+    let group: u32 = digits[3..5].parse().unwrap_or(0);
+    let serial: u32 = digits[5..].parse().unwrap_or(0);
+    // Numbers the SSA never issues, and the two famous ones printed on sample cards.
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && serial != 0
+        && digits != "078051120"
+        && digits != "219099999"
+}
+
+/// A dotted IPv4 address with every octet ≤ 255 and no leading zeros.
+pub fn ipv4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 3
+                && (p.len() == 1 || !p.starts_with('0'))
+                && p.parse::<u16>().is_ok_and(|v| v <= 255)
+        })
+}
+
+/// A phone number: 7 to 15 digits (E.164's limits).
+pub fn phone(s: &str) -> bool {
+    let n = s.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&n)
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let len = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / len;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cards_need_luhn_and_an_issuer() {
+        assert!(credit_card("4111 1111 1111 1111"));
+        assert!(credit_card("5555-5555-5555-4444"));
+        assert!(credit_card("378282246310005"));
+        assert!(!credit_card("4111 1111 1111 1112"), "bad checksum");
+        assert!(!credit_card("9999999999999995"), "Luhn-valid but no issuer");
+        assert!(is_test_card("4242 4242 4242 4242"));
+        assert!(!is_test_card("4539 1488 0343 6467"));
+        assert!(credit_card("4539 1488 0343 6467"));
+    }
+
+    #[test]
+    fn iban_checks_country_length_and_mod97() {
+        assert!(iban("DE89 3704 0044 0532 0130 00"));
+        assert!(iban("GB82WEST12345698765432"));
+        assert!(iban("FR1420041010050500013M02606"));
+        assert!(!iban("DE89 3704 0044 0532 0130 01"), "checksum");
+        assert!(!iban("DE89 3704 0044 0532 0130"), "length");
+        assert!(!iban("ZZ89370400440532013000"), "country");
+    }
+
+    #[test]
+    fn ssn_follows_assignment_rules() {
+        assert!(ssn("123-45-6789"));
+        assert!(!ssn("000-45-6789"));
+        assert!(!ssn("666-45-6789"));
+        assert!(!ssn("900-45-6789"));
+        assert!(!ssn("123-00-6789"));
+        assert!(!ssn("123-45-0000"));
+        assert!(!ssn("078-05-1120"));
+    }
+
+    #[test]
+    fn ipv4_octets_are_bounded() {
+        assert!(ipv4("192.168.1.20"));
+        assert!(ipv4("8.8.8.8"));
+        assert!(!ipv4("256.1.1.1"));
+        assert!(!ipv4("1.2.3"));
+        assert!(!ipv4("01.2.3.4"));
+    }
+
+    #[test]
+    fn entropy_separates_random_from_repetitive() {
+        assert!(entropy("aaaaaaaaaaaaaaaa") < 1.0);
+        assert!(entropy("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY") > 4.0);
+    }
+}
