@@ -40,7 +40,41 @@ pub struct Config {
     pub shutdown_grace_ms: u64,
     /// Runtime worker threads; 0 means one per core. A sidecar usually wants 1 or 2.
     pub worker_threads: usize,
+    pub policies: PoliciesConfig,
+    /// File holding the key for findings' fingerprints (HMAC); without it,
+    /// `WARDEN_FINGERPRINT_KEY`, else a random key per process (fingerprints then do not match
+    /// across restarts or replicas).
+    pub fingerprint_key_file: Option<PathBuf>,
     pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliciesConfig {
+    /// Directory of team policies (`<team>.yaml`).
+    pub dir: PathBuf,
+    /// How often the directory is checked for changes (SIGHUP reloads at once).
+    pub reload_interval_ms: u64,
+    /// A key whose team has no policy file: `reject` (403) or `default` (use default.yaml).
+    pub unknown_team: UnknownTeam,
+}
+
+impl Default for PoliciesConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("policies"),
+            reload_interval_ms: 2_000,
+            unknown_team: UnknownTeam::Reject,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownTeam {
+    #[default]
+    Reject,
+    Default,
 }
 
 impl Default for Config {
@@ -53,6 +87,8 @@ impl Default for Config {
             passthrough_paths: Vec::new(),
             shutdown_grace_ms: 30_000,
             worker_threads: 0,
+            policies: PoliciesConfig::default(),
+            fingerprint_key_file: None,
             log: LogConfig::default(),
         }
     }
@@ -161,6 +197,16 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
     ),
     ("WARDEN_SHUTDOWN_GRACE_MS", &["shutdown_grace_ms"]),
     ("WARDEN_WORKER_THREADS", &["worker_threads"]),
+    ("WARDEN_POLICIES_DIR", &["policies", "dir"]),
+    (
+        "WARDEN_POLICIES_RELOAD_INTERVAL_MS",
+        &["policies", "reload_interval_ms"],
+    ),
+    (
+        "WARDEN_POLICIES_UNKNOWN_TEAM",
+        &["policies", "unknown_team"],
+    ),
+    ("WARDEN_FINGERPRINT_KEY_FILE", &["fingerprint_key_file"]),
     ("WARDEN_LOG_FORMAT", &["log", "format"]),
     ("WARDEN_LOG_LEVEL", &["log", "level"]),
 ];
@@ -248,6 +294,12 @@ impl Config {
                 return Err(field(name, "must be greater than 0".into()));
             }
         }
+        if self.policies.reload_interval_ms < 100 {
+            return Err(field(
+                "policies.reload_interval_ms",
+                "must be at least 100".into(),
+            ));
+        }
         if self.limits.max_body_bytes < 1024 {
             return Err(field(
                 "limits.max_body_bytes",
@@ -305,6 +357,25 @@ impl Config {
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty())
             .map(Secret::new))
+    }
+}
+
+impl Config {
+    /// The fingerprint key: the key file, else `env_key`, else `None` (the caller makes a random
+    /// one and says so).
+    pub fn fingerprint_key(&self, env_key: Option<String>) -> Result<Option<Secret>, ConfigError> {
+        if let Some(path) = &self.fingerprint_key_file {
+            let text = read(path)?;
+            let key = text.trim();
+            if key.len() < 16 {
+                return Err(ConfigError::Field {
+                    field: "fingerprint_key_file".into(),
+                    message: format!("{} must hold at least 16 characters", path.display()),
+                });
+            }
+            return Ok(Some(Secret::new(key)));
+        }
+        Ok(env_key.filter(|k| k.len() >= 16).map(Secret::new))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod detect;
 pub mod filter;
 pub mod ids;
 pub mod mock;
+pub mod policy;
 pub mod secret;
 pub mod server;
 pub mod upstream;

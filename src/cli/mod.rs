@@ -2,6 +2,7 @@
 
 mod keys;
 mod mock;
+mod policy;
 mod serve;
 
 use std::process::ExitCode;
@@ -28,6 +29,9 @@ enum Command {
     /// Manage Warden keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Check, test and explain team policies.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -36,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::MockUpstream(args) => mock::run(args),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Policy(cmd) => policy::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let upstream_key = config
         .upstream_key(std::env::var("ANTHROPIC_API_KEY").ok())
         .context("cannot load the upstream credential")?;
+    let fingerprint_key = match config
+        .fingerprint_key(std::env::var("WARDEN_FINGERPRINT_KEY").ok())
+        .context("cannot load the fingerprint key")?
+    {
+        Some(k) => k,
+        None => {
+            tracing::warn!(
+                "No fingerprint key (fingerprint_key_file or WARDEN_FINGERPRINT_KEY): using a random one; findings' fingerprints will not match across restarts."
+            );
+            crate::secret::Secret::new(crate::ids::new_warden_key())
+        }
+    };
     if upstream_key.is_none() {
         tracing::warn!(
             "No upstream credential: set ANTHROPIC_API_KEY or upstream.api_key_file. Requests will fail until one is set."
@@ -54,7 +66,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let upstream = config.upstream.url.clone();
         let keys = config.keys.len();
-        let state = AppState::new(config, upstream_key).context("cannot build the upstream client")?;
+        let state = AppState::new(config, upstream_key, fingerprint_key)?;
         let server = RunningServer::start(listener, state)?;
         tracing::info!(addr = %server.addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
         let token = server.shutdown_token();
@@ -62,6 +74,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             super::shutdown_signal().await;
             token.cancel();
         });
+        #[cfg(unix)]
+        {
+            // SIGHUP: reload the policies now rather than at the next poll.
+            let store = server.state.policies.clone();
+            if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        let store = store.clone();
+                        let _ = tokio::task::spawn_blocking(move || store.reload(true)).await;
+                    }
+                });
+            }
+        }
         server.wait().await?;
         tracing::info!("Warden stopped.");
         Ok(())

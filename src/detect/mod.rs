@@ -16,23 +16,28 @@ use regex::{Regex, RegexSet};
 use serde::Deserialize;
 
 /// What a rule checks beyond its pattern.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Validator {
     None,
-    CreditCard { allow_test_numbers: bool },
+    CreditCard {
+        allow_test_numbers: bool,
+    },
     Iban,
     Ssn,
     Ipv4,
     Phone,
+    /// The value (a repository `owner/name`) matches none of these globs.
+    NotIn(std::sync::Arc<Vec<String>>),
 }
 
 impl Validator {
-    fn check(self, value: &str) -> bool {
+    fn check(&self, value: &str) -> bool {
         match self {
+            Self::NotIn(globs) => !globs.iter().any(|g| glob_match(g, value)),
             Self::None => true,
             Self::CreditCard { allow_test_numbers } => {
                 validate::credit_card(value)
-                    && !(allow_test_numbers && validate::is_test_card(value))
+                    && !(*allow_test_numbers && validate::is_test_card(value))
             }
             Self::Iban => validate::iban(value),
             Self::Ssn => validate::ssn(value),
@@ -130,9 +135,12 @@ pub struct Scanner {
     /// For each automaton pattern, the rules it triggers.
     triggers: Vec<Vec<Trigger>>,
     free: Option<(Regex, RegexSet, Vec<usize>)>,
-    /// Longest match a keyword rule can make, for the stream hold-back window.
-    max_keyword_match: usize,
+    /// Longest keyword or listed word, for the stream hold-back window.
+    max_literal_len: usize,
 }
+
+/// Longest match a keywordless rule makes in practice (an IBAN with spaces is 42 bytes).
+const FREE_MATCH_HOLD: usize = 64;
 
 impl std::fmt::Debug for Scanner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,7 +178,6 @@ impl Scanner {
             };
         let mut free_patterns = Vec::new();
         let mut free_rules = Vec::new();
-        let mut max_keyword_match = 0;
         for (i, spec) in specs.into_iter().enumerate() {
             let info = RuleInfo {
                 id: spec.id.clone(),
@@ -202,7 +209,6 @@ impl Scanner {
                     for kw in &kws {
                         add_keyword(kw, Trigger::Rule(i), &mut keywords, &mut triggers);
                     }
-                    max_keyword_match = max_keyword_match.max(max_len.min(1024));
                     Compiled::Keyword {
                         regex: re,
                         lookbehind,
@@ -236,6 +242,7 @@ impl Scanner {
             };
             rules.push((info, compiled));
         }
+        let max_literal_len = keywords.iter().map(String::len).max().unwrap_or(0);
         let automaton = if keywords.is_empty() {
             None
         } else {
@@ -269,7 +276,7 @@ impl Scanner {
             automaton,
             triggers,
             free,
-            max_keyword_match,
+            max_literal_len,
         })
     }
 
@@ -281,9 +288,36 @@ impl Scanner {
         self.rules.len()
     }
 
-    /// How much text a stream must hold back so that a match split across chunks is still found.
-    pub fn hold_back(&self) -> usize {
-        self.max_keyword_match.max(64)
+    /// Text a stream always holds back: enough for a keyword or a keywordless match (a card
+    /// number, an IBAN, a listed word) split across chunks to be seen whole.
+    pub fn stream_hold(&self) -> usize {
+        self.max_literal_len.max(FREE_MATCH_HOLD)
+    }
+
+    /// The earliest byte from which a keyword rule's match may still be in progress at the end of
+    /// `text` (its keyword occurred, and its longest match would run past the end).
+    pub fn open_from(&self, text: &str) -> Option<usize> {
+        let ac = self.automaton.as_ref()?;
+        let len = text.len();
+        let mut earliest: Option<usize> = None;
+        for hit in ac.find_overlapping_iter(text) {
+            for trigger in &self.triggers[hit.pattern().as_usize()] {
+                if let Trigger::Rule(r) = *trigger {
+                    if let Compiled::Keyword {
+                        lookbehind,
+                        max_len,
+                        ..
+                    } = &self.rules[r].1
+                    {
+                        if hit.start() + max_len > len {
+                            let from = hit.start().saturating_sub(*lookbehind);
+                            earliest = Some(earliest.map_or(from, |e| e.min(from)));
+                        }
+                    }
+                }
+            }
+        }
+        earliest
     }
 
     /// Every detection in `text`, sorted by start, overlapping ones included.
@@ -380,6 +414,34 @@ impl Scanner {
     }
 }
 
+/// Glob match with `*` (any run) and `?` (one character), ASCII case-insensitive.
+pub fn glob_match(pattern: &str, value: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let v: Vec<char> = value.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut vi) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while vi < v.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
+            pi += 1;
+            vi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = vi;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            vi = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -465,7 +527,7 @@ pub fn pii_rule(class: &str, allow_test_cards: bool) -> Option<RuleSpec> {
                 keywords: vec!["@".into()],
                 regex: r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}(?-u:\b)".into(),
                 lookbehind: 64,
-                max_len: 256,
+                max_len: 128,
                 secret_group: 0,
                 entropy: None,
                 validator: Validator::None,

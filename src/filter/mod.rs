@@ -4,19 +4,57 @@
 //! (pass, rewrite, reject) and the chain runner does the rest. A filter overrides only the steps
 //! it needs; every step passes by default. This module knows nothing of HTTP or storage.
 
+pub mod data;
+pub mod finding;
+pub mod models;
+pub mod pseudonym;
+pub mod reply;
 pub mod stream;
 
 use std::sync::Arc;
 
 use crate::api::{ErrorKind, MessagesRequest};
 use crate::ids::{Principal, RequestId};
+use crate::policy::Policy;
+pub use finding::Finding;
+pub use pseudonym::Pseudonyms;
 pub use stream::{ResponseStage, StageError, StagePipeline};
 
-/// What a request filter sees besides the request itself.
+/// What a request filter sees besides the request itself, and what it leaves for the rest of the
+/// exchange: findings for the audit record, pseudonyms for the reply.
 #[derive(Debug)]
 pub struct RequestContext<'a> {
     pub request_id: &'a RequestId,
     pub principal: &'a Principal,
+    /// Key for the findings' fingerprints.
+    pub fingerprint_key: &'a [u8],
+    pub findings: Vec<Finding>,
+    pub pseudonyms: Pseudonyms,
+}
+
+impl<'a> RequestContext<'a> {
+    pub fn new(
+        request_id: &'a RequestId,
+        principal: &'a Principal,
+        fingerprint_key: &'a [u8],
+    ) -> Self {
+        Self {
+            request_id,
+            principal,
+            fingerprint_key,
+            findings: Vec::new(),
+            pseudonyms: Pseudonyms::default(),
+        }
+    }
+}
+
+/// The filters a policy applies, in order: models and limits, then data boundaries (whose
+/// response stage redacts and restores the reply).
+pub fn policy_chain(policy: Arc<Policy>) -> FilterChain {
+    FilterChain::new(vec![
+        Arc::new(models::ModelGate::new(policy.clone())),
+        Arc::new(data::DataBoundaries::new(policy)),
+    ])
 }
 
 /// A filter's decision about a request.
@@ -51,7 +89,7 @@ pub trait Filter: Send + Sync {
     fn on_request(
         &self,
         _request: &mut MessagesRequest,
-        _ctx: &RequestContext<'_>,
+        _ctx: &mut RequestContext<'_>,
     ) -> Result<Verdict, FilterError> {
         Ok(Verdict::Pass)
     }
@@ -93,7 +131,7 @@ impl FilterChain {
     pub fn run_request(
         &self,
         request: &mut MessagesRequest,
-        ctx: &RequestContext<'_>,
+        ctx: &mut RequestContext<'_>,
     ) -> Result<ChainOutcome, Rejection> {
         let mut outcome = ChainOutcome::Unchanged;
         for filter in &self.filters {
@@ -141,7 +179,7 @@ mod tests {
         fn on_request(
             &self,
             r: &mut MessagesRequest,
-            _: &RequestContext<'_>,
+            _: &mut RequestContext<'_>,
         ) -> Result<Verdict, FilterError> {
             r.model = r.model.to_uppercase();
             Ok(Verdict::Rewritten)
@@ -156,7 +194,7 @@ mod tests {
         fn on_request(
             &self,
             _: &mut MessagesRequest,
-            _: &RequestContext<'_>,
+            _: &mut RequestContext<'_>,
         ) -> Result<Verdict, FilterError> {
             Err(FilterError("scanner not compiled".into()))
         }
@@ -174,11 +212,8 @@ mod tests {
             principal: PrincipalId("p".into()),
             team: TeamId("t".into()),
         };
-        let ctx = RequestContext {
-            request_id: &id,
-            principal: &p,
-        };
-        (chain.run_request(&mut req, &ctx), req)
+        let mut ctx = RequestContext::new(&id, &p, b"k");
+        (chain.run_request(&mut req, &mut ctx), req)
     }
 
     #[test]

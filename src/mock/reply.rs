@@ -45,6 +45,8 @@ pub fn estimate_tokens(bytes: usize) -> u64 {
 
 enum Block {
     Text(String),
+    /// Text streamed in deltas of a fixed number of characters.
+    Chunked(String, usize),
     ToolUse {
         id: String,
         name: String,
@@ -60,7 +62,7 @@ enum Block {
 impl Block {
     fn whole(&self) -> Value {
         match self {
-            Block::Text(t) => json!({"type": "text", "text": t}),
+            Block::Text(t) | Block::Chunked(t, _) => json!({"type": "text", "text": t}),
             Block::ToolUse { id, name, input } => {
                 json!({"type": "tool_use", "id": id, "name": name, "input": input})
             }
@@ -76,7 +78,7 @@ impl Block {
 
     fn start(&self) -> Value {
         match self {
-            Block::Text(_) => json!({"type": "text", "text": ""}),
+            Block::Text(_) | Block::Chunked(..) => json!({"type": "text", "text": ""}),
             Block::ToolUse { id, name, .. } => {
                 json!({"type": "tool_use", "id": id, "name": name, "input": {}})
             }
@@ -90,6 +92,12 @@ impl Block {
             Block::Text(t) => split_words(t)
                 .into_iter()
                 .map(|w| json!({"type": "text_delta", "text": w}))
+                .collect(),
+            Block::Chunked(t, n) => t
+                .chars()
+                .collect::<Vec<_>>()
+                .chunks(*n)
+                .map(|c| json!({"type": "text_delta", "text": c.iter().collect::<String>()}))
                 .collect(),
             Block::ToolUse { input, .. } => {
                 // Split the JSON every 7 bytes: mid-key, mid-string, mid-number, as upstream does.
@@ -145,6 +153,19 @@ fn content_for(scenario: &Scenario, echo: &Echo<'_>) -> (Vec<Block>, &'static st
     let hello = || Block::Text("Hello from the Warden mock upstream.".to_string());
     match scenario {
         Scenario::Echo => (vec![Block::Text(echo.to_text())], "end_turn"),
+        Scenario::Say(n) => {
+            let text = echo
+                .headers
+                .get("x-mock-say")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .replace("\\n", "\n");
+            (vec![Block::Chunked(text, *n)], "end_turn")
+        }
+        Scenario::Parrot(n) => (
+            vec![Block::Chunked(last_user_text(echo.body), *n)],
+            "end_turn",
+        ),
         Scenario::ToolUse => (
             vec![
                 Block::Text("I'll check the weather in Paris.".into()),
@@ -186,6 +207,25 @@ fn content_for(scenario: &Scenario, echo: &Echo<'_>) -> (Vec<Block>, &'static st
             "end_turn",
         ),
         _ => (vec![hello()], "end_turn"),
+    }
+}
+
+/// The text of the last user message (string content, or its text blocks joined).
+fn last_user_text(body: &Value) -> String {
+    let Some(last) = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+    else {
+        return String::new();
+    };
+    match &last["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
     }
 }
 

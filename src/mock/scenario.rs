@@ -35,6 +35,12 @@ pub enum Scenario {
     TruncatedStream,
     /// A long text reply of this many words (`long:<words>`), for benchmarks.
     Long(usize),
+    /// Replies with the text of the `x-mock-say` header, streamed in deltas of this many
+    /// characters (`say:<chars>`): a reply "written by the model" that a test controls.
+    Say(usize),
+    /// Replies with the last user message's text as the mock received it, streamed in deltas of
+    /// this many characters (`parrot:<chars>`): shows what the model saw.
+    Parrot(usize),
 }
 
 impl Scenario {
@@ -75,6 +81,8 @@ impl Scenario {
             "midstream_error" => Self::MidstreamError,
             "truncated_stream" => Self::TruncatedStream,
             "long" => Self::Long(num(a).unwrap_or(200) as usize),
+            "say" => Self::Say(num(a).unwrap_or(4).max(1) as usize),
+            "parrot" => Self::Parrot(num(a).unwrap_or(4).max(1) as usize),
             _ => Self::Text,
         }
     }

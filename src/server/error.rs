@@ -17,6 +17,8 @@ pub struct ApiError {
     pub message: String,
     /// The policy rule or Warden component that decided, for the log line and the audit record.
     pub rule: Option<String>,
+    /// `team@version` of the policy that decided, sent as `x-warden-policy`.
+    pub policy: Option<String>,
     /// `Some(false)` when a retry cannot succeed (auth, policy denial): the SDKs honour
     /// `x-should-retry: false`.
     pub should_retry: Option<bool>,
@@ -28,8 +30,14 @@ impl ApiError {
             kind,
             message: message.into(),
             rule: None,
+            policy: None,
             should_retry: None,
         }
+    }
+
+    pub fn with_policy(mut self, policy: &str) -> Self {
+        self.policy = Some(policy.to_string());
+        self
     }
 
     pub fn no_retry(mut self) -> Self {
@@ -71,6 +79,13 @@ impl ApiError {
                 "x-should-retry",
                 HeaderValue::from_static(if retry { "true" } else { "false" }),
             );
+        }
+        if let Some(v) = self
+            .policy
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            response.headers_mut().insert("x-warden-policy", v);
         }
         response.extensions_mut().insert(self.clone());
         response

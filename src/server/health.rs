@@ -30,12 +30,21 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if state.keys.is_empty() {
         problems.push("no Warden keys configured (create one with `warden keys new`)");
     }
+    let set = state.policies.current();
+    let policies = json!({
+        "version": set.version,
+        "teams": set.policies.keys().collect::<Vec<_>>(),
+        "reloads": state.policies.reloads(),
+        "reload_failures": state.policies.reload_failures(),
+        // Present while the directory holds a broken edit; the last good set keeps serving.
+        "reload_error": state.policies.last_error(),
+    });
     if problems.is_empty() && state.is_ready() {
-        Json(json!({"status": "ready"})).into_response()
+        Json(json!({"status": "ready", "policies": policies})).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "problems": problems})),
+            Json(json!({"status": "not_ready", "problems": problems, "policies": policies})),
         )
             .into_response()
     }

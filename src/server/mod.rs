@@ -23,8 +23,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::filter::FilterChain;
 use crate::ids::{Principal, RequestId};
+use crate::policy::PolicyError;
+use crate::policy::reload::PolicyStore;
 use crate::secret::Secret;
 use crate::upstream::{Forwarder, UpstreamError};
 use auth::KeyStore;
@@ -33,12 +34,23 @@ use error::ApiError;
 /// After the grace period, how long cut streams get to send their final error event.
 const CUT_FLUSH_MS: u64 = 1_000;
 
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("invalid policies:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Policy(Vec<PolicyError>),
+}
+
 /// Everything a request handler needs, shared by all requests.
 pub struct AppState {
     pub config: Config,
     pub keys: KeyStore,
     pub forwarder: Forwarder,
-    pub chain: FilterChain,
+    pub policies: Arc<PolicyStore>,
+    /// Key for findings' fingerprints; memory only.
+    pub fingerprint_key: Secret,
     /// Cancelled when shutdown begins; `/readyz` turns 503 so load balancers stop sending.
     pub shutting_down: CancellationToken,
     /// Cancelled when the shutdown grace period is over: streams still open end with an error.
@@ -47,12 +59,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, upstream_key: Option<Secret>) -> Result<Self, UpstreamError> {
+    /// Builds the state: the upstream client, and the policies from `config.policies.dir`
+    /// (invalid policies stop the start: fail closed).
+    pub fn new(
+        config: Config,
+        upstream_key: Option<Secret>,
+        fingerprint_key: Secret,
+    ) -> Result<Self, StartError> {
         let forwarder = Forwarder::new(&config.upstream, upstream_key)?;
+        let policies = PolicyStore::open(&config.policies.dir).map_err(StartError::Policy)?;
         Ok(Self {
             keys: KeyStore::from_entries(&config.keys),
             forwarder,
-            chain: FilterChain::default(),
+            policies: Arc::new(policies),
+            fingerprint_key,
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
             ready: AtomicBool::new(true),
@@ -150,6 +170,10 @@ impl RunningServer {
         let shutdown = CancellationToken::new();
         let app = router(state.clone());
         let grace = Duration::from_millis(state.config.shutdown_grace_ms);
+        state.policies.clone().watch(
+            Duration::from_millis(state.config.policies.reload_interval_ms),
+            shutdown.clone(),
+        );
         let task = tokio::spawn(serve(listener, app, state.clone(), shutdown.clone(), grace));
         Ok(Self {
             addr,

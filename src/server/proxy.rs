@@ -16,6 +16,7 @@ use super::relay;
 use crate::api::ErrorKind;
 use crate::api::MessagesRequest;
 use crate::api::messages::Endpoint;
+use crate::config::UnknownTeam;
 use crate::filter::{ChainOutcome, RequestContext};
 use crate::ids::{Principal, RequestId};
 
@@ -54,12 +55,25 @@ async fn messages(
     let (parts, body) = request.into_parts();
     let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
     let mut parsed = MessagesRequest::parse(&bytes, endpoint)?;
-    let ctx = RequestContext {
-        request_id: &id,
-        principal: &principal,
-    };
-    let outcome = state.chain.run_request(&mut parsed, &ctx)?;
-    let pipeline = state.chain.response_pipeline(&ctx);
+    let set = state.policies.current();
+    let fallback = state.config.policies.unknown_team == UnknownTeam::Default;
+    let compiled = set.for_team(principal.team.as_str(), fallback).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::Permission,
+            format!(
+                "no policy for team '{}' (add policies/{}.yaml, or set policies.unknown_team: default)",
+                principal.team, principal.team
+            ),
+        )
+        .with_rule("policy")
+        .no_retry()
+    })?;
+    let policy_header = format!("{}@{}", compiled.policy.name, compiled.policy.version);
+    let mut ctx = RequestContext::new(&id, &principal, state.fingerprint_key.expose().as_bytes());
+    let outcome = compiled.chain.run_request(&mut parsed, &mut ctx);
+    tracing::debug!(request_id = %id, policy = %policy_header, findings = ctx.findings.len(), "Request filtered.");
+    let outcome = outcome.map_err(|r| ApiError::from(r).with_policy(&policy_header))?;
+    let pipeline = compiled.chain.response_pipeline(&ctx);
     // Rule 1 of the design: a request no filter changed goes out as the bytes that came in.
     let body = match outcome {
         ChainOutcome::Unchanged => bytes,
@@ -80,7 +94,11 @@ async fn messages(
             body,
         )
         .await?;
-    relay::respond(&state, upstream, pipeline, &id).await
+    let mut response = relay::respond(&state, upstream, pipeline, &id).await?;
+    if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
+        response.headers_mut().insert("x-warden-policy", v);
+    }
+    Ok(response)
 }
 
 /// Forwards a request that carries no message content (models, configured pass-through paths)

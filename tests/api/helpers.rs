@@ -19,6 +19,16 @@ pub fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse")
 }
 
+/// A policy set with no classes and no reply stage, for byte-for-byte fidelity tests.
+pub fn open_policies() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policies")
+}
+
+/// The policies shipped in `policies/`.
+pub fn bundled_policies() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")
+}
+
 pub fn key_entry(key: &str, id: &str, team: &str) -> KeyEntry {
     KeyEntry {
         id: id.into(),
@@ -54,8 +64,14 @@ impl TestApp {
         config.upstream.url = mock.url();
         config.keys = vec![key_entry(WARDEN_KEY, "key_test", "default")];
         config.shutdown_grace_ms = 5_000;
+        config.policies.dir = open_policies();
         adjust(&mut config);
-        let state = AppState::new(config, Some(Secret::new(UPSTREAM_KEY))).expect("state");
+        let state = AppState::new(
+            config,
+            Some(Secret::new(UPSTREAM_KEY)),
+            Secret::new("test-fingerprint-key-0123456789"),
+        )
+        .expect("state");
         let warden = RunningServer::start(
             TcpListener::bind("127.0.0.1:0").await.expect("bind warden"),
             state,
@@ -72,9 +88,14 @@ impl TestApp {
 
     /// A POST to Warden with the test key and the SDK's usual headers.
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.post_as(WARDEN_KEY, path)
+    }
+
+    /// A POST to Warden with another Warden key.
+    pub fn post_as(&self, key: &str, path: &str) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.url))
-            .header("x-api-key", WARDEN_KEY)
+            .header("x-api-key", key)
             .header("anthropic-version", "2023-06-01")
             .header("content-type", "application/json")
     }

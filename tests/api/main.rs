@@ -7,4 +7,5 @@ mod errors;
 mod helpers;
 mod logs;
 mod passthrough;
+mod policies;
 mod streaming;

@@ -1,0 +1,282 @@
+//! The reply stage: secrets the model writes are redacted, and pseudonyms are restored to the
+//! real values, in whole Messages and in streams. In a stream, text is held back only as long as
+//! a match could still be in progress (a keyword seen near the end, a placeholder not yet closed)
+//! and flushed at `content_block_stop`; a tool_use block's input is held until its stop, then
+//! cleaned as JSON. Thinking blocks are never edited.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::data::redaction_label;
+use super::pseudonym::{MAX_PLACEHOLDER_LEN, restore};
+use super::{ResponseStage, StageError};
+use crate::api::messages::MessageReply;
+use crate::api::{ContentBlock, SseEvent};
+use crate::policy::{Action, Policy};
+
+/// Largest tool input held while it streams; beyond it the stream fails closed.
+const MAX_HELD_TOOL_INPUT_BYTES: usize = 4 * 1024 * 1024;
+
+enum Block {
+    Text { pending: String },
+    ToolUse { json: String, held: Vec<SseEvent> },
+}
+
+pub struct ReplyGuard {
+    policy: Arc<Policy>,
+    restore: Arc<Vec<(String, String)>>,
+    /// Whether any rule redacts or blocks: if none, only restoring is left to do.
+    redacting: bool,
+    blocks: HashMap<u64, Block>,
+}
+
+impl ReplyGuard {
+    pub fn new(policy: Arc<Policy>, restore: Arc<Vec<(String, String)>>) -> Self {
+        let redacting = policy
+            .rule_actions
+            .iter()
+            .any(|a| matches!(a, Action::Redact | Action::Block));
+        Self {
+            policy,
+            restore,
+            redacting,
+            blocks: HashMap::new(),
+        }
+    }
+
+    /// Redacts, then restores; `None` when nothing changed.
+    pub fn clean(&self, text: &str) -> Option<String> {
+        let mut current: Option<String> = None;
+        if self.redacting {
+            let mut out = String::new();
+            let mut last = 0;
+            for d in self.policy.scanner.scan(text) {
+                if d.start < last
+                    || !matches!(
+                        self.policy.rule_actions[d.rule],
+                        Action::Redact | Action::Block
+                    )
+                {
+                    continue;
+                }
+                out.push_str(&text[last..d.start]);
+                out.push_str(&redaction_label(&self.policy.scanner.rule(d.rule).id));
+                last = d.end;
+            }
+            if last > 0 {
+                out.push_str(&text[last..]);
+                current = Some(out);
+            }
+        }
+        let base = current.as_deref().unwrap_or(text);
+        match restore(base, &self.restore) {
+            Some(restored) => Some(restored),
+            None => current,
+        }
+    }
+
+    fn clean_json(&self, value: &mut Value) -> bool {
+        match value {
+            Value::String(s) => match self.clean(s) {
+                Some(c) => {
+                    *s = c;
+                    true
+                }
+                None => false,
+            },
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |acc, v| self.clean_json(v) | acc),
+            Value::Object(map) => map
+                .values_mut()
+                .fold(false, |acc, v| self.clean_json(v) | acc),
+            _ => false,
+        }
+    }
+
+    /// How much of `pending` can be sent now without cutting a possible match or placeholder.
+    fn cut(&self, pending: &str) -> usize {
+        let len = pending.len();
+        let mut cut = len.saturating_sub(self.policy.scanner.stream_hold());
+        if self.redacting {
+            if let Some(open) = self.policy.scanner.open_from(pending) {
+                cut = cut.min(open);
+            }
+            for d in self.policy.scanner.scan(pending) {
+                if d.start < cut && d.end > cut {
+                    cut = d.start;
+                }
+            }
+        }
+        if !self.restore.is_empty() {
+            let window = cut.saturating_sub(MAX_PLACEHOLDER_LEN);
+            if let Some(lt) = pending[window..cut].rfind('<') {
+                let lt = window + lt;
+                if !pending[lt..cut].contains('>') {
+                    cut = lt;
+                }
+            }
+        }
+        while cut > 0 && !pending.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        cut
+    }
+
+    fn text_delta(index: u64, text: &str) -> SseEvent {
+        SseEvent::from_json(&json!({
+            "type": "content_block_delta",
+            "index": index,
+            "delta": {"type": "text_delta", "text": text},
+        }))
+    }
+
+    fn flush(&mut self, index: u64, out: &mut Vec<SseEvent>) {
+        match self.blocks.remove(&index) {
+            Some(Block::Text { pending }) if !pending.is_empty() => {
+                let text = self.clean(&pending).unwrap_or(pending);
+                out.push(Self::text_delta(index, &text));
+            }
+            Some(Block::ToolUse { json, held }) => {
+                let mut value: Value =
+                    match serde_json::from_str(if json.is_empty() { "{}" } else { &json }) {
+                        Ok(v) => v,
+                        Err(_) => {
+                            // Not JSON we can read: the client gets what upstream sent, as it would anyway.
+                            out.extend(held);
+                            return;
+                        }
+                    };
+                if self.clean_json(&mut value) {
+                    out.push(SseEvent::from_json(&json!({
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": value.to_string()},
+                    })));
+                } else {
+                    out.extend(held);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn index_of(v: &Value) -> Option<u64> {
+    v.get("index").and_then(Value::as_u64)
+}
+
+impl ResponseStage for ReplyGuard {
+    fn on_event(&mut self, event: SseEvent, out: &mut Vec<SseEvent>) -> Result<(), StageError> {
+        let name = event.event().unwrap_or("");
+        if matches!(name, "message_delta" | "message_stop") {
+            // A block upstream never closed: release what it holds before the message ends.
+            self.on_end(out)?;
+        }
+        if !matches!(
+            name,
+            "content_block_start" | "content_block_delta" | "content_block_stop"
+        ) {
+            out.push(event);
+            return Ok(());
+        }
+        let Ok(v) = event.json() else {
+            out.push(event);
+            return Ok(());
+        };
+        let Some(index) = index_of(&v) else {
+            out.push(event);
+            return Ok(());
+        };
+        match name {
+            "content_block_start" => {
+                match v["content_block"]["type"].as_str() {
+                    Some("text") => {
+                        self.blocks.insert(
+                            index,
+                            Block::Text {
+                                pending: String::new(),
+                            },
+                        );
+                    }
+                    Some("tool_use") => {
+                        self.blocks.insert(
+                            index,
+                            Block::ToolUse {
+                                json: String::new(),
+                                held: Vec::new(),
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+                out.push(event);
+            }
+            "content_block_delta" => {
+                let delta = &v["delta"];
+                match (self.blocks.get_mut(&index), delta["type"].as_str()) {
+                    (Some(Block::Text { pending }), Some("text_delta")) => {
+                        pending.push_str(delta["text"].as_str().unwrap_or(""));
+                        let snapshot = std::mem::take(pending);
+                        let cut = self.cut(&snapshot);
+                        let (ready, rest) = snapshot.split_at(cut);
+                        if !ready.is_empty() {
+                            let text = self.clean(ready).unwrap_or_else(|| ready.to_string());
+                            out.push(Self::text_delta(index, &text));
+                        }
+                        if let Some(Block::Text { pending }) = self.blocks.get_mut(&index) {
+                            pending.push_str(rest);
+                        }
+                    }
+                    (Some(Block::ToolUse { json, held }), Some("input_json_delta")) => {
+                        json.push_str(delta["partial_json"].as_str().unwrap_or(""));
+                        if json.len() > MAX_HELD_TOOL_INPUT_BYTES {
+                            return Err(StageError("tool input too large to check".into()));
+                        }
+                        held.push(event);
+                    }
+                    _ => out.push(event),
+                }
+            }
+            _ => {
+                self.flush(index, out);
+                out.push(event);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_end(&mut self, out: &mut Vec<SseEvent>) -> Result<(), StageError> {
+        let mut open: Vec<u64> = self.blocks.keys().copied().collect();
+        open.sort_unstable();
+        for index in open {
+            self.flush(index, out);
+        }
+        Ok(())
+    }
+
+    fn holding(&self) -> bool {
+        self.blocks
+            .values()
+            .any(|b| matches!(b, Block::ToolUse { held, .. } if !held.is_empty()))
+    }
+
+    fn on_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
+        let mut changed = false;
+        for block in &mut message.content {
+            match block {
+                ContentBlock::Text { text, .. } => {
+                    if let Some(c) = self.clean(text) {
+                        *text = c;
+                        changed = true;
+                    }
+                }
+                ContentBlock::ToolUse { input, .. } => changed |= self.clean_json(input),
+                _ => {}
+            }
+        }
+        Ok(changed)
+    }
+}

@@ -1,0 +1,341 @@
+//! Raw policy file → compiled [`Policy`]: validation that names file, line and field, then one
+//! scanner for all the rules the policy turns on.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::raw::{Action, RawClass, RawPolicy};
+use super::{Policy, PolicyError};
+use crate::detect::{self, Matcher, RuleSpec, Scanner, Validator};
+
+/// Where a key first appears in the file, for errors about values serde accepted.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.starts_with(&format!("{key}:")) || t.starts_with(&format!("\"{key}\":"))
+        })
+        .map(|i| i + 1)
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<PolicyError>,
+}
+
+impl Ctx<'_> {
+    fn error(&mut self, key: &str, field: String, message: impl Into<String>) {
+        self.errors.push(PolicyError {
+            file: self.file.to_path_buf(),
+            line: line_of(self.text, key),
+            field: Some(field),
+            message: message.into(),
+        });
+    }
+}
+
+const FIXED_CLASSES: &[&str] = &["secrets", "customer_id", "production_logs", "repository"];
+
+pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
+    let err = |line, field, message: String| {
+        vec![PolicyError {
+            file: file.to_path_buf(),
+            line,
+            field,
+            message,
+        }]
+    };
+    let text =
+        std::fs::read_to_string(file).map_err(|e| err(None, None, format!("cannot read: {e}")))?;
+    let name = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_string();
+    let raw: RawPolicy = if text.trim().is_empty() {
+        return Err(err(None, None, "empty policy file".into()));
+    } else {
+        serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(&text)).map_err(
+            |e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let line = inner.location().map(|l| l.line());
+                let message = inner.to_string();
+                // serde_yaml appends " at line N column M"; the line is reported separately.
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_string();
+                err(line, (path != ".").then_some(path), message)
+            },
+        )?
+    };
+    let mut ctx = Ctx {
+        file,
+        text: &text,
+        errors: Vec::new(),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    let mut specs: Vec<RuleSpec> = Vec::new();
+    let mut actions: Vec<Action> = Vec::new();
+    let base = file.parent().unwrap_or(Path::new("."));
+
+    for (class, cfg) in &raw.classes {
+        let field = format!("classes.{class}");
+        let known = FIXED_CLASSES.contains(&class.as_str())
+            || detect::PII_CLASSES.contains(&class.as_str());
+        if !known {
+            ctx.error(
+                class,
+                field,
+                format!(
+                    "unknown class (known: secrets, {}, customer_id, production_logs, repository; team classes go under `custom:`)",
+                    detect::PII_CLASSES.join(", ")
+                ),
+            );
+            continue;
+        }
+        check_fields(&mut ctx, class, &field, cfg);
+        let before = specs.len();
+        match class.as_str() {
+            "secrets" => match detect::secret_rules() {
+                Ok(rules) => specs.extend(rules),
+                Err(e) => ctx.error(class, field.clone(), e.to_string()),
+            },
+            "customer_id" => team_rules(
+                &mut ctx,
+                &mut hasher,
+                base,
+                "customer_id",
+                "customer_id",
+                &field,
+                cfg,
+                &mut specs,
+            ),
+            "production_logs" => {
+                let threshold = cfg.threshold.unwrap_or(0.5);
+                if !(threshold > 0.0 && threshold <= 1.0) {
+                    ctx.error(
+                        "threshold",
+                        format!("{field}.threshold"),
+                        "must be in (0, 1]",
+                    );
+                }
+                specs.push(RuleSpec {
+                    id: "production_logs".into(),
+                    class: "production_logs".into(),
+                    matcher: Matcher::Logs {
+                        threshold,
+                        min_lines: 2,
+                    },
+                });
+            }
+            "repository" => repository_rules(&mut ctx, &field, cfg, &mut specs),
+            pii => {
+                if let Some(spec) = detect::pii_rule(pii, cfg.allow_test_numbers.unwrap_or(false)) {
+                    specs.push(spec);
+                }
+            }
+        }
+        actions.extend(std::iter::repeat_n(cfg.action, specs.len() - before));
+    }
+    for (name, cfg) in &raw.custom {
+        let field = format!("custom.{name}");
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            ctx.error(
+                name,
+                field.clone(),
+                "custom class names use letters, digits, _ and -",
+            );
+        }
+        if cfg.patterns.is_empty() && cfg.words.is_empty() && cfg.word_lists.is_empty() {
+            ctx.error(name, field.clone(), "needs patterns, words or word_lists");
+        }
+        let class = format!("custom.{name}");
+        let before = specs.len();
+        team_rules(
+            &mut ctx,
+            &mut hasher,
+            base,
+            &class,
+            &class,
+            &field,
+            cfg,
+            &mut specs,
+        );
+        actions.extend(std::iter::repeat_n(cfg.action, specs.len() - before));
+    }
+    for (i, glob) in raw.models.allow.iter().enumerate() {
+        if glob.trim().is_empty() {
+            ctx.error("allow", format!("models.allow[{i}]"), "must not be empty");
+        }
+    }
+    if raw.models.max_tokens == Some(0) {
+        ctx.error(
+            "max_tokens",
+            "models.max_tokens".into(),
+            "must be greater than 0",
+        );
+    }
+    if !ctx.errors.is_empty() {
+        return Err(ctx.errors);
+    }
+    let scanner = Scanner::new(specs).map_err(|e| {
+        let message = e.to_string();
+        err(None, Some("classes".into()), message)
+    })?;
+    Ok(Policy {
+        name,
+        version: hex::encode(hasher.finalize())[..16].to_string(),
+        description: raw.description,
+        models: raw.models.allow,
+        max_tokens: raw.models.max_tokens,
+        scan: raw.scan,
+        unscannable: raw.unscannable,
+        reply_scan: raw.reply.scan,
+        scanner,
+        rule_actions: actions,
+    })
+}
+
+/// Flags settings that do not apply to the class, so a typo'd policy never silently weakens.
+fn check_fields(ctx: &mut Ctx<'_>, class: &str, field: &str, cfg: &RawClass) {
+    let team_class = class == "customer_id";
+    let mut misplaced = Vec::new();
+    if !team_class
+        && (!cfg.patterns.is_empty() || !cfg.words.is_empty() || !cfg.word_lists.is_empty())
+    {
+        misplaced.push("patterns/words/word_lists (customer_id and custom classes only)");
+    }
+    if class != "pii.credit_card" && cfg.allow_test_numbers.is_some() {
+        misplaced.push("allow_test_numbers (pii.credit_card only)");
+    }
+    if class != "production_logs" && cfg.threshold.is_some() {
+        misplaced.push("threshold (production_logs only)");
+    }
+    if class != "repository" && (!cfg.allow.is_empty() || !cfg.deny.is_empty()) {
+        misplaced.push("allow/deny (repository only)");
+    }
+    for m in misplaced {
+        ctx.error(
+            class,
+            field.to_string(),
+            format!("setting does not apply here: {m}"),
+        );
+    }
+    if cfg.action == Action::Pseudonymize && matches!(class, "production_logs" | "repository") {
+        ctx.error(
+            class,
+            format!("{field}.action"),
+            "pseudonymize does not apply to this class; use redact or block",
+        );
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site per class kind; a struct would only rename them"
+)]
+fn team_rules(
+    ctx: &mut Ctx<'_>,
+    hasher: &mut Sha256,
+    base: &Path,
+    class: &str,
+    id_prefix: &str,
+    field: &str,
+    cfg: &RawClass,
+    specs: &mut Vec<RuleSpec>,
+) {
+    for (i, pattern) in cfg.patterns.iter().enumerate() {
+        if let Err(e) = regex::Regex::new(pattern) {
+            ctx.error(
+                "patterns",
+                format!("{field}.patterns[{i}]"),
+                format!("invalid regex: {e}"),
+            );
+            continue;
+        }
+        specs.push(RuleSpec {
+            id: format!("{id_prefix}.pattern_{}", i + 1),
+            class: class.to_string(),
+            matcher: Matcher::Free {
+                regex: pattern.clone(),
+                validator: Validator::None,
+            },
+        });
+    }
+    let mut words: Vec<String> = cfg.words.clone();
+    for (i, list) in cfg.word_lists.iter().enumerate() {
+        let path = base.join(list);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                hasher.update(text.as_bytes());
+                words.extend(
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(str::to_string),
+                );
+            }
+            Err(e) => ctx.error(
+                "word_lists",
+                format!("{field}.word_lists[{i}]"),
+                format!("cannot read {}: {e}", path.display()),
+            ),
+        }
+    }
+    if !words.is_empty() {
+        specs.push(RuleSpec {
+            id: format!("{id_prefix}.words"),
+            class: class.to_string(),
+            matcher: Matcher::Words { words },
+        });
+    }
+}
+
+fn repository_rules(ctx: &mut Ctx<'_>, field: &str, cfg: &RawClass, specs: &mut Vec<RuleSpec>) {
+    if cfg.allow.is_empty() && cfg.deny.is_empty() {
+        ctx.error("repository", field.to_string(), "needs allow or deny");
+    }
+    for (i, repo) in cfg.deny.iter().enumerate() {
+        if !repo.name.contains('/') {
+            ctx.error(
+                "name",
+                format!("{field}.deny[{i}].name"),
+                "must be owner/name",
+            );
+            continue;
+        }
+        let mut words = repo.markers.clone();
+        words.push(repo.name.clone());
+        specs.push(RuleSpec {
+            id: format!("repository.{}", repo.name),
+            class: "repository".into(),
+            matcher: Matcher::Words { words },
+        });
+    }
+    if !cfg.allow.is_empty() {
+        specs.push(RuleSpec {
+            id: "repository.unlisted".into(),
+            class: "repository".into(),
+            matcher: Matcher::Keyword {
+                keywords: vec!["github.com".into(), "gitlab.com".into(), "bitbucket.org".into()],
+                regex: r"(?:github\.com|gitlab\.com|bitbucket\.org)[/:]([A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*?)(?:\.git)?(?-u:\b)".into(),
+                lookbehind: 0,
+                max_len: 200,
+                secret_group: 1,
+                entropy: None,
+                validator: Validator::NotIn(Arc::new(cfg.allow.clone())),
+            },
+        });
+    }
+}

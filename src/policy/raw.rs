@@ -1,0 +1,150 @@
+//! The policy file format, as written by security teams: serde structs whose doc comments are the
+//! reference in `docs/policies.md`. Compiled into [`super::Policy`] by `compile.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One team's policy file, `policies/<team>.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// What the policy is for, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub models: RawModels,
+    /// Which parts of a request are scanned.
+    #[serde(default)]
+    pub scan: RawScan,
+    /// Content Warden cannot read (images, base64 PDFs): `allow` or `block`.
+    #[serde(default)]
+    pub unscannable: Unscannable,
+    /// Data classes and what to do with each.
+    #[serde(default)]
+    pub classes: BTreeMap<String, RawClass>,
+    /// Team-defined classes, each becoming `custom.<name>`.
+    #[serde(default)]
+    pub custom: BTreeMap<String, RawClass>,
+    #[serde(default)]
+    pub reply: RawReply,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModels {
+    /// Model names or globs (`claude-sonnet-*`); empty means every model.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Largest `max_tokens` a request may ask for.
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawScan {
+    pub system: bool,
+    pub user_text: bool,
+    pub assistant_text: bool,
+    pub tool_results: bool,
+    pub documents: bool,
+    pub tool_use_inputs: bool,
+}
+
+impl Default for RawScan {
+    fn default() -> Self {
+        Self {
+            system: true,
+            user_text: true,
+            assistant_text: true,
+            tool_results: true,
+            documents: true,
+            tool_use_inputs: true,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Unscannable {
+    #[default]
+    Allow,
+    Block,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawReply {
+    /// Redact secrets in replies and restore pseudonyms (JSON and streams).
+    pub scan: bool,
+}
+
+impl Default for RawReply {
+    fn default() -> Self {
+        Self { scan: true }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Let it through; the finding is still recorded.
+    Allow,
+    /// Replace it with `[REDACTED:<rule>]`.
+    Redact,
+    /// Replace it with a stable placeholder (`<EMAIL_1>`) and restore it in the reply.
+    Pseudonymize,
+    /// Refuse the request with 403.
+    Block,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Redact => "redact",
+            Self::Pseudonymize => "pseudonymize",
+            Self::Block => "block",
+        }
+    }
+}
+
+/// A class's settings. Which fields apply depends on the class.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub action: Action,
+    /// `customer_id`, `custom.*`: regexes for the class.
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// `customer_id`, `custom.*`: literal words or phrases.
+    #[serde(default)]
+    pub words: Vec<String>,
+    /// `customer_id`, `custom.*`: files (relative to the policy) with one word or phrase a line.
+    #[serde(default)]
+    pub word_lists: Vec<String>,
+    /// `pii.credit_card`: ignore the card numbers processors publish for testing.
+    #[serde(default)]
+    pub allow_test_numbers: Option<bool>,
+    /// `production_logs`: share of lines that must look like log lines, 0 to 1 (default 0.5).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// `repository`: repositories whose content may be shared (names or globs, `acme/platform-*`);
+    /// a remote URL of any other repository is this class.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// `repository`: repositories whose content may not be shared, with their markers.
+    #[serde(default)]
+    pub deny: Vec<RawRepository>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepository {
+    /// `owner/name`.
+    pub name: String,
+    /// Strings that mark content as coming from it: remote URLs, path prefixes, code names.
+    #[serde(default)]
+    pub markers: Vec<String>,
+}
