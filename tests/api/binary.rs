@@ -49,13 +49,13 @@ fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
 }
 
 /// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
-fn new_key() -> (String, String) {
+fn new_key(team: &str) -> (String, String) {
     let out = Command::new(BIN)
         .args([
             "keys",
             "new",
             "--team",
-            "default",
+            team,
             "--principal",
             "tests@example.com",
         ])
@@ -83,6 +83,10 @@ pub struct Stack {
     pub mock_url: String,
     pub warden_url: String,
     pub key: String,
+    /// A key of the `support` team.
+    pub support_key: String,
+    /// This stack's own copy of the bundled policies, reloaded every 100 ms.
+    pub policy_dir: PathBuf,
     pub warden_log: PathBuf,
 }
 
@@ -104,9 +108,27 @@ impl Stack {
             &[],
             &dir.join("mock.log"),
         );
-        let (key, entry) = new_key();
+        let (key, entry) = new_key("default");
+        let (support_key, support_entry) = new_key("support");
+        let policy_dir = dir.join("policies");
+        let _ = std::fs::remove_dir_all(&policy_dir);
+        std::fs::create_dir_all(&policy_dir).expect("policy dir");
+        let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
+        for file in std::fs::read_dir(bundled)
+            .expect("bundled policies")
+            .flatten()
+        {
+            std::fs::copy(file.path(), policy_dir.join(file.file_name())).expect("copy policy");
+        }
         let config = dir.join("warden.yaml");
-        std::fs::write(&config, format!("{extra_config}\nkeys:\n{entry}")).expect("config written");
+        std::fs::write(
+            &config,
+            format!(
+                "{extra_config}\npolicies:\n  dir: {}\n  reload_interval_ms: 100\nkeys:\n{entry}{support_entry}",
+                policy_dir.display()
+            ),
+        )
+        .expect("config written");
         let warden_log = dir.join("warden.log");
         let (warden, warden_url) = start(
             &[
@@ -127,6 +149,8 @@ impl Stack {
             mock_url,
             warden_url,
             key,
+            support_key,
+            policy_dir,
             warden_log,
         }
     }
@@ -142,5 +166,9 @@ impl Stack {
         assert!(log.contains("Request answered."), "the log was captured");
         assert!(!log.contains(UPSTREAM_KEY), "upstream key in Warden's log");
         assert!(!log.contains(&self.key), "Warden key in Warden's log");
+        assert!(
+            !log.contains(&self.support_key),
+            "Warden key in Warden's log"
+        );
     }
 }

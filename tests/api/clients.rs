@@ -19,6 +19,8 @@ fn run_client(stack: &Stack, program: &Path, args: &[&str], cwd: &Path) {
         .current_dir(cwd)
         .env("WARDEN_URL", &stack.warden_url)
         .env("WARDEN_KEY", &stack.key)
+        .env("WARDEN_SUPPORT_KEY", &stack.support_key)
+        .env("POLICY_DIR", &stack.policy_dir)
         .env("MOCK_URL", &stack.mock_url)
         .env("FIXTURES_DIR", fixtures_dir())
         .env_remove("ANTHROPIC_API_KEY")
