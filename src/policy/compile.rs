@@ -339,3 +339,72 @@ fn repository_rules(ctx: &mut Ctx<'_>, field: &str, cfg: &RawClass, specs: &mut 
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Result<Policy, Vec<PolicyError>> {
+        let dir = std::env::temp_dir().join(format!("warden-policy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        let file = dir.join(format!("t{}.yaml", rand::random::<u32>()));
+        std::fs::write(&file, text).expect("write");
+        let result = compile_file(&file);
+        let _ = std::fs::remove_file(&file);
+        result
+    }
+
+    fn one_error(text: &str) -> String {
+        let errors = compile(text).expect_err("invalid");
+        errors.first().map(ToString::to_string).unwrap_or_default()
+    }
+
+    #[test]
+    fn unknown_keys_name_line_and_field() {
+        let e = one_error(
+            "description: x\nclasses:\n  secrets:\n    action: redact\n    acton: block\n",
+        );
+        assert!(e.contains(":5"), "{e}");
+        assert!(e.contains("classes.secrets"), "{e}");
+        assert!(e.contains("acton"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_unknown_classes_and_bad_regexes_are_located() {
+        let e = one_error("classes:\n  pii.email:\n    action: obliterate\n");
+        assert!(e.contains(":3") && e.contains("obliterate"), "{e}");
+        let e =
+            one_error("classes:\n  secrets: { action: redact }\n  pii.emial: { action: redact }\n");
+        assert!(
+            e.contains(":3") && e.contains("classes.pii.emial") && e.contains("unknown class"),
+            "{e}"
+        );
+        let e =
+            one_error("classes:\n  customer_id:\n    action: redact\n    patterns: ['ACME-(']\n");
+        assert!(
+            e.contains("classes.customer_id.patterns[0]") && e.contains("invalid regex"),
+            "{e}"
+        );
+        let e = one_error(
+            "classes:\n  customer_id:\n    action: redact\n    word_lists: [missing.txt]\n",
+        );
+        assert!(
+            e.contains("word_lists[0]") && e.contains("missing.txt"),
+            "{e}"
+        );
+        let e = one_error("classes:\n  production_logs: { action: pseudonymize }\n");
+        assert!(e.contains("pseudonymize does not apply"), "{e}");
+        let e = one_error("classes:\n  secrets: { action: redact, threshold: 0.5 }\n");
+        assert!(e.contains("does not apply here"), "{e}");
+    }
+
+    #[test]
+    fn the_version_follows_the_content() {
+        let a = compile("classes:\n  secrets: { action: redact }\n").expect("valid");
+        let b = compile("classes:\n  secrets: { action: block }\n").expect("valid");
+        let c = compile("classes:\n  secrets: { action: redact }\n").expect("valid");
+        assert_ne!(a.version, b.version);
+        assert_eq!(a.version, c.version);
+        assert_eq!(a.rule_actions.len(), a.scanner.rule_count());
+    }
+}
