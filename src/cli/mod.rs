@@ -1,5 +1,6 @@
 //! Command-line parsing, one file per subcommand. `anyhow` is allowed here and nowhere below.
 
+mod eval;
 mod keys;
 mod mock;
 mod policy;
@@ -32,6 +33,8 @@ enum Command {
     /// Check, test and explain team policies.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Measure the detectors on a labelled dataset.
+    Eval(eval::EvalArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -41,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::MockUpstream(args) => mock::run(args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 //! tests compile into this one binary to keep link time down.
 
 mod binary;
+mod cli;
 mod clients;
 mod errors;
 mod helpers;
