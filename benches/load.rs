@@ -220,10 +220,13 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let config = dir.join("warden.yaml");
+    // LOAD_POLICIES picks the policy directory: the bundled `policies` (default team: secrets
+    // redacted, PII pseudonymized, replies scanned), or `tests/fixtures/policies` for no filters.
+    let policies = std::env::var("LOAD_POLICIES").unwrap_or_else(|_| "policies".into());
     std::fs::write(
         &config,
         format!(
-            "keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n"
+            "policies:\n  dir: {policies}\nkeys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n"
         ),
     )
     .expect("config");
@@ -279,7 +282,7 @@ fn main() {
     println!(
         "Warden load benchmark: {SEQUENTIAL_REQUESTS} sequential requests per target (after {WARMUP_REQUESTS} warm-up), ~4 KB body; RPS over {seconds} s at c={CONCURRENCY}."
     );
-    println!("Warden worker threads: {warden_threads} (0 = one per core).");
+    println!("Warden worker threads: {warden_threads} (0 = one per core); policies: {policies}.");
     match pin_mode().as_deref() {
         Some("one") => println!("Pinned (one): client, mock and Warden all on CPU 0."),
         Some(_) => println!("Pinned (split): client and mock on CPU 0, Warden on CPU 1."),
