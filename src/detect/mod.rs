@@ -30,7 +30,28 @@ pub enum Validator {
     NotIn(std::sync::Arc<Vec<String>>),
 }
 
+/// Words just before a dotted number or a digit group that make it a version, a build or an
+/// order number rather than an address or a phone number.
+const NOT_PII_CONTEXT: &[&str] = &[
+    "version", "ver ", "ver.", " v", "build", "release", "order", "invoice", "ticket", "oid",
+    "sha", "commit",
+];
+
+/// How far back the context words are looked for.
+const CONTEXT_BYTES: usize = 24;
+
 impl Validator {
+    /// Context that lowers confidence below a finding: `version 1.2.3.4` is not an IP address,
+    /// `order 555-123-4567` not a phone number.
+    fn ruled_out_by_context(&self, text: &str, start: usize) -> bool {
+        if !matches!(self, Self::Ipv4 | Self::Phone) {
+            return false;
+        }
+        let from = floor_char_boundary(text, start.saturating_sub(CONTEXT_BYTES));
+        let before = text[from..start].to_ascii_lowercase();
+        NOT_PII_CONTEXT.iter().any(|w| before.contains(w))
+    }
+
     fn check(&self, value: &str) -> bool {
         match self {
             Self::NotIn(globs) => !globs.iter().any(|g| glob_match(g, value)),
@@ -459,7 +480,7 @@ impl Scanner {
         }
         if let Some(group) = &self.free {
             for m in group.combined.find_iter(text) {
-                self.accept_free(group, m, &mut found);
+                self.accept_free(group, text, m, &mut found);
             }
         }
         let mut out: Vec<Detection> = found.into_iter().collect();
@@ -467,11 +488,17 @@ impl Scanner {
         out
     }
 
-    fn accept_free(&self, group: &FreeGroup, m: regex::Match<'_>, found: &mut HashSet<Detection>) {
+    fn accept_free(
+        &self,
+        group: &FreeGroup,
+        text: &str,
+        m: regex::Match<'_>,
+        found: &mut HashSet<Detection>,
+    ) {
         for idx in group.set.matches(m.as_str()).iter() {
             let rule = group.rules[idx];
             if let Compiled::Free { validator } = &self.rules[rule].1 {
-                if validator.check(m.as_str()) {
+                if validator.check(m.as_str()) && !validator.ruled_out_by_context(text, m.start()) {
                     found.insert(Detection {
                         rule,
                         start: m.start(),
@@ -508,7 +535,7 @@ impl Scanner {
             if m.end() > limit {
                 break;
             }
-            self.accept_free(group, m, found);
+            self.accept_free(group, text, m, found);
             pos = if m.end() > m.start() {
                 m.end()
             } else {

@@ -137,6 +137,30 @@ fn pii_rules_validate_what_they_match() {
 }
 
 #[test]
+fn context_words_lower_confidence_below_a_finding() {
+    let s = scanner();
+    assert_finds(
+        &s,
+        "client 203.0.113.42 connected",
+        "pii.ip_address",
+        "203.0.113.42",
+    );
+    for text in [
+        "upgrade to version 10.2.3.4 today",
+        "build 4.1.20.7 failed",
+        "order 555-123-4567 shipped",
+    ] {
+        let f = found(&s, text);
+        assert!(
+            f.iter()
+                .all(|(r, _)| r != "pii.ip_address" && r != "pii.phone"),
+            "{text:?}: {f:?}"
+        );
+    }
+    assert_finds(&s, "call me on 555-123-4567", "pii.phone", "555-123-4567");
+}
+
+#[test]
 fn test_card_numbers_count_when_the_policy_says_so() {
     let s = Scanner::new(vec![pii_rule("pii.credit_card", false).expect("rule")]).expect("builds");
     assert_finds(

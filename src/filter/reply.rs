@@ -280,3 +280,115 @@ impl ResponseStage for ReplyGuard {
         Ok(changed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicySet;
+
+    /// The bundled default policy, compiled once for all cases.
+    fn default_policy() -> Arc<Policy> {
+        static POLICY: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
+        POLICY
+            .get_or_init(|| {
+                let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+                let set = PolicySet::load(&dir).expect("bundled policies");
+                set.for_team("default", false)
+                    .expect("default")
+                    .policy
+                    .clone()
+            })
+            .clone()
+    }
+
+    fn guard(restore: Vec<(String, String)>) -> ReplyGuard {
+        ReplyGuard::new(default_policy(), Arc::new(restore))
+    }
+
+    fn event(v: Value) -> SseEvent {
+        SseEvent::from_json(&v)
+    }
+
+    /// Streams `pieces` as text deltas of block 0 and returns the text the client receives.
+    fn stream(g: &mut ReplyGuard, pieces: &[&str]) -> String {
+        let mut out = Vec::new();
+        let start = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
+        g.on_event(event(start), &mut out).expect("ok");
+        for p in pieces {
+            let d = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}});
+            g.on_event(event(d), &mut out).expect("ok");
+        }
+        g.on_event(
+            event(json!({"type": "content_block_stop", "index": 0})),
+            &mut out,
+        )
+        .expect("ok");
+        let stops = out
+            .iter()
+            .filter(|e| e.event() == Some("content_block_stop"))
+            .count();
+        assert_eq!(stops, 1, "the stop goes out exactly once, last");
+        out.iter()
+            .filter_map(|e| e.json().ok())
+            .filter(|v| v["delta"]["type"] == "text_delta")
+            .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_split_of_a_secret_across_two_deltas_is_redacted() {
+        let secrets = [
+            ("AKIAZ3MSJV7WQ2PLX4NB", "[REDACTED:aws_access_key_id]"),
+            (
+                "ghp_R7vK2mQ9xW4pL8nT3yB6cF1dH5jS0aZ2eU4i",
+                "[REDACTED:github_pat]",
+            ),
+            (
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dc9x",
+                "[REDACTED:stripe_secret_key]",
+            ),
+            (
+                "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+                "[REDACTED:slack_token]",
+            ),
+        ];
+        for (secret, label) in secrets {
+            let text = format!("Use {secret} for the deploy.");
+            let want = format!("Use {label} for the deploy.");
+            for i in 1..text.len() {
+                let mut g = guard(Vec::new());
+                let got = stream(&mut g, &[&text[..i], &text[i..]]);
+                assert_eq!(got, want, "split at {i}");
+            }
+            // And one byte at a time.
+            let mut g = guard(Vec::new());
+            let bytes: Vec<String> = text.chars().map(String::from).collect();
+            let pieces: Vec<&str> = bytes.iter().map(String::as_str).collect();
+            assert_eq!(stream(&mut g, &pieces), want);
+        }
+    }
+
+    #[test]
+    fn every_split_of_a_placeholder_is_restored() {
+        let text = "Write to <EMAIL_1> today, and copy <EMAIL_12> too.";
+        let pairs = vec![
+            ("<EMAIL_1>".to_string(), "jane@example.com".to_string()),
+            ("<EMAIL_12>".to_string(), "joe@example.com".to_string()),
+        ];
+        for i in 1..text.len() {
+            let mut g = guard(pairs.clone());
+            assert_eq!(
+                stream(&mut g, &[&text[..i], &text[i..]]),
+                "Write to jane@example.com today, and copy joe@example.com too.",
+                "split at {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_with_nothing_to_hide_streams_through_in_order() {
+        let mut g = guard(Vec::new());
+        let pieces = ["The quick ", "brown fox ", "jumps over ", "the lazy dog."];
+        assert_eq!(stream(&mut g, &pieces), pieces.concat());
+    }
+}
