@@ -45,6 +45,23 @@ fn path_and_query(parts: &Parts) -> &str {
         .map_or_else(|| parts.uri.path(), |pq| pq.as_str())
 }
 
+/// Sends the request upstream with its method, path, query and headers.
+async fn forward(
+    state: &AppState,
+    parts: &Parts,
+    body: Bytes,
+) -> Result<reqwest::Response, ApiError> {
+    Ok(state
+        .forwarder
+        .send(
+            parts.method.clone(),
+            path_and_query(parts),
+            &parts.headers,
+            body,
+        )
+        .await?)
+}
+
 async fn messages(
     state: Arc<AppState>,
     id: RequestId,
@@ -85,15 +102,7 @@ async fn messages(
             .with_rule("filter")
         })?),
     };
-    let upstream = state
-        .forwarder
-        .send(
-            parts.method.clone(),
-            path_and_query(&parts),
-            &parts.headers,
-            body,
-        )
-        .await?;
+    let upstream = forward(&state, &parts, body).await?;
     let mut response = relay::respond(&state, upstream, pipeline, &id).await?;
     if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
         response.headers_mut().insert("x-warden-policy", v);
@@ -109,15 +118,7 @@ pub async fn passthrough(
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
-    let upstream = state
-        .forwarder
-        .send(
-            parts.method.clone(),
-            path_and_query(&parts),
-            &parts.headers,
-            bytes,
-        )
-        .await?;
+    let upstream = forward(&state, &parts, bytes).await?;
     Ok(relay::verbatim(upstream))
 }
 

@@ -127,12 +127,7 @@ async fn a_body_that_ends_early_is_400() {
     assert!(text.contains("\"invalid_request_error\""), "{text}");
     assert_eq!(app.mock.state.total(), 0);
     // And Warden still serves.
-    let r = app
-        .post("/v1/messages")
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("", false).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -206,13 +201,7 @@ async fn upstream_errors_are_relayed_verbatim() {
         let v: Value = serde_json::from_str(&body).expect("json");
         assert_eq!(v["error"]["type"], kind);
     }
-    let r = app
-        .post("/v1/messages")
-        .header("x-mock-scenario", "status:400")
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("status:400", false).await;
     let v: Value = r.json().await.expect("json");
     assert_eq!(
         v["error"]["message"],
@@ -223,21 +212,10 @@ async fn upstream_errors_are_relayed_verbatim() {
 #[tokio::test]
 async fn an_upstream_that_never_answers_is_504() {
     let app = TestApp::start_with(|c| c.upstream.first_byte_timeout_ms = 300).await;
-    let r = app
-        .post("/v1/messages")
-        .header("x-mock-scenario", "slow_first_byte:5000")
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("slow_first_byte:5000", false).await;
     let msg = expect_error(r, 504, "timeout_error").await;
     assert!(msg.contains("300 ms"), "{msg}");
-    let ok = app
-        .post("/v1/messages")
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
+    let ok = app.send_messages("", false).await;
     assert_eq!(ok.status(), 200, "Warden keeps serving");
 }
 
@@ -249,12 +227,7 @@ async fn an_unreachable_upstream_is_502() {
         l.local_addr().expect("addr").port()
     };
     let app = TestApp::start_with(|c| c.upstream.url = format!("http://127.0.0.1:{port}")).await;
-    let r = app
-        .post("/v1/messages")
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("", false).await;
     expect_error(r, 502, "api_error").await;
 }
 

@@ -100,6 +100,20 @@ impl TestApp {
             .header("content-type", "application/json")
     }
 
+    /// Sends the standard small Messages request, asking the mock for `scenario` ("" for the
+    /// plain reply).
+    pub async fn send_messages(&self, scenario: &str, stream: bool) -> reqwest::Response {
+        let mut request = self.post("/v1/messages");
+        if !scenario.is_empty() {
+            request = request.header("x-mock-scenario", scenario);
+        }
+        request
+            .json(&message_body("m", stream))
+            .send()
+            .await
+            .expect("sent")
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .get(format!("{}{path}", self.url))

@@ -132,13 +132,7 @@ async fn unknown_events_pass_through_in_order() {
 #[tokio::test]
 async fn events_reach_the_client_before_the_stream_ends() {
     let app = TestApp::start().await;
-    let r = app
-        .post("/v1/messages")
-        .header("x-mock-scenario", "slow_pings:4:250")
-        .json(&message_body("m", true))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("slow_pings:4:250", true).await;
     let mut body = r.bytes_stream();
     let first = body.next().await.expect("a chunk").expect("ok");
     let first = String::from_utf8_lossy(&first).into_owned();
@@ -159,15 +153,7 @@ async fn events_reach_the_client_before_the_stream_ends() {
 async fn an_upstream_that_dies_mid_stream_ends_with_an_error_event() {
     let app = TestApp::start().await;
     for scenario in ["cut_stream", "truncated_stream"] {
-        let body = collect(
-            app.post("/v1/messages")
-                .header("x-mock-scenario", scenario)
-                .json(&message_body("m", true))
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+        let body = collect(app.send_messages(scenario, true).await).await;
         let names = event_names(&body);
         assert_eq!(
             names.first().map(String::as_str),
@@ -190,39 +176,18 @@ async fn an_upstream_that_dies_mid_stream_ends_with_an_error_event() {
         assert_eq!(data["error"]["type"], "api_error");
     }
     // An error event from upstream itself is relayed as it is, and nothing is added after it.
-    let body = collect(
-        app.post("/v1/messages")
-            .header("x-mock-scenario", "midstream_error")
-            .json(&message_body("m", true))
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
+    let body = collect(app.send_messages("midstream_error", true).await).await;
     assert!(body.ends_with(
         "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
     ));
-    let ok = app
-        .post("/v1/messages")
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
+    let ok = app.send_messages("", false).await;
     assert_eq!(ok.status(), 200, "Warden keeps serving");
 }
 
 #[tokio::test]
 async fn a_silent_upstream_stream_times_out_with_an_error_event() {
     let app = TestApp::start_with(|c| c.upstream.idle_timeout_ms = 200).await;
-    let body = collect(
-        app.post("/v1/messages")
-            .header("x-mock-scenario", "slow_pings:2:2000")
-            .json(&message_body("m", true))
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
+    let body = collect(app.send_messages("slow_pings:2:2000", true).await).await;
     let names = event_names(&body);
     assert_eq!(names.last().map(String::as_str), Some("error"), "{names:?}");
     assert!(body.contains("went silent for 200 ms"));
@@ -231,13 +196,7 @@ async fn a_silent_upstream_stream_times_out_with_an_error_event() {
 #[tokio::test]
 async fn a_client_that_hangs_up_cancels_the_upstream_stream() {
     let app = TestApp::start().await;
-    let r = app
-        .post("/v1/messages")
-        .header("x-mock-scenario", "slow_pings:100:100")
-        .json(&message_body("m", true))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("slow_pings:100:100", true).await;
     let mut body = r.bytes_stream();
     body.next().await.expect("first chunk").expect("ok");
     assert_eq!(app.mock.state.active_streams(), 1);
@@ -256,13 +215,7 @@ async fn a_client_that_hangs_up_cancels_the_upstream_stream() {
 #[tokio::test]
 async fn shutdown_lets_an_in_flight_stream_finish() {
     let app = TestApp::start().await;
-    let r = app
-        .post("/v1/messages")
-        .header("x-mock-scenario", "slow_pings:3:200")
-        .json(&message_body("m", true))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("slow_pings:3:200", true).await;
     let addr = app.warden.addr;
     let stopping = tokio::spawn(app.warden.shutdown());
     let body = collect(r).await;
@@ -277,13 +230,7 @@ async fn shutdown_lets_an_in_flight_stream_finish() {
 #[tokio::test]
 async fn a_stream_still_open_after_the_grace_period_ends_with_an_error_event() {
     let app = TestApp::start_with(|c| c.shutdown_grace_ms = 300).await;
-    let r = app
-        .post("/v1/messages")
-        .header("x-mock-scenario", "slow_pings:50:200")
-        .json(&message_body("m", true))
-        .send()
-        .await
-        .expect("sent");
+    let r = app.send_messages("slow_pings:50:200", true).await;
     let stopping = tokio::spawn(app.warden.shutdown());
     let body = collect(r).await;
     assert!(!body.contains("message_stop"));
