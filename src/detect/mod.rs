@@ -9,8 +9,6 @@
 pub mod logs;
 pub mod validate;
 
-use std::collections::HashSet;
-
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexSet};
 use serde::Deserialize;
@@ -426,9 +424,9 @@ impl Scanner {
 
     /// Every detection in `text`, sorted by start, overlapping ones included.
     pub fn scan(&self, text: &str) -> Vec<Detection> {
-        let mut found: HashSet<Detection> = HashSet::new();
+        let mut found: Vec<Detection> = Vec::new();
         if let Some(ac) = &self.automaton {
-            let mut logs_checked = HashSet::new();
+            let mut logs_checked: Vec<usize> = Vec::new();
             let mut numeric_from = 0;
             for hit in ac.find_overlapping_iter(text) {
                 let bytes = text.as_bytes();
@@ -453,7 +451,7 @@ impl Scanner {
                         Trigger::Word(r) => {
                             let r = *r;
                             if is_word_boundary(text, hit.start(), hit.end()) {
-                                found.insert(Detection {
+                                found.push(Detection {
                                     rule: r,
                                     start: hit.start(),
                                     end: hit.end(),
@@ -462,10 +460,12 @@ impl Scanner {
                         }
                         Trigger::LogHint { rule: r, exact } => {
                             let r = *r;
-                            if bytes[hit.start()..].starts_with(exact) && logs_checked.insert(r) {
+                            if bytes[hit.start()..].starts_with(exact) && !logs_checked.contains(&r)
+                            {
+                                logs_checked.push(r);
                                 if let Compiled::Logs(d) = &self.rules[r].1 {
                                     if let Some((start, end)) = d.detect(text) {
-                                        found.insert(Detection {
+                                        found.push(Detection {
                                             rule: r,
                                             start,
                                             end,
@@ -483,9 +483,10 @@ impl Scanner {
                 self.accept_free(group, text, m, &mut found);
             }
         }
-        let mut out: Vec<Detection> = found.into_iter().collect();
-        out.sort_by_key(|d| (d.start, std::cmp::Reverse(d.end), d.rule));
-        out
+        // Several keyword hits can find the same match: sort, then drop the repeats.
+        found.sort_unstable_by_key(|d| (d.start, std::cmp::Reverse(d.end), d.rule));
+        found.dedup();
+        found
     }
 
     fn accept_free(
@@ -493,13 +494,13 @@ impl Scanner {
         group: &FreeGroup,
         text: &str,
         m: regex::Match<'_>,
-        found: &mut HashSet<Detection>,
+        found: &mut Vec<Detection>,
     ) {
         for idx in group.set.matches(m.as_str()).iter() {
             let rule = group.rules[idx];
             if let Compiled::Free { validator } = &self.rules[rule].1 {
                 if validator.check(m.as_str()) && !validator.ruled_out_by_context(text, m.start()) {
-                    found.insert(Detection {
+                    found.push(Detection {
                         rule,
                         start: m.start(),
                         end: m.end(),
@@ -517,7 +518,7 @@ impl Scanner {
         group: &FreeGroup,
         text: &str,
         at: usize,
-        found: &mut HashSet<Detection>,
+        found: &mut Vec<Detection>,
     ) -> usize {
         let start = floor_char_boundary(text, at.saturating_sub(NUMERIC_CONTEXT));
         let end = ceil_char_boundary(text, at.saturating_add(NUMERIC_WINDOW).min(text.len()));
@@ -545,7 +546,7 @@ impl Scanner {
         limit
     }
 
-    fn run_keyword_rule(&self, rule: usize, text: &str, at: usize, found: &mut HashSet<Detection>) {
+    fn run_keyword_rule(&self, rule: usize, text: &str, at: usize, found: &mut Vec<Detection>) {
         let Compiled::Keyword {
             regex,
             lookbehind,
@@ -577,7 +578,7 @@ impl Scanner {
             {
                 continue;
             }
-            found.insert(Detection {
+            found.push(Detection {
                 rule,
                 start: start + secret.start(),
                 end: start + secret.end(),
