@@ -49,3 +49,17 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             .into_response()
     }
 }
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let set = state.policies.current();
+    let body = state.metrics.render(
+        &set.version,
+        state.policies.reloads(),
+        state.policies.reload_failures(),
+    );
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
+        .into_response()
+}

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 mod health;
+pub mod metrics;
 mod proxy;
 mod relay;
 
@@ -51,6 +52,7 @@ pub struct AppState {
     pub policies: Arc<PolicyStore>,
     /// Key for findings' fingerprints; memory only.
     pub fingerprint_key: Secret,
+    pub metrics: metrics::Metrics,
     /// Cancelled when shutdown begins; `/readyz` turns 503 so load balancers stop sending.
     pub shutting_down: CancellationToken,
     /// Cancelled when the shutdown grace period is over: streams still open end with an error.
@@ -73,6 +75,7 @@ impl AppState {
             forwarder,
             policies: Arc::new(policies),
             fingerprint_key,
+            metrics: metrics::Metrics::default(),
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
             ready: AtomicBool::new(true),
@@ -88,8 +91,8 @@ impl AppState {
 /// The router. Layers run outermost first:
 /// 1. `request_context`: a request id for every response, Warden's own errors rendered with it,
 ///    and one log line per request;
-/// 2. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`), so no
-///    route added later can be left open by accident.
+/// 2. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`,
+///    `/metrics`), so no route added later can be left open by accident.
 pub fn router(state: Arc<AppState>) -> Router {
     let authenticated = Router::new()
         .route("/v1/messages", post(proxy::create_message))
@@ -105,7 +108,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let open = Router::new()
         .route("/", get(health::probe))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics));
     open.merge(authenticated)
         .layer(middleware::from_fn(request_context))
         .with_state(state)

@@ -12,6 +12,7 @@ use http::request::Parts;
 use super::AppState;
 use super::body::read_limited;
 use super::error::ApiError;
+use super::metrics::Decision;
 use super::relay;
 use crate::api::ErrorKind;
 use crate::api::MessagesRequest;
@@ -88,6 +89,12 @@ async fn messages(
     let policy_header = format!("{}@{}", compiled.policy.name, compiled.policy.version);
     let mut ctx = RequestContext::new(&id, &principal, state.fingerprint_key.expose().as_bytes());
     let outcome = compiled.chain.run_request(&mut parsed, &mut ctx);
+    state.metrics.findings(&ctx.findings);
+    if outcome.is_err() {
+        state
+            .metrics
+            .request(principal.team.as_str(), Decision::Blocked);
+    }
     tracing::debug!(request_id = %id, policy = %policy_header, findings = ctx.findings.len(), "Request filtered.");
     let outcome = outcome.map_err(|r| ApiError::from(r).with_policy(&policy_header))?;
     let pipeline = compiled.chain.response_pipeline(&ctx);
@@ -102,7 +109,18 @@ async fn messages(
             .with_rule("filter")
         })?),
     };
-    let upstream = forward(&state, &parts, body).await?;
+    let upstream = match forward(&state, &parts, body).await {
+        Ok(u) => u,
+        Err(e) => {
+            state
+                .metrics
+                .request(principal.team.as_str(), Decision::Error);
+            return Err(e);
+        }
+    };
+    state
+        .metrics
+        .request(principal.team.as_str(), Decision::Forwarded);
     let mut response = relay::respond(&state, upstream, pipeline, &id).await?;
     if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
         response.headers_mut().insert("x-warden-policy", v);

@@ -290,4 +290,59 @@ async fn policy_edits_apply_without_restart_and_broken_edits_are_refused() {
     );
     assert_eq!(send().await, 403, "the last good policy still applies");
     assert!(app.warden.state.policies.reload_failures() >= 1);
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !metrics.contains("warden_policy_reload_failures_total 0"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_decisions_and_findings_without_values() {
+    let app = bundled().await;
+    let _ = app
+        .post("/v1/messages")
+        .json(&ask(&format!("key {AWS_KEY}"), "claude-sonnet-4-5", false))
+        .send()
+        .await;
+    let _ = app
+        .post_as(SUPPORT_KEY, "/v1/messages")
+        .json(&ask("SSN 123-45-6789", "claude-sonnet-4-5", false))
+        .send()
+        .await;
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains("warden_requests_total{team=\"default\",decision=\"forwarded\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warden_requests_total{team=\"support\",decision=\"blocked\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warden_findings_total{class=\"secrets\",action=\"redact\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warden_findings_total{class=\"pii.ssn\",action=\"block\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("warden_policy_reload_failures_total 0"));
+    assert!(!text.contains(AWS_KEY) && !text.contains("123-45-6789"));
 }
