@@ -14,14 +14,24 @@ use super::pseudonym::{MAX_PLACEHOLDER_LEN, restore};
 use super::{ResponseStage, StageError};
 use crate::api::messages::MessageReply;
 use crate::api::{ContentBlock, SseEvent};
-use crate::policy::{Action, Policy};
+use crate::policy::{Action, Policy, ThinkingAction};
 
 /// Largest tool input held while it streams; beyond it the stream fails closed.
 const MAX_HELD_TOOL_INPUT_BYTES: usize = 4 * 1024 * 1024;
 
 enum Block {
-    Text { pending: String },
-    ToolUse { json: String, held: Vec<SseEvent> },
+    Text {
+        pending: String,
+    },
+    ToolUse {
+        json: String,
+        held: Vec<SseEvent>,
+    },
+    /// Held whole, start included, when the policy blocks replies whose thinking leaks.
+    Thinking {
+        text: String,
+        held: Vec<SseEvent>,
+    },
 }
 
 pub struct ReplyGuard {
@@ -125,6 +135,32 @@ impl ReplyGuard {
         cut
     }
 
+    /// The first redact-or-block detection in a thinking text, as a withheld verdict.
+    fn check_thinking(&self, text: &str) -> Result<(), StageError> {
+        if self.policy.reply_thinking != ThinkingAction::Block {
+            return Ok(());
+        }
+        let hit = self.policy.scanner.scan(text).into_iter().find(|d| {
+            matches!(
+                self.policy.rule_actions[d.rule],
+                Action::Redact | Action::Block
+            )
+        });
+        match hit {
+            None => Ok(()),
+            Some(d) => {
+                let info = self.policy.scanner.rule(d.rule);
+                Err(StageError::Withheld {
+                    rule: info.id.clone(),
+                    message: format!(
+                        "reply withheld by policy '{}': {} found in a thinking block (rule {}; reply.thinking: block)",
+                        self.policy.name, info.class, info.id
+                    ),
+                })
+            }
+        }
+    }
+
     fn text_delta(index: u64, text: &str) -> SseEvent {
         SseEvent::from_json(&json!({
             "type": "content_block_delta",
@@ -133,8 +169,12 @@ impl ReplyGuard {
         }))
     }
 
-    fn flush(&mut self, index: u64, out: &mut Vec<SseEvent>) {
+    fn flush(&mut self, index: u64, out: &mut Vec<SseEvent>) -> Result<(), StageError> {
         match self.blocks.remove(&index) {
+            Some(Block::Thinking { text, held }) => {
+                self.check_thinking(&text)?;
+                out.extend(held);
+            }
             Some(Block::Text { pending }) if !pending.is_empty() => {
                 let text = self.clean(&pending).unwrap_or(pending);
                 out.push(Self::text_delta(index, &text));
@@ -146,7 +186,7 @@ impl ReplyGuard {
                         Err(_) => {
                             // Not JSON we can read: the client gets what upstream sent, as it would anyway.
                             out.extend(held);
-                            return;
+                            return Ok(());
                         }
                     };
                 if self.clean_json(&mut value) {
@@ -161,6 +201,7 @@ impl ReplyGuard {
             }
             _ => {}
         }
+        Ok(())
     }
 }
 
@@ -210,6 +251,20 @@ impl ResponseStage for ReplyGuard {
                             },
                         );
                     }
+                    Some("thinking") if self.policy.reply_thinking == ThinkingAction::Block => {
+                        let text = v["content_block"]["thinking"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
+                        self.blocks.insert(
+                            index,
+                            Block::Thinking {
+                                text,
+                                held: vec![event],
+                            },
+                        );
+                        return Ok(());
+                    }
                     _ => {}
                 }
                 out.push(event);
@@ -233,7 +288,13 @@ impl ResponseStage for ReplyGuard {
                     (Some(Block::ToolUse { json, held }), Some("input_json_delta")) => {
                         json.push_str(delta["partial_json"].as_str().unwrap_or(""));
                         if json.len() > MAX_HELD_TOOL_INPUT_BYTES {
-                            return Err(StageError("tool input too large to check".into()));
+                            return Err(StageError::Failed("tool input too large to check".into()));
+                        }
+                        held.push(event);
+                    }
+                    (Some(Block::Thinking { text, held }), kind) => {
+                        if kind == Some("thinking_delta") {
+                            text.push_str(delta["thinking"].as_str().unwrap_or(""));
                         }
                         held.push(event);
                     }
@@ -241,7 +302,7 @@ impl ResponseStage for ReplyGuard {
                 }
             }
             _ => {
-                self.flush(index, out);
+                self.flush(index, out)?;
                 out.push(event);
             }
         }
@@ -252,15 +313,16 @@ impl ResponseStage for ReplyGuard {
         let mut open: Vec<u64> = self.blocks.keys().copied().collect();
         open.sort_unstable();
         for index in open {
-            self.flush(index, out);
+            self.flush(index, out)?;
         }
         Ok(())
     }
 
     fn holding(&self) -> bool {
-        self.blocks
-            .values()
-            .any(|b| matches!(b, Block::ToolUse { held, .. } if !held.is_empty()))
+        self.blocks.values().any(|b| match b {
+            Block::ToolUse { held, .. } | Block::Thinking { held, .. } => !held.is_empty(),
+            Block::Text { .. } => false,
+        })
     }
 
     fn on_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
@@ -274,6 +336,11 @@ impl ResponseStage for ReplyGuard {
                     }
                 }
                 ContentBlock::ToolUse { input, .. } => changed |= self.clean_json(input),
+                ContentBlock::Thinking { opaque } => {
+                    if let Some(thinking) = opaque.get("thinking").and_then(Value::as_str) {
+                        self.check_thinking(thinking)?;
+                    }
+                }
                 _ => {}
             }
         }

@@ -8,8 +8,14 @@ use crate::api::SseEvent;
 use crate::api::messages::MessageReply;
 
 #[derive(Debug, thiserror::Error)]
-#[error("response stage failed: {0}")]
-pub struct StageError(pub String);
+pub enum StageError {
+    /// The stage could not decide: the reply does not go out (fail closed).
+    #[error("response stage failed: {0}")]
+    Failed(String),
+    /// Policy withholds the reply; `message` names the rule, never the value.
+    #[error("{message}")]
+    Withheld { rule: String, message: String },
+}
 
 pub trait ResponseStage: Send + Sync {
     /// One event in; whatever should go on pushed to `out`. Passes by default.

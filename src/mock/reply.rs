@@ -183,7 +183,13 @@ fn content_for(scenario: &Scenario, echo: &Echo<'_>) -> (Vec<Block>, &'static st
         Scenario::Thinking => (
             vec![
                 Block::Thinking {
-                    thinking: "The user greets me; a short friendly answer fits.".into(),
+                    // `x-mock-say` sets the thinking text, for tests of what a policy does with it.
+                    thinking: echo
+                        .headers
+                        .get("x-mock-say")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("The user greets me; a short friendly answer fits.")
+                        .to_string(),
                     signature: "EqQBCkYIARgCKkBmockSignatureNotARealOne==".into(),
                 },
                 hello(),

@@ -202,6 +202,7 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
         scan: raw.scan,
         unscannable: raw.unscannable,
         reply_scan: raw.reply.scan,
+        reply_thinking: raw.reply.thinking,
         scanner,
         rule_actions: actions,
     })

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::detect::Scanner;
 use crate::filter::FilterChain;
-pub use raw::{Action, Unscannable};
+pub use raw::{Action, ThinkingAction, Unscannable};
 
 /// A compiled policy: everything a request needs, built once at load.
 pub struct Policy {
@@ -30,6 +30,7 @@ pub struct Policy {
     pub scan: raw::RawScan,
     pub unscannable: Unscannable,
     pub reply_scan: bool,
+    pub reply_thinking: raw::ThinkingAction,
     pub scanner: Scanner,
     /// The action for each scanner rule, by rule index.
     pub rule_actions: Vec<Action>,

@@ -78,12 +78,27 @@ pub enum Unscannable {
 pub struct RawReply {
     /// Redact secrets in replies and restore pseudonyms (JSON and streams).
     pub scan: bool,
+    /// Thinking blocks cannot be edited (their signatures would break): `pass` them as they are,
+    /// or `block` the reply when one holds a value of a class whose action is redact or block
+    /// (streams then hold each thinking block until it is complete).
+    pub thinking: ThinkingAction,
 }
 
 impl Default for RawReply {
     fn default() -> Self {
-        Self { scan: true }
+        Self {
+            scan: true,
+            thinking: ThinkingAction::Pass,
+        }
     }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ThinkingAction {
+    #[default]
+    Pass,
+    Block,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, Hash)]

@@ -15,12 +15,25 @@ use super::AppState;
 use super::error::ApiError;
 use crate::api::messages::MessageReply;
 use crate::api::{ErrorKind, SseEvent, SseParser};
-use crate::filter::StagePipeline;
+use crate::filter::{StageError, StagePipeline};
 use crate::ids::RequestId;
 use crate::upstream::relay_response_headers;
 
 /// How often a ping goes out while a stage holds events back.
 const HELD_PING_INTERVAL_MS: u64 = 5_000;
+
+/// A stage's verdict as the client sees it: a withheld reply is a policy denial; a stage that
+/// could not decide is Warden's own error.
+fn stage_error(e: StageError) -> ApiError {
+    match e {
+        StageError::Withheld { rule, message } => ApiError::new(ErrorKind::Permission, message)
+            .with_rule(rule)
+            .no_retry(),
+        StageError::Failed(_) => {
+            ApiError::new(ErrorKind::Api, "a response stage could not decide").with_rule("response")
+        }
+    }
+}
 
 fn response_head(upstream: &reqwest::Response) -> http::response::Builder {
     let mut builder = Response::builder().status(upstream.status());
@@ -94,9 +107,7 @@ pub async fn respond(
         )
         .with_rule("response"));
     };
-    let changed = pipeline.on_message(&mut message).map_err(|_| {
-        ApiError::new(ErrorKind::Api, "a response stage could not decide").with_rule("response")
-    })?;
+    let changed = pipeline.on_message(&mut message).map_err(stage_error)?;
     if !changed {
         return Ok(finish(head, Body::from(bytes)));
     }
@@ -144,6 +155,11 @@ fn stream(
     finish(head, Body::from_stream(body))
 }
 
+/// A stream failure that is not Warden's decision: reported as an `api_error` event.
+fn upstream_failure(message: String) -> ApiError {
+    ApiError::new(ErrorKind::Api, message).with_rule("upstream")
+}
+
 type UpstreamBody = std::pin::Pin<
     Box<dyn futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send + Sync>,
 >;
@@ -169,7 +185,7 @@ struct Pump {
 
 enum Phase {
     Streaming,
-    Failed(String),
+    Failed(ApiError),
     Done,
 }
 
@@ -184,9 +200,9 @@ impl Pump {
         loop {
             match std::mem::replace(&mut self.phase, Phase::Done) {
                 Phase::Done => return None,
-                Phase::Failed(message) => {
-                    tracing::warn!(request_id = %self.request_id, reason = %message, "Stream ended with an error event.");
-                    let event = SseEvent::error(ErrorKind::Api, &message, Some(&self.request_id));
+                Phase::Failed(e) => {
+                    tracing::warn!(request_id = %self.request_id, reason = %e.message, rule = e.rule.as_deref().unwrap_or(""), "Stream ended with an error event.");
+                    let event = SseEvent::error(e.kind, &e.message, Some(&self.request_id));
                     return Some(event.into_raw());
                 }
                 Phase::Streaming => match self.step().await {
@@ -197,26 +213,26 @@ impl Pump {
                     Ok(Step::Nothing) => self.phase = Phase::Streaming,
                     Ok(Step::End(tail)) => {
                         if !self.finished {
-                            self.phase = Phase::Failed(
+                            self.phase = Phase::Failed(upstream_failure(
                                 "the upstream stream ended before message_stop".into(),
-                            );
+                            ));
                         }
                         if !tail.is_empty() {
                             return Some(tail);
                         }
                     }
-                    Err(message) => self.phase = Phase::Failed(message),
+                    Err(e) => self.phase = Phase::Failed(e),
                 },
             }
         }
     }
 
     /// Waits for the next thing to happen: a chunk from upstream, a ping due, or the cut-off.
-    async fn step(&mut self) -> Result<Step, String> {
+    async fn step(&mut self) -> Result<Step, ApiError> {
         let idle = self.state.forwarder.idle_timeout();
         let next = tokio::select! {
             () = self.state.cut_streams.cancelled() => {
-                return Err("Warden is shutting down; retry the request".into());
+                return Err(upstream_failure("Warden is shutting down; retry the request".into()));
             }
             _ = self.ping.tick(), if self.pipeline.holding() => {
                 return Ok(Step::Send(SseEvent::ping().into_raw()));
@@ -224,15 +240,15 @@ impl Pump {
             next = tokio::time::timeout(idle, self.body.next()) => next,
         };
         match next {
-            Err(_) => Err(format!(
+            Err(_) => Err(upstream_failure(format!(
                 "the upstream stream went silent for {} ms",
                 idle.as_millis()
-            )),
-            Ok(Some(Err(_))) => Err("the upstream stream broke off".into()),
+            ))),
+            Ok(Some(Err(_))) => Err(upstream_failure("the upstream stream broke off".into())),
             Ok(Some(Ok(chunk))) => {
                 self.parser
                     .push(&chunk, &mut self.parsed)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| upstream_failure(e.to_string()))?;
                 self.absorb()?;
                 if self.passthrough {
                     Ok(Step::Send(chunk))
@@ -249,9 +265,7 @@ impl Pump {
                 self.parser.finish(&mut self.parsed);
                 self.absorb()?;
                 if !self.passthrough {
-                    self.pipeline
-                        .finish(&mut self.out)
-                        .map_err(|_| "a response stage could not decide".to_string())?;
+                    self.pipeline.finish(&mut self.out).map_err(stage_error)?;
                 }
                 Ok(Step::End(self.take_out()))
             }
@@ -260,13 +274,13 @@ impl Pump {
 
     /// Runs parsed events through the stages (with none, only the bookkeeping: the raw chunk is
     /// sent as it came) and notes whether upstream reached its end.
-    fn absorb(&mut self) -> Result<(), String> {
+    fn absorb(&mut self) -> Result<(), ApiError> {
         for event in self.parsed.drain(..) {
             self.finished |= matches!(event.event(), Some("message_stop" | "error"));
             if !self.passthrough {
                 self.pipeline
                     .push(event, &mut self.out)
-                    .map_err(|_| "a response stage could not decide".to_string())?;
+                    .map_err(stage_error)?;
             }
         }
         Ok(())

@@ -346,3 +346,64 @@ async fn metrics_count_decisions_and_findings_without_values() {
     assert!(text.contains("warden_policy_reload_failures_total 0"));
     assert!(!text.contains(AWS_KEY) && !text.contains("123-45-6789"));
 }
+
+#[tokio::test]
+async fn a_reply_whose_thinking_leaks_is_withheld_when_the_policy_says_so() {
+    let app = bundled().await;
+    let leak = format!("The user's key is {AWS_KEY}, I should not repeat it.");
+    let send = |stream: bool, thinking: String| {
+        app.post_as(SUPPORT_KEY, "/v1/messages")
+            .header("x-mock-scenario", "thinking")
+            .header("x-mock-say", thinking)
+            .json(&ask("hello", "claude-sonnet-4-5", stream))
+            .send()
+    };
+    let r = send(false, leak.clone()).await.expect("sent");
+    let msg = expect_error(r, 403, "permission_error").await;
+    assert!(
+        msg.contains("thinking") && msg.contains("secrets.aws_access_key_id"),
+        "{msg}"
+    );
+    assert!(!msg.contains(AWS_KEY));
+
+    let body = send(true, leak)
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("stream");
+    assert!(!body.contains(AWS_KEY), "no part of the thinking went out");
+    assert!(!body.contains("thinking_delta"));
+    let last = body.trim_end().rsplit("\n\n").next().unwrap_or("");
+    assert!(
+        last.starts_with("event: error") && last.contains("permission_error"),
+        "{last}"
+    );
+
+    // A clean thinking block is released whole, in order, signature included.
+    let body = send(true, "Plain reasoning.".into())
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("stream");
+    let start = body.find("\"thinking_delta\"").expect("thinking delta");
+    let sig = body.find("\"signature_delta\"").expect("signature");
+    let text = body.find("\"text_delta\"").expect("text");
+    assert!(start < sig && sig < text, "order kept");
+    assert!(body.contains("message_stop"));
+
+    // Teams without the setting get thinking as it is (default policy: pass).
+    let body = app
+        .post("/v1/messages")
+        .header("x-mock-scenario", "thinking")
+        .header("x-mock-say", format!("key {AWS_KEY}"))
+        .json(&ask("hello", "claude-sonnet-4-5", true))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("stream");
+    assert!(body.contains("message_stop"));
+}
