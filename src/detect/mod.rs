@@ -220,14 +220,34 @@ impl std::fmt::Debug for Scanner {
     }
 }
 
+/// Compiled regexes by pattern, shared by every policy and every reload: the built-in rules are
+/// the same in all teams' scanners, and a `Regex` clone shares its compiled program. Patterns are
+/// few (rule files and policy patterns), so the cache stays small.
+fn regex_cache() -> &'static std::sync::Mutex<std::collections::HashMap<String, Regex>> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> =
+        std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
 fn compile_regex(rule: &str, pattern: &str) -> Result<Regex, BuildError> {
-    regex::RegexBuilder::new(pattern)
+    if let Some(re) = regex_cache()
+        .lock()
+        .ok()
+        .and_then(|c| c.get(pattern).cloned())
+    {
+        return Ok(re);
+    }
+    let re = regex::RegexBuilder::new(pattern)
         .size_limit(1 << 22)
         .build()
         .map_err(|e| BuildError::Regex {
             rule: rule.to_string(),
             message: e.to_string(),
-        })
+        })?;
+    if let Ok(mut cache) = regex_cache().lock() {
+        cache.insert(pattern.to_string(), re.clone());
+    }
+    Ok(re)
 }
 
 impl Scanner {
