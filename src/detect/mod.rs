@@ -126,6 +126,9 @@ pub struct RuleInfo {
 enum Compiled {
     Keyword {
         regex: Regex,
+        /// For matches that start at the keyword: a lazy DFA that tells, while text is still
+        /// streaming in, whether a match can still start at a keyword hit.
+        prefix: Option<PrefixDfa>,
         lookbehind: usize,
         max_len: usize,
         secret_group: usize,
@@ -137,6 +140,42 @@ enum Compiled {
     },
     Words,
     Logs(logs::LogDetector),
+}
+
+/// An anchored lazy DFA and its cache: walks the text after a keyword hit and says whether the
+/// rule's match is impossible (dead state) or could still complete with more text.
+struct PrefixDfa {
+    dfa: regex_automata::hybrid::dfa::DFA,
+    cache: std::sync::Mutex<regex_automata::hybrid::dfa::Cache>,
+}
+
+impl PrefixDfa {
+    fn new(pattern: &str) -> Option<Self> {
+        let dfa = regex_automata::hybrid::dfa::DFA::new(pattern).ok()?;
+        let cache = std::sync::Mutex::new(dfa.create_cache());
+        Some(Self { dfa, cache })
+    }
+
+    /// False only when no continuation of `tail` can match: the DFA reached its dead state.
+    /// Anything else (alive, matched, gave up) keeps the candidate open, erring toward holding.
+    fn may_match(&self, tail: &[u8]) -> bool {
+        let Ok(mut cache) = self.cache.lock() else {
+            return true;
+        };
+        let input = regex_automata::Input::new(tail).anchored(regex_automata::Anchored::Yes);
+        let Ok(mut state) = self.dfa.start_state_forward(&mut cache, &input) else {
+            return true;
+        };
+        for &b in tail {
+            match self.dfa.next_state(&mut cache, state, b) {
+                Ok(next) if next.is_dead() => return false,
+                Ok(next) if next.is_quit() => return true,
+                Ok(next) => state = next,
+                Err(_) => return true,
+            }
+        }
+        true
+    }
 }
 
 /// What a keyword in the automaton stands for.
@@ -317,8 +356,14 @@ impl Scanner {
                             &mut triggers,
                         );
                     }
+                    let prefix = if lookbehind == 0 {
+                        PrefixDfa::new(&regex)
+                    } else {
+                        None
+                    };
                     Compiled::Keyword {
                         regex: anchored.unwrap_or(re),
+                        prefix,
                         lookbehind,
                         max_len,
                         secret_group,
@@ -428,10 +473,16 @@ impl Scanner {
                     if let Compiled::Keyword {
                         lookbehind,
                         max_len,
+                        prefix,
                         ..
                     } = &self.rules[*r].1
                     {
-                        if hit.start() + max_len > len {
+                        // Still open: the longest match would run past the end, and the text so
+                        // far does not already rule the match out.
+                        let possible = prefix
+                            .as_ref()
+                            .is_none_or(|p| p.may_match(&text.as_bytes()[hit.start()..]));
+                        if hit.start() + max_len > len && possible {
                             let from = hit.start().saturating_sub(*lookbehind);
                             earliest = Some(earliest.map_or(from, |e| e.min(from)));
                         }
@@ -574,6 +625,7 @@ impl Scanner {
             secret_group,
             entropy,
             validator,
+            ..
         } = &self.rules[rule].1
         else {
             return;

@@ -453,6 +453,43 @@ mod tests {
     }
 
     #[test]
+    fn a_keyword_that_cannot_start_a_secret_does_not_hold_the_stream() {
+        // "token" is a keyword of the generic assignment rule; "token limit" can never become
+        // `token = "…"`, so only the fixed 64-byte tail is held, not everything from the keyword.
+        let mut g = guard(Vec::new());
+        let mut out = Vec::new();
+        let start = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
+        g.on_event(event(start), &mut out).expect("ok");
+        let first = "The token limit of the model is large, so long documents fit in one request. ";
+        let d = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": first}});
+        g.on_event(event(d), &mut out).expect("ok");
+        let sent: String = out
+            .iter()
+            .filter_map(|e| e.json().ok())
+            .filter(|v| v["delta"]["type"] == "text_delta")
+            .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert!(sent.starts_with("The token"), "held from the keyword: {sent:?}");
+
+        // While `token = "` could still become a secret, the text from the keyword is held.
+        let mut g = guard(Vec::new());
+        let mut out = Vec::new();
+        g.on_event(event(json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})), &mut out).expect("ok");
+        let open = "Here is the config for the service you asked about. It has api_token = \"Zq8v";
+        let d = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": open}});
+        g.on_event(event(d), &mut out).expect("ok");
+        let sent: String = out
+            .iter()
+            .filter_map(|e| e.json().ok())
+            .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert!(
+            !sent.contains("token"),
+            "the candidate must be held: {sent:?}"
+        );
+    }
+
+    #[test]
     fn text_with_nothing_to_hide_streams_through_in_order() {
         let mut g = guard(Vec::new());
         let pieces = ["The quick ", "brown fox ", "jumps over ", "the lazy dog."];
