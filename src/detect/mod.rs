@@ -128,7 +128,7 @@ enum Compiled {
         regex: Regex,
         /// For matches that start at the keyword: a lazy DFA that tells, while text is still
         /// streaming in, whether a match can still start at a keyword hit.
-        prefix: Option<PrefixDfa>,
+        prefix: Option<Box<PrefixDfa>>,
         lookbehind: usize,
         max_len: usize,
         secret_group: usize,

@@ -469,7 +469,10 @@ mod tests {
             .filter(|v| v["delta"]["type"] == "text_delta")
             .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
             .collect();
-        assert!(sent.starts_with("The token"), "held from the keyword: {sent:?}");
+        assert!(
+            sent.starts_with("The token"),
+            "held from the keyword: {sent:?}"
+        );
 
         // While `token = "` could still become a secret, the text from the keyword is held.
         let mut g = guard(Vec::new());
