@@ -357,7 +357,7 @@ impl Scanner {
                         );
                     }
                     let prefix = if lookbehind == 0 {
-                        PrefixDfa::new(&regex)
+                        PrefixDfa::new(&regex).map(Box::new)
                     } else {
                         None
                     };
