@@ -770,7 +770,8 @@ pub fn pii_rule(class: &str, allow_test_cards: bool) -> Option<RuleSpec> {
         "pii.email" => (
             Matcher::Keyword {
                 keywords: vec!["@".into()],
-                regex: r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}(?-u:\b)".into(),
+                // Internationalised addresses too: a partly redacted `jürgen.müller@…` would leak.
+                regex: r"[A-Za-z0-9._%+\-\x{80}-\x{10FFFF}]{1,64}@[A-Za-z0-9\x{80}-\x{10FFFF}](?:[A-Za-z0-9\-\x{80}-\x{10FFFF}]{0,62}\.)+[A-Za-z\x{80}-\x{10FFFF}]{2,24}".into(),
                 lookbehind: 64,
                 max_len: 128,
                 secret_group: 0,

@@ -108,8 +108,14 @@ impl ReplyGuard {
 
     /// How much of `pending` can be sent now without cutting a possible match or placeholder.
     fn cut(&self, pending: &str) -> usize {
+        let floor = |mut i: usize| {
+            while i > 0 && !pending.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
         let len = pending.len();
-        let mut cut = len.saturating_sub(self.policy.scanner.stream_hold());
+        let mut cut = floor(len.saturating_sub(self.policy.scanner.stream_hold()));
         if self.redacting {
             if let Some(open) = self.policy.scanner.open_from(pending) {
                 cut = cut.min(open);
@@ -120,8 +126,9 @@ impl ReplyGuard {
                 }
             }
         }
+        let mut cut = floor(cut);
         if !self.restore.is_empty() {
-            let window = cut.saturating_sub(MAX_PLACEHOLDER_LEN);
+            let window = floor(cut.saturating_sub(MAX_PLACEHOLDER_LEN));
             if let Some(lt) = pending[window..cut].rfind('<') {
                 let lt = window + lt;
                 if !pending[lt..cut].contains('>') {
@@ -129,10 +136,7 @@ impl ReplyGuard {
                 }
             }
         }
-        while cut > 0 && !pending.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        cut
+        floor(cut)
     }
 
     /// The first redact-or-block detection in a thinking text, as a withheld verdict.
@@ -490,6 +494,31 @@ mod tests {
             !sent.contains("token"),
             "the candidate must be held: {sent:?}"
         );
+    }
+
+    #[test]
+    fn multibyte_text_streams_through_at_every_split() {
+        let text = "Grüße aus Zürich 👋🏽 — 東京の天気は晴れ。 Contact <EMAIL_1> or use ghp_R7vK2mQ9xW4pL8nT3yB6cF1dH5jS0aZ2eU4i — ✓ done. ".repeat(2);
+        let want = text.replace("<EMAIL_1>", "jürgen@example.com").replace(
+            "ghp_R7vK2mQ9xW4pL8nT3yB6cF1dH5jS0aZ2eU4i",
+            "[REDACTED:github_pat]",
+        );
+        let pairs = vec![("<EMAIL_1>".to_string(), "jürgen@example.com".to_string())];
+        let boundaries: Vec<usize> = (1..text.len())
+            .filter(|i| text.is_char_boundary(*i))
+            .collect();
+        for i in boundaries {
+            let mut g = guard(pairs.clone());
+            assert_eq!(
+                stream(&mut g, &[&text[..i], &text[i..]]),
+                want,
+                "split at {i}"
+            );
+        }
+        let mut g = guard(pairs);
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        let pieces: Vec<&str> = chars.iter().map(String::as_str).collect();
+        assert_eq!(stream(&mut g, &pieces), want);
     }
 
     #[test]
