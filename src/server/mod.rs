@@ -19,6 +19,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use futures_util::FutureExt;
 use http::HeaderValue;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -122,7 +123,20 @@ async fn request_context(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     request.extensions_mut().insert(id.clone());
-    let mut response = next.run(request).await;
+    // A bug must not take the connection down without an answer: a panic in a handler becomes an
+    // `api_error`, and nothing that had not already been sent upstream goes out.
+    let mut response = match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(request_id = %id, %method, %path, "A request handler panicked.");
+            ApiError::new(crate::api::ErrorKind::Api, "internal error in Warden")
+                .with_rule("panic")
+                .render(None)
+        }
+    };
     if let Some(err) = response.extensions().get::<ApiError>().cloned() {
         let principal = response.extensions().get::<Principal>().cloned();
         response = err.render(Some(id.as_str()));
@@ -240,5 +254,46 @@ async fn serve(
     match tokio::time::timeout(Duration::from_millis(CUT_FLUSH_MS), &mut server).await {
         Ok(result) => result,
         Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_with_the_error_envelope() {
+        async fn boom() -> &'static str {
+            panic!("a bug in a handler")
+        }
+        let app: Router = Router::new()
+            .route("/boom", get(boom))
+            .layer(middleware::from_fn(request_context));
+        let response = app
+            .oneshot(
+                http::Request::get("/boom")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), 500);
+        assert!(response.headers().contains_key("request-id"));
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["error"]["type"], "api_error");
+        assert!(
+            v["request_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("req_"))
+        );
     }
 }
