@@ -35,7 +35,6 @@ const OPAQUE_KEYS: &[&str] = &[
     "signature",
     "media_type",
     "cache_control",
-    "citations",
 ];
 
 struct Walker<'p, 'c, 'a> {
@@ -166,8 +165,13 @@ impl Walker<'_, '_, '_> {
         for (j, block) in blocks.iter_mut().enumerate() {
             let here = format!("{location}[{j}]");
             match block {
-                ContentBlock::Text { text, .. } if text_on => {
-                    self.text(text, &format!("{here}.text"))
+                ContentBlock::Text { text, extra } if text_on => {
+                    self.text(text, &format!("{here}.text"));
+                    // Citations quote the documents they cite: the quote must be treated like
+                    // the document, or a redacted value would go out through `cited_text`.
+                    if let Some(citations) = extra.get_mut("citations") {
+                        self.json(citations, &format!("{here}.citations"));
+                    }
                 }
                 ContentBlock::Text { .. } => {}
                 ContentBlock::ToolResult { content, .. } if tool_results => match content {
