@@ -1,0 +1,8 @@
+//! The audit store: one record per exchange with its findings, written off the request path,
+//! hash-chained per instance, in Postgres or the embedded SQLite. It knows nothing of HTTP.
+
+pub mod record;
+pub mod store;
+
+pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow};
+pub use store::{AuditStore, StoreError};

@@ -1,0 +1,302 @@
+//! The audit record of one exchange and its place in the hash chain.
+//!
+//! Each Warden instance writes one chain: every record carries the hash of the previous one and a
+//! hash of its own canonical content, so that altering, inserting or deleting a row breaks the
+//! chain at that point. The canonical content is a fixed JSON layout of the stored values, so
+//! that `warden audit verify` can recompute it from the database alone.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The hash a chain starts from.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One finding as stored: never the value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub class: String,
+    pub rule: String,
+    pub action: String,
+    pub location: String,
+    pub span_start: i64,
+    pub span_end: i64,
+    pub fingerprint: String,
+}
+
+/// What happened to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Forwarded,
+    Blocked,
+    Error,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forwarded => "forwarded",
+            Self::Blocked => "blocked",
+            Self::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "forwarded" => Some(Self::Forwarded),
+            "blocked" => Some(Self::Blocked),
+            "error" => Some(Self::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One exchange, as the request path builds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeRecord {
+    pub id: String,
+    /// Microsecond precision: what Postgres keeps, so the hash can be recomputed from a row.
+    pub occurred_at: DateTime<Utc>,
+    pub upstream_request_id: Option<String>,
+    pub key_id: String,
+    pub principal: String,
+    pub team: String,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+    pub endpoint: String,
+    pub model: Option<String>,
+    pub streamed: bool,
+    pub policy_name: Option<String>,
+    pub policy_version: Option<String>,
+    pub decision: Decision,
+    pub status: i32,
+    pub rule: Option<String>,
+    pub latency_us: i64,
+    pub upstream_latency_us: Option<i64>,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub storage_mode: String,
+    pub prompt: Option<String>,
+    pub output: Option<String>,
+    pub findings: Vec<FindingRow>,
+}
+
+impl ExchangeRecord {
+    /// The time now, at the precision the store keeps.
+    pub fn now() -> DateTime<Utc> {
+        Utc::now().trunc_subsecs(6)
+    }
+}
+
+/// A record with its place in its instance's chain, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChainedRecord {
+    pub instance_id: String,
+    pub seq: i64,
+    pub prev_hash: String,
+    pub hash: String,
+    pub record: ExchangeRecord,
+}
+
+/// The hash of a record given the previous hash: SHA-256 over the previous hash and the canonical
+/// JSON of everything stored about the record (instance and position included).
+pub fn chain_hash(prev_hash: &str, instance_id: &str, seq: i64, record: &ExchangeRecord) -> String {
+    let canonical = serde_json::json!({
+        "instance_id": instance_id,
+        "seq": seq,
+        "record": record,
+        "occurred_at_us": record.occurred_at.timestamp_micros(),
+    });
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(b"\n");
+    h.update(canonical.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Appends records to one instance's chain.
+#[derive(Debug)]
+pub struct Chain {
+    pub instance_id: String,
+    next_seq: i64,
+    last_hash: String,
+}
+
+impl Chain {
+    pub fn new(instance_id: String) -> Self {
+        Self {
+            instance_id,
+            next_seq: 1,
+            last_hash: GENESIS_HASH.to_string(),
+        }
+    }
+
+    pub fn link(&mut self, mut record: ExchangeRecord) -> ChainedRecord {
+        record.occurred_at = record.occurred_at.trunc_subsecs(6);
+        let seq = self.next_seq;
+        let hash = chain_hash(&self.last_hash, &self.instance_id, seq, &record);
+        let chained = ChainedRecord {
+            instance_id: self.instance_id.clone(),
+            seq,
+            prev_hash: std::mem::replace(&mut self.last_hash, hash.clone()),
+            hash,
+            record,
+        };
+        self.next_seq += 1;
+        chained
+    }
+}
+
+/// The first break found in a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainBreak {
+    /// The row's content no longer matches its hash: it was altered.
+    Altered {
+        instance_id: String,
+        seq: i64,
+        id: String,
+    },
+    /// The row does not follow the previous one: a row before it was deleted or one inserted.
+    Broken {
+        instance_id: String,
+        seq: i64,
+        id: String,
+        expected_seq: i64,
+    },
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Altered {
+                instance_id,
+                seq,
+                id,
+            } => write!(
+                f,
+                "row {id} (instance {instance_id}, seq {seq}) was altered: its content does not match its hash"
+            ),
+            Self::Broken {
+                instance_id,
+                seq,
+                id,
+                expected_seq,
+            } => write!(
+                f,
+                "chain of instance {instance_id} is broken at row {id} (seq {seq}, expected seq {expected_seq}): a row was deleted or inserted before it"
+            ),
+        }
+    }
+}
+
+/// Checks one instance's rows, in `seq` order. `pruned_through` is the last sequence number
+/// that retention pruning removed (0 if none): the chain must resume right after it.
+pub fn verify_chain(rows: &[ChainedRecord], pruned_through: i64) -> Result<usize, ChainBreak> {
+    // After a prune the first remaining row's link points at a deleted row: take it as given.
+    let mut prev = match rows.first() {
+        Some(first) if pruned_through > 0 => first.prev_hash.clone(),
+        _ => GENESIS_HASH.to_string(),
+    };
+    for (expected_seq, row) in (pruned_through + 1..).zip(rows) {
+        if row.seq != expected_seq || row.prev_hash != prev {
+            return Err(ChainBreak::Broken {
+                instance_id: row.instance_id.clone(),
+                seq: row.seq,
+                id: row.record.id.clone(),
+                expected_seq,
+            });
+        }
+        let hash = chain_hash(&row.prev_hash, &row.instance_id, row.seq, &row.record);
+        if hash != row.hash {
+            return Err(ChainBreak::Altered {
+                instance_id: row.instance_id.clone(),
+                seq: row.seq,
+                id: row.record.id.clone(),
+            });
+        }
+        prev = row.hash.clone();
+    }
+    Ok(rows.len())
+}
+
+#[cfg(test)]
+pub(crate) fn sample(id: &str) -> ExchangeRecord {
+    ExchangeRecord {
+        id: id.to_string(),
+        occurred_at: ExchangeRecord::now(),
+        upstream_request_id: Some("req_up".into()),
+        key_id: "key_1".into(),
+        principal: "alice@example.com".into(),
+        team: "support".into(),
+        client_addr: Some("127.0.0.1".into()),
+        user_agent: Some("Anthropic/Python 2.10.0".into()),
+        endpoint: "POST /v1/messages".into(),
+        model: Some("claude-sonnet-4-5".into()),
+        streamed: true,
+        policy_name: Some("support".into()),
+        policy_version: Some("16fc6344ef160f37".into()),
+        decision: Decision::Forwarded,
+        status: 200,
+        rule: None,
+        latency_us: 1234,
+        upstream_latency_us: Some(1000),
+        input_tokens: Some(12),
+        output_tokens: Some(34),
+        storage_mode: "redacted".into(),
+        prompt: Some("hello <EMAIL_1>".into()),
+        output: Some("hi".into()),
+        findings: vec![FindingRow {
+            class: "pii.email".into(),
+            rule: "pii.email".into(),
+            action: "pseudonymize".into(),
+            location: "messages[0].content".into(),
+            span_start: 6,
+            span_end: 22,
+            fingerprint: "ab12".into(),
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_verifies_and_any_change_breaks_it() {
+        let mut chain = Chain::new("ins_a".into());
+        let rows: Vec<ChainedRecord> = (0..5)
+            .map(|i| chain.link(sample(&format!("req_{i}"))))
+            .collect();
+        assert_eq!(verify_chain(&rows, 0), Ok(5));
+        assert_eq!(verify_chain(&rows[2..], 2), Ok(3), "a pruned chain resumes");
+
+        let mut altered = rows.clone();
+        altered[2].record.team = "platform".into();
+        assert!(matches!(
+            verify_chain(&altered, 0),
+            Err(ChainBreak::Altered { seq: 3, .. })
+        ));
+
+        let mut deleted = rows.clone();
+        deleted.remove(2);
+        assert!(matches!(
+            verify_chain(&deleted, 0),
+            Err(ChainBreak::Broken { seq: 4, .. })
+        ));
+
+        assert!(
+            matches!(
+                verify_chain(&rows[1..], 0),
+                Err(ChainBreak::Broken { seq: 2, .. })
+            ),
+            "deleting the oldest row is caught unless a prune says so"
+        );
+
+        let mut inserted = rows.clone();
+        let mut forged = rows[1].clone();
+        forged.record.id = "req_forged".into();
+        inserted.insert(2, forged);
+        assert!(verify_chain(&inserted, 0).is_err());
+    }
+}

@@ -1,0 +1,263 @@
+//! The audit stores: Postgres in production, SQLite as the embedded default. Same tables, same
+//! queries; the SQL differs only in placeholders, which each backend's query builder writes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row};
+
+use super::record::{
+    ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, verify_chain,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("audit database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("audit migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("audit row {0} is not readable: {1}")]
+    Row(String, String),
+}
+
+static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Rows per multi-row INSERT: Postgres allows 65,535 bind parameters; exchanges bind 27 each.
+const ROWS_PER_INSERT: usize = 1_000;
+
+#[derive(Clone, Debug)]
+pub enum AuditStore {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs the same body for either backend: the query builder and row types differ by backend,
+/// the SQL and the logic do not.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            AuditStore::Postgres($pool) => $body,
+            AuditStore::Sqlite($pool) => $body,
+        }
+    };
+}
+
+const EXCHANGE_COLUMNS: &str = "id, instance_id, seq, occurred_at, upstream_request_id, key_id, principal, team, \
+client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, \
+latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash";
+
+const FINDING_COLUMNS: &str = "exchange_id, ordinal, class, rule, action, location, span_start, span_end, length, fingerprint";
+
+impl AuditStore {
+    /// Connects to `postgres://…` or opens `sqlite://…` (created if missing).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(std::time::Duration::from_secs(5))
+                .connect(url)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            Self::open_sqlite(Path::new(path)).await
+        }
+    }
+
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(Self::Sqlite(pool))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Postgres(p) => PG_MIGRATIONS.run(p).await?,
+            Self::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Inserts records in one transaction. Rows already present (same id) are skipped, so a
+    /// replay of the spool after a partial failure inserts each record exactly once.
+    pub async fn insert(&self, records: &[ChainedRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for chunk in records.chunks(ROWS_PER_INSERT) {
+                let mut q = QueryBuilder::new(format!("INSERT INTO exchanges ({EXCHANGE_COLUMNS}) "));
+                q.push_values(chunk, |mut b, c| {
+                    let r = &c.record;
+                    b.push_bind(r.id.clone())
+                        .push_bind(c.instance_id.clone())
+                        .push_bind(c.seq)
+                        .push_bind(r.occurred_at)
+                        .push_bind(r.upstream_request_id.clone())
+                        .push_bind(r.key_id.clone())
+                        .push_bind(r.principal.clone())
+                        .push_bind(r.team.clone())
+                        .push_bind(r.client_addr.clone())
+                        .push_bind(r.user_agent.clone())
+                        .push_bind(r.endpoint.clone())
+                        .push_bind(r.model.clone())
+                        .push_bind(r.streamed)
+                        .push_bind(r.policy_name.clone())
+                        .push_bind(r.policy_version.clone())
+                        .push_bind(r.decision.as_str())
+                        .push_bind(r.status)
+                        .push_bind(r.rule.clone())
+                        .push_bind(r.latency_us)
+                        .push_bind(r.upstream_latency_us)
+                        .push_bind(r.input_tokens)
+                        .push_bind(r.output_tokens)
+                        .push_bind(r.storage_mode.clone())
+                        .push_bind(r.prompt.clone())
+                        .push_bind(r.output.clone())
+                        .push_bind(c.prev_hash.clone())
+                        .push_bind(c.hash.clone());
+                });
+                q.push(" ON CONFLICT (id) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+            let findings: Vec<(&ChainedRecord, usize, &FindingRow)> = records
+                .iter()
+                .flat_map(|c| c.record.findings.iter().enumerate().map(move |(i, f)| (c, i, f)))
+                .collect();
+            for chunk in findings.chunks(ROWS_PER_INSERT) {
+                let mut q = QueryBuilder::new(format!("INSERT INTO findings ({FINDING_COLUMNS}) "));
+                q.push_values(chunk, |mut b, (c, i, f)| {
+                    b.push_bind(c.record.id.clone())
+                        .push_bind(*i as i32)
+                        .push_bind(f.class.clone())
+                        .push_bind(f.rule.clone())
+                        .push_bind(f.action.clone())
+                        .push_bind(f.location.clone())
+                        .push_bind(f.span_start)
+                        .push_bind(f.span_end)
+                        .push_bind(f.span_end - f.span_start)
+                        .push_bind(f.fingerprint.clone());
+                });
+                q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Number of exchanges stored.
+    pub async fn count(&self) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT count(*) AS n FROM exchanges").fetch_one(pool).await?;
+            Ok(row.try_get::<i64, _>("n")?)
+        })
+    }
+
+    /// Every chained record, grouped by instance and in `seq` order.
+    pub async fn chains(&self) -> Result<BTreeMap<String, Vec<ChainedRecord>>, StoreError> {
+        let mut findings: BTreeMap<String, Vec<FindingRow>> = BTreeMap::new();
+        let mut chains: BTreeMap<String, Vec<ChainedRecord>> = BTreeMap::new();
+        with_pool!(self, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT {FINDING_COLUMNS} FROM findings ORDER BY exchange_id, ordinal"
+            ))
+            .fetch_all(pool)
+            .await?;
+            for row in rows {
+                findings.entry(row.try_get("exchange_id")?).or_default().push(FindingRow {
+                    class: row.try_get("class")?,
+                    rule: row.try_get("rule")?,
+                    action: row.try_get("action")?,
+                    location: row.try_get("location")?,
+                    span_start: row.try_get::<i32, _>("span_start")?.into(),
+                    span_end: row.try_get::<i32, _>("span_end")?.into(),
+                    fingerprint: row.try_get("fingerprint")?,
+                });
+            }
+            let rows = sqlx::query(&format!(
+                "SELECT {EXCHANGE_COLUMNS} FROM exchanges ORDER BY instance_id, seq"
+            ))
+            .fetch_all(pool)
+            .await?;
+            for row in rows {
+                let id: String = row.try_get("id")?;
+                let decision: String = row.try_get("decision")?;
+                let record = ExchangeRecord {
+                    findings: findings.remove(&id).unwrap_or_default(),
+                    occurred_at: row.try_get("occurred_at")?,
+                    upstream_request_id: row.try_get("upstream_request_id")?,
+                    key_id: row.try_get("key_id")?,
+                    principal: row.try_get("principal")?,
+                    team: row.try_get("team")?,
+                    client_addr: row.try_get("client_addr")?,
+                    user_agent: row.try_get("user_agent")?,
+                    endpoint: row.try_get("endpoint")?,
+                    model: row.try_get("model")?,
+                    streamed: row.try_get("streamed")?,
+                    policy_name: row.try_get("policy_name")?,
+                    policy_version: row.try_get("policy_version")?,
+                    decision: Decision::parse(&decision)
+                        .ok_or_else(|| StoreError::Row(id.clone(), format!("decision {decision}")))?,
+                    status: row.try_get("status")?,
+                    rule: row.try_get("rule")?,
+                    latency_us: row.try_get("latency_us")?,
+                    upstream_latency_us: row.try_get("upstream_latency_us")?,
+                    input_tokens: row.try_get("input_tokens")?,
+                    output_tokens: row.try_get("output_tokens")?,
+                    storage_mode: row.try_get("storage_mode")?,
+                    prompt: row.try_get("prompt")?,
+                    output: row.try_get("output")?,
+                    id,
+                };
+                let chained = ChainedRecord {
+                    instance_id: row.try_get("instance_id")?,
+                    seq: row.try_get("seq")?,
+                    prev_hash: row.try_get("prev_hash")?,
+                    hash: row.try_get("hash")?,
+                    record,
+                };
+                chains.entry(chained.instance_id.clone()).or_default().push(chained);
+            }
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(chains)
+    }
+
+    /// Walks every instance's chain; the first break found, or the number of rows verified.
+    pub async fn verify(&self) -> Result<Result<usize, ChainBreak>, StoreError> {
+        let mut total = 0;
+        for rows in self.chains().await?.values() {
+            match verify_chain(rows, 0) {
+                Ok(n) => total += n,
+                Err(b) => return Ok(Err(b)),
+            }
+        }
+        // Findings whose exchange is gone cannot exist (foreign key), and findings that were
+        // altered or inserted change their exchange's hash: both are caught above.
+        Ok(Ok(total))
+    }
+}

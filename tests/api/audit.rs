@@ -1,0 +1,250 @@
+//! The audit store against the real databases: Postgres (a fresh database per test on the
+//! server at WARDEN_TEST_DATABASE_URL, default 127.0.0.1:5432) and SQLite (a temporary file).
+
+use sqlx::Executor;
+use warden::audit::AuditStore;
+use warden::audit::record::{
+    Chain, ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow,
+};
+
+fn admin_url() -> String {
+    std::env::var("WARDEN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>())
+}
+
+/// A fresh, migrated Postgres database for one test.
+pub async fn postgres_store() -> (AuditStore, String) {
+    let admin = sqlx::PgPool::connect(&admin_url())
+        .await
+        .expect("Postgres answers at WARDEN_TEST_DATABASE_URL (scripts/test starts one if needed)");
+    // Databases left by earlier runs (other process ids) are dropped; this run's are kept until
+    // the next run, so a failing test's data can be inspected.
+    let mine = format!("warden_test_{}_", std::process::id());
+    let old: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'warden_test_%'")
+            .fetch_all(&admin)
+            .await
+            .unwrap_or_default();
+    for db in old.iter().filter(|d| !d.starts_with(&mine)) {
+        let _ = admin
+            .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+            .await;
+    }
+    let name = unique("warden_test");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    let base = admin_url();
+    let url = format!(
+        "{}/{name}",
+        &base[..base.rfind('/').expect("url has a database")]
+    );
+    let store = AuditStore::connect(&url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    (store, url)
+}
+
+/// A fresh, migrated SQLite database for one test.
+pub async fn sqlite_store() -> (AuditStore, String) {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{}.db", unique("audit")));
+    let url = format!("sqlite://{}", path.display());
+    let store = AuditStore::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    (store, url)
+}
+
+fn record(id: &str, team: &str) -> ExchangeRecord {
+    ExchangeRecord {
+        id: id.to_string(),
+        occurred_at: ExchangeRecord::now(),
+        upstream_request_id: Some("req_up".into()),
+        key_id: "key_1".into(),
+        principal: "alice@example.com".into(),
+        team: team.into(),
+        client_addr: Some("127.0.0.1".into()),
+        user_agent: Some("Anthropic/Python 2.10.0".into()),
+        endpoint: "POST /v1/messages".into(),
+        model: Some("claude-sonnet-4-5".into()),
+        streamed: false,
+        policy_name: Some(team.into()),
+        policy_version: Some("16fc6344ef160f37".into()),
+        decision: Decision::Forwarded,
+        status: 200,
+        rule: None,
+        latency_us: 1500,
+        upstream_latency_us: Some(1200),
+        input_tokens: Some(10),
+        output_tokens: Some(20),
+        storage_mode: "redacted".into(),
+        prompt: Some("mail <EMAIL_1> about [REDACTED:github_pat]".into()),
+        output: Some("Done.".into()),
+        findings: vec![
+            FindingRow {
+                class: "pii.email".into(),
+                rule: "pii.email".into(),
+                action: "pseudonymize".into(),
+                location: "messages[0].content".into(),
+                span_start: 5,
+                span_end: 21,
+                fingerprint: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+            },
+            FindingRow {
+                class: "secrets".into(),
+                rule: "secrets.github_pat".into(),
+                action: "redact".into(),
+                location: "messages[0].content".into(),
+                span_start: 28,
+                span_end: 68,
+                fingerprint: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
+            },
+        ],
+    }
+}
+
+fn chained(n: usize) -> Vec<ChainedRecord> {
+    let mut chain = Chain::new(unique("ins"));
+    (0..n)
+        .map(|i| chain.link(record(&format!("req_{}_{i}", unique("x")), "support")))
+        .collect()
+}
+
+async fn stores() -> Vec<(AuditStore, String)> {
+    vec![postgres_store().await, sqlite_store().await]
+}
+
+#[tokio::test]
+async fn records_round_trip_verify_and_replays_insert_once() {
+    for (store, _) in stores().await {
+        let rows = chained(25);
+        store.insert(&rows).await.expect("insert");
+        store
+            .insert(&rows[10..])
+            .await
+            .expect("a replay of the same records is harmless");
+        assert_eq!(
+            store.count().await.expect("count"),
+            25,
+            "{}",
+            store.backend()
+        );
+        let chains = store.chains().await.expect("read");
+        let back = chains.values().next().expect("one chain");
+        assert_eq!(
+            back,
+            &rows,
+            "{}: what is read back is what was written",
+            store.backend()
+        );
+        assert_eq!(
+            store.verify().await.expect("verify"),
+            Ok(25),
+            "{}",
+            store.backend()
+        );
+    }
+}
+
+#[tokio::test]
+async fn rows_are_append_only() {
+    for (store, _) in stores().await {
+        store.insert(&chained(2)).await.expect("insert");
+        let err = match &store {
+            AuditStore::Postgres(p) => sqlx::query("UPDATE exchanges SET team = 'x'")
+                .execute(p)
+                .await
+                .err(),
+            AuditStore::Sqlite(p) => sqlx::query("UPDATE exchanges SET team = 'x'")
+                .execute(p)
+                .await
+                .err(),
+        };
+        assert!(
+            err.is_some_and(|e| e.to_string().contains("append-only")),
+            "{}",
+            store.backend()
+        );
+        let err = match &store {
+            AuditStore::Postgres(p) => sqlx::query("DELETE FROM findings").execute(p).await.err(),
+            AuditStore::Sqlite(p) => sqlx::query("DELETE FROM findings").execute(p).await.err(),
+        };
+        assert!(err.is_some(), "{}", store.backend());
+    }
+}
+
+/// Runs tampering SQL with the append-only guard lifted, as an attacker with DDL rights would.
+async fn tamper(store: &AuditStore, sql: &str) {
+    match store {
+        AuditStore::Postgres(p) => {
+            let mut tx = p.begin().await.expect("tx");
+            for s in [
+                "ALTER TABLE exchanges DISABLE TRIGGER exchanges_append_only",
+                "ALTER TABLE findings DISABLE TRIGGER findings_append_only",
+                sql,
+                "ALTER TABLE exchanges ENABLE TRIGGER exchanges_append_only",
+                "ALTER TABLE findings ENABLE TRIGGER findings_append_only",
+            ] {
+                tx.execute(s).await.expect("tamper statement");
+            }
+            tx.commit().await.expect("commit");
+        }
+        AuditStore::Sqlite(p) => {
+            for s in [
+                "DROP TRIGGER IF EXISTS exchanges_no_update",
+                "DROP TRIGGER IF EXISTS exchanges_no_delete",
+                "DROP TRIGGER IF EXISTS findings_no_update",
+                "DROP TRIGGER IF EXISTS findings_no_delete",
+                sql,
+            ] {
+                p.execute(s).await.expect("tamper statement");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
+    for backend in ["postgres", "sqlite"] {
+        for (attack, check) in [
+            (
+                "UPDATE exchanges SET principal = 'mallory' WHERE seq = 3",
+                "altered",
+            ),
+            (
+                "UPDATE findings SET action = 'allow' WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 4)",
+                "altered",
+            ),
+            (
+                "DELETE FROM findings WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 2); DELETE FROM exchanges WHERE seq = 2",
+                "deleted",
+            ),
+            (
+                "INSERT INTO exchanges SELECT 'req_forged', instance_id, 99, occurred_at, upstream_request_id, key_id, principal, team, client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash FROM exchanges WHERE seq = 5",
+                "inserted",
+            ),
+        ] {
+            let (store, _) = if backend == "postgres" {
+                postgres_store().await
+            } else {
+                sqlite_store().await
+            };
+            store.insert(&chained(6)).await.expect("insert");
+            assert_eq!(store.verify().await.expect("verify"), Ok(6));
+            for statement in attack.split("; ") {
+                tamper(&store, statement).await;
+            }
+            let verdict = store.verify().await.expect("verify");
+            match (check, &verdict) {
+                ("altered", Err(ChainBreak::Altered { .. }))
+                | ("deleted", Err(ChainBreak::Broken { .. }))
+                | ("inserted", Err(_)) => {}
+                _ => panic!("{backend}: {check} row not found: {verdict:?}"),
+            }
+        }
+    }
+}
