@@ -2,7 +2,10 @@
 //! hash-chained per instance, in Postgres or the embedded SQLite. It knows nothing of HTTP.
 
 pub mod record;
+pub mod spool;
 pub mod store;
+pub mod writer;
 
 pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow};
 pub use store::{AuditStore, StoreError};
+pub use writer::{AuditWriter, StoreState, WriterConfig};

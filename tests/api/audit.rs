@@ -248,3 +248,146 @@ async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
         }
     }
 }
+
+mod writer {
+    use super::*;
+    use warden::audit::{AuditWriter, StoreState, WriterConfig};
+
+    fn config(spool: &str) -> WriterConfig {
+        WriterConfig {
+            batch_rows: 100,
+            flush_interval_ms: 20,
+            queue_capacity: 10_000,
+            spool_path: std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("{}.spool", unique(spool))),
+            retry_interval_ms: 50,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_are_batched_into_the_database_with_an_intact_chain() {
+        for (store, _) in stores().await {
+            let (writer, _task) = AuditWriter::start(store.clone(), config("batch"), unique("ins"));
+            for i in 0..1_000 {
+                writer
+                    .submit(record(&format!("req_{i}"), "support"))
+                    .expect("accepted");
+            }
+            writer.flush().await;
+            assert_eq!(
+                store.count().await.expect("count"),
+                1_000,
+                "{}",
+                store.backend()
+            );
+            assert_eq!(store.verify().await.expect("verify"), Ok(1_000));
+            assert_eq!(writer.state(), StoreState::Ok);
+        }
+    }
+
+    /// Refuses then restores connections to one test database, as a database outage would.
+    async fn set_outage(url: &str, down: bool) {
+        let admin = sqlx::PgPool::connect(&admin_url()).await.expect("admin");
+        let db = &url[url.rfind('/').expect("db") + 1..];
+        admin
+            .execute(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS {}", !down).as_str())
+            .await
+            .expect("alter");
+        if down {
+            admin
+                .execute(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'").as_str())
+                .await
+                .expect("terminate");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_outage_spools_and_everything_arrives_exactly_once_afterwards() {
+        let (store, url) = postgres_store().await;
+        let (writer, _task) = AuditWriter::start(store.clone(), config("outage"), unique("ins"));
+        for i in 0..50 {
+            writer
+                .submit(record(&format!("req_before_{i}"), "support"))
+                .expect("accepted");
+        }
+        writer.flush().await;
+        set_outage(&url, true).await;
+        for i in 0..200 {
+            writer
+                .submit(record(&format!("req_during_{i}"), "support"))
+                .expect("accepted");
+        }
+        writer.flush().await;
+        assert_eq!(
+            writer.state(),
+            StoreState::Spooling,
+            "the database is down: records are spooled"
+        );
+        assert!(writer.spooled() >= 200);
+        set_outage(&url, false).await;
+        for i in 0..50 {
+            writer
+                .submit(record(&format!("req_after_{i}"), "support"))
+                .expect("accepted");
+        }
+        writer.flush().await;
+        assert_eq!(writer.state(), StoreState::Ok);
+        assert_eq!(
+            store.count().await.expect("count"),
+            300,
+            "every record exactly once"
+        );
+        assert_eq!(
+            store.verify().await.expect("verify"),
+            Ok(300),
+            "and the chain is intact"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_spills_to_the_spool_without_losing_a_record() {
+        for (store, _) in stores().await {
+            let mut cfg = config("full");
+            cfg.queue_capacity = 2;
+            let (writer, _task) = AuditWriter::start(store.clone(), cfg, unique("ins"));
+            for i in 0..500 {
+                writer
+                    .submit(record(&format!("req_{i}"), "support"))
+                    .expect("accepted");
+            }
+            writer.flush().await;
+            assert!(writer.spooled() > 0, "some records went through the spool");
+            assert_eq!(
+                store.count().await.expect("count"),
+                500,
+                "{}",
+                store.backend()
+            );
+            assert_eq!(store.verify().await.expect("verify"), Ok(500));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_restart_replays_what_the_last_process_spooled() {
+        let (store, url) = postgres_store().await;
+        let cfg = config("restart");
+        let (writer, task) = AuditWriter::start(store.clone(), cfg.clone(), unique("ins"));
+        set_outage(&url, true).await;
+        for i in 0..100 {
+            writer
+                .submit(record(&format!("req_{i}"), "support"))
+                .expect("accepted");
+        }
+        writer.flush().await;
+        assert_eq!(writer.state(), StoreState::Spooling);
+        drop(writer);
+        task.await
+            .expect("the writer ends when its handles are gone");
+        set_outage(&url, false).await;
+        let store = AuditStore::connect(&url).await.expect("reconnect");
+        let (writer, _task) = AuditWriter::start(store.clone(), cfg, unique("ins"));
+        writer.flush().await;
+        assert_eq!(store.count().await.expect("count"), 100);
+        assert_eq!(store.verify().await.expect("verify"), Ok(100));
+    }
+}

@@ -1,0 +1,354 @@
+//! The audit writer: request handlers hand it one record per exchange and never wait for the
+//! database. A task takes records off a bounded queue, links them into this instance's hash
+//! chain, and writes them in batches (on a row count or a deadline, whichever comes first). When
+//! the database fails, batches go to the spool and are replayed, in order, once it answers again.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::record::{Chain, ChainedRecord, ExchangeRecord};
+use super::spool::{Entry, Spool};
+use super::store::AuditStore;
+
+#[derive(Clone, Debug)]
+pub struct WriterConfig {
+    /// Rows per database write.
+    pub batch_rows: usize,
+    /// Longest a record waits in a partial batch.
+    pub flush_interval_ms: u64,
+    /// Records the queue holds; beyond it, records go straight to the spool.
+    pub queue_capacity: usize,
+    pub spool_path: PathBuf,
+    /// How often a spooling writer tries the database again.
+    pub retry_interval_ms: u64,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            batch_rows: 500,
+            flush_interval_ms: 100,
+            queue_capacity: 10_000,
+            spool_path: PathBuf::from("warden-audit.spool"),
+            retry_interval_ms: 1_000,
+        }
+    }
+}
+
+/// The store's state, for `/readyz` and metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreState {
+    Ok,
+    /// The database is not taking writes; records are safe in the spool.
+    Spooling,
+    /// Neither the database nor the spool takes records.
+    Failing,
+}
+
+impl StoreState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Spooling => "degraded-spooling",
+            Self::Failing => "failing",
+        }
+    }
+}
+
+/// A record could not be queued or spooled: it would be lost.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit store cannot take records (queue full, spool not writable)")]
+pub struct Unavailable;
+
+enum Msg {
+    Record(Box<ExchangeRecord>),
+    Flush(oneshot::Sender<()>),
+}
+
+struct Shared {
+    spool: Spool,
+    state: AtomicU8,
+    written: AtomicU64,
+    spooled: AtomicU64,
+}
+
+impl Shared {
+    fn set_state(&self, s: StoreState) {
+        self.state.store(s as u8, Ordering::Relaxed);
+    }
+
+    fn state(&self) -> StoreState {
+        match self.state.load(Ordering::Relaxed) {
+            0 => StoreState::Ok,
+            1 => StoreState::Spooling,
+            _ => StoreState::Failing,
+        }
+    }
+}
+
+/// The handle request handlers use. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
+    instance_id: Arc<str>,
+}
+
+impl std::fmt::Debug for AuditWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditWriter")
+            .field("instance_id", &self.instance_id)
+            .field("state", &self.shared.state())
+            .finish()
+    }
+}
+
+impl AuditWriter {
+    /// Starts the writer task. It ends when every handle is dropped, after writing what is
+    /// queued (to the database, or else to the spool).
+    pub fn start(
+        store: AuditStore,
+        config: WriterConfig,
+        instance_id: String,
+    ) -> (Self, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let shared = Arc::new(Shared {
+            spool: Spool::new(&config.spool_path),
+            state: AtomicU8::new(StoreState::Ok as u8),
+            written: AtomicU64::new(0),
+            spooled: AtomicU64::new(0),
+        });
+        let task = Task {
+            store,
+            chain: Chain::new(instance_id.clone()),
+            shared: shared.clone(),
+            config,
+        };
+        let handle = tokio::spawn(task.run(rx));
+        (
+            Self {
+                tx,
+                shared,
+                instance_id: instance_id.into(),
+            },
+            handle,
+        )
+    }
+
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    pub fn state(&self) -> StoreState {
+        self.shared.state()
+    }
+
+    /// Records written to the database so far.
+    pub fn written(&self) -> u64 {
+        self.shared.written.load(Ordering::Relaxed)
+    }
+
+    /// Records that went to the spool so far.
+    pub fn spooled(&self) -> u64 {
+        self.shared.spooled.load(Ordering::Relaxed)
+    }
+
+    /// Whether a record submitted now would be kept (queued, or spooled).
+    pub fn can_accept(&self) -> bool {
+        self.tx.capacity() > 0 || self.shared.state() != StoreState::Failing
+    }
+
+    /// Queues a record; with the queue full, it goes to the spool. Never waits on the database.
+    pub fn submit(&self, record: ExchangeRecord) -> Result<(), Unavailable> {
+        match self.tx.try_send(Msg::Record(Box::new(record))) {
+            Ok(()) => Ok(()),
+            Err(
+                mpsc::error::TrySendError::Full(Msg::Record(r))
+                | mpsc::error::TrySendError::Closed(Msg::Record(r)),
+            ) => match self.shared.spool.append(&[Entry::Pending(*r)], false) {
+                Ok(()) => {
+                    self.shared.spooled.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(e) => {
+                    self.shared.set_state(StoreState::Failing);
+                    tracing::error!(error = %e, "Audit record lost: queue full and spool not writable.");
+                    Err(Unavailable)
+                }
+            },
+            Err(_) => Err(Unavailable),
+        }
+    }
+
+    /// Waits until everything submitted before this call is written (to the database, or to the
+    /// spool if the database is down). For tests and shutdown; never used on the request path.
+    pub async fn flush(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+struct Task {
+    store: AuditStore,
+    chain: Chain,
+    shared: Arc<Shared>,
+    config: WriterConfig,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut batch: Vec<ChainedRecord> = Vec::with_capacity(self.config.batch_rows);
+        let mut msgs: Vec<Msg> = Vec::with_capacity(self.config.batch_rows);
+        let flush_every = Duration::from_millis(self.config.flush_interval_ms.max(1));
+        let retry_every = Duration::from_millis(self.config.retry_interval_ms.max(10));
+        // Whatever an earlier process left in the spool goes in first.
+        self.replay().await;
+        let mut retry = tokio::time::interval(retry_every);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = tokio::time::sleep(flush_every);
+            tokio::pin!(deadline);
+            let mut acks = Vec::new();
+            let mut closed = false;
+            // Gather until the batch is full, the deadline passes, or someone asks for a flush.
+            loop {
+                tokio::select! {
+                    n = rx.recv_many(&mut msgs, self.config.batch_rows - batch.len().min(self.config.batch_rows - 1)) => {
+                        if n == 0 {
+                            closed = true;
+                            break;
+                        }
+                        for msg in msgs.drain(..) {
+                            match msg {
+                                Msg::Record(r) => batch.push(self.chain.link(*r)),
+                                Msg::Flush(ack) => acks.push(ack),
+                            }
+                        }
+                        if batch.len() >= self.config.batch_rows || !acks.is_empty() {
+                            break;
+                        }
+                    }
+                    () = &mut deadline => break,
+                    _ = retry.tick(), if self.shared.state() != StoreState::Ok => {
+                        self.replay().await;
+                    }
+                }
+            }
+            self.write(&mut batch).await;
+            if !acks.is_empty() {
+                // A flush also means: try to empty the spool now.
+                self.replay().await;
+                for ack in acks {
+                    let _ = ack.send(());
+                }
+            }
+            if closed {
+                self.replay().await;
+                return;
+            }
+        }
+    }
+
+    /// Writes a batch: to the database if the spool is empty and the database answers, else to
+    /// the spool (so that order is kept).
+    async fn write(&mut self, batch: &mut Vec<ChainedRecord>) {
+        if batch.is_empty() {
+            return;
+        }
+        if self.shared.spool.is_empty() {
+            match self.store.insert(batch).await {
+                Ok(()) => {
+                    self.shared
+                        .written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    self.shared.set_state(StoreState::Ok);
+                    batch.clear();
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, rows = batch.len(), "Audit database write failed; spooling.")
+                }
+            }
+        }
+        let entries: Vec<Entry> = batch.drain(..).map(Entry::Linked).collect();
+        match self.shared.spool.append(&entries, true) {
+            Ok(()) => {
+                self.shared
+                    .spooled
+                    .fetch_add(entries.len() as u64, Ordering::Relaxed);
+                self.shared.set_state(StoreState::Spooling);
+            }
+            Err(e) => {
+                self.shared.set_state(StoreState::Failing);
+                tracing::error!(error = %e, rows = entries.len(), "Audit records lost: database and spool both failed.");
+            }
+        }
+    }
+
+    /// Moves the spool into the database, in order; on failure the spool stays for next time.
+    async fn replay(&mut self) {
+        // Bounded: appends can arrive while a replay runs; the next tick takes those.
+        for _ in 0..4 {
+            let contents = match self.shared.spool.take_for_replay() {
+                Ok(Some(c)) => c,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "Cannot read the audit spool.");
+                    return;
+                }
+            };
+            if contents.damaged > 0 {
+                tracing::warn!(
+                    damaged = contents.damaged,
+                    "Skipped damaged audit spool lines (torn writes)."
+                );
+            }
+            let had_pending = contents
+                .entries
+                .iter()
+                .any(|e| matches!(e, Entry::Pending(_)));
+            let records: Vec<ChainedRecord> = contents
+                .entries
+                .into_iter()
+                .map(|e| match e {
+                    Entry::Linked(r) => r,
+                    Entry::Pending(r) => self.chain.link(r),
+                })
+                .collect();
+            match self.store.insert(&records).await {
+                Ok(()) => {
+                    if let Err(e) = self.shared.spool.replay_done() {
+                        tracing::error!(error = %e, "Cannot remove the replayed audit spool.");
+                        return;
+                    }
+                    self.shared
+                        .written
+                        .fetch_add(records.len() as u64, Ordering::Relaxed);
+                    self.shared.set_state(StoreState::Ok);
+                    tracing::info!(
+                        rows = records.len(),
+                        "Audit spool replayed into the database."
+                    );
+                }
+                Err(e) => {
+                    // Entries linked just now must keep their place in the chain next time.
+                    if had_pending {
+                        let linked: Vec<Entry> = records.into_iter().map(Entry::Linked).collect();
+                        if self.shared.spool.keep_for_replay(&linked).is_err() {
+                            self.shared.set_state(StoreState::Failing);
+                        }
+                    }
+                    tracing::debug!(error = %e, "Audit database still unavailable.");
+                    return;
+                }
+            }
+        }
+    }
+}
