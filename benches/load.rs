@@ -226,7 +226,9 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "policies:\n  dir: {policies}\nkeys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n"
+            "policies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\nkeys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n",
+            dir.join("audit.db").display(),
+            dir.join("audit.spool").display()
         ),
     )
     .expect("config");

@@ -41,6 +41,7 @@ pub struct Config {
     /// Runtime worker threads; 0 means one per core. A sidecar usually wants 1 or 2.
     pub worker_threads: usize,
     pub policies: PoliciesConfig,
+    pub audit: AuditConfig,
     /// File holding the key for findings' fingerprints (HMAC); without it,
     /// `WARDEN_FINGERPRINT_KEY`, else a random key per process (fingerprints then do not match
     /// across restarts or replicas).
@@ -69,6 +70,48 @@ impl Default for PoliciesConfig {
     }
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// `postgres://user:password@host/db` for the production store (a secret: never printed).
+    /// Without it, the embedded SQLite store at `sqlite_path`.
+    pub database_url: Option<Secret>,
+    pub sqlite_path: PathBuf,
+    /// Where records wait while the database is unavailable.
+    pub spool_path: PathBuf,
+    /// Rows per database write, and the longest a record waits for its batch.
+    pub batch_rows: usize,
+    pub flush_interval_ms: u64,
+    /// Records queued in memory before they spill to the spool.
+    pub queue_capacity: usize,
+    /// Apply the migrations in `migrations/` at start (else run `warden migrate`).
+    pub migrate_on_start: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            sqlite_path: PathBuf::from("warden-audit.db"),
+            spool_path: PathBuf::from("warden-audit.spool"),
+            batch_rows: 500,
+            flush_interval_ms: 100,
+            queue_capacity: 10_000,
+            migrate_on_start: true,
+        }
+    }
+}
+
+impl AuditConfig {
+    /// The store's connection string (the SQLite file unless a database URL is set).
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_string(),
+            None => format!("sqlite://{}", self.sqlite_path.display()),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum UnknownTeam {
@@ -88,6 +131,7 @@ impl Default for Config {
             shutdown_grace_ms: 30_000,
             worker_threads: 0,
             policies: PoliciesConfig::default(),
+            audit: AuditConfig::default(),
             fingerprint_key_file: None,
             log: LogConfig::default(),
         }
@@ -207,6 +251,13 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
         &["policies", "unknown_team"],
     ),
     ("WARDEN_FINGERPRINT_KEY_FILE", &["fingerprint_key_file"]),
+    ("WARDEN_AUDIT_DATABASE_URL", &["audit", "database_url"]),
+    ("WARDEN_AUDIT_SQLITE_PATH", &["audit", "sqlite_path"]),
+    ("WARDEN_AUDIT_SPOOL_PATH", &["audit", "spool_path"]),
+    (
+        "WARDEN_AUDIT_MIGRATE_ON_START",
+        &["audit", "migrate_on_start"],
+    ),
     ("WARDEN_LOG_FORMAT", &["log", "format"]),
     ("WARDEN_LOG_LEVEL", &["log", "level"]),
 ];
@@ -298,6 +349,12 @@ impl Config {
             return Err(field(
                 "policies.reload_interval_ms",
                 "must be at least 100".into(),
+            ));
+        }
+        if self.audit.batch_rows == 0 || self.audit.queue_capacity == 0 {
+            return Err(field(
+                "audit.batch_rows",
+                "audit.batch_rows and audit.queue_capacity must be greater than 0".into(),
             ));
         }
         if self.limits.max_body_bytes < 1024 {

@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Api,
     BadGateway,
     Timeout,
+    /// 503: Warden cannot serve the request now (its audit store cannot record it).
+    Unavailable,
     Overloaded,
 }
 
@@ -30,6 +32,7 @@ impl ErrorKind {
             Self::Api => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Overloaded => {
                 StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
             }
@@ -45,7 +48,7 @@ impl ErrorKind {
             Self::NotFound => "not_found_error",
             Self::RequestTooLarge => "request_too_large",
             Self::RateLimit => "rate_limit_error",
-            Self::Api | Self::BadGateway => "api_error",
+            Self::Api | Self::BadGateway | Self::Unavailable => "api_error",
             Self::Timeout => "timeout_error",
             Self::Overloaded => "overloaded_error",
         }

@@ -169,6 +169,14 @@ impl AuditStore {
         })
     }
 
+    /// A cheap round trip, to notice that the database is back.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+            Ok(())
+        })
+    }
+
     /// Number of exchanges stored.
     pub async fn count(&self) -> Result<i64, StoreError> {
         with_pool!(self, pool => {

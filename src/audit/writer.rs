@@ -158,9 +158,10 @@ impl AuditWriter {
         self.shared.spooled.load(Ordering::Relaxed)
     }
 
-    /// Whether a record submitted now would be kept (queued, or spooled).
+    /// Whether a record submitted now would be kept: false while neither the database nor the
+    /// spool takes writes.
     pub fn can_accept(&self) -> bool {
-        self.tx.capacity() > 0 || self.shared.state() != StoreState::Failing
+        self.shared.state() != StoreState::Failing
     }
 
     /// Queues a record; with the queue full, it goes to the spool. Never waits on the database.
@@ -237,7 +238,7 @@ impl Task {
                     }
                     () = &mut deadline => break,
                     _ = retry.tick(), if self.shared.state() != StoreState::Ok => {
-                        self.replay().await;
+                        self.recover().await;
                     }
                 }
             }
@@ -289,6 +290,18 @@ impl Task {
                 self.shared.set_state(StoreState::Failing);
                 tracing::error!(error = %e, rows = entries.len(), "Audit records lost: database and spool both failed.");
             }
+        }
+    }
+
+    /// While degraded: empty the spool if the database is back; if nothing is spooled (the
+    /// spool itself failed), a ping that succeeds ends the failing state.
+    async fn recover(&mut self) {
+        if self.shared.spool.is_empty() {
+            if self.store.ping().await.is_ok() {
+                self.shared.set_state(StoreState::Ok);
+            }
+        } else {
+            self.replay().await;
         }
     }
 

@@ -66,7 +66,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let upstream = config.upstream.url.clone();
         let keys = config.keys.len();
-        let state = AppState::new(config, upstream_key, fingerprint_key)?;
+        let state = AppState::new(config, upstream_key, fingerprint_key).await?;
         let server = RunningServer::start(listener, state)?;
         tracing::info!(addr = %server.addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
         let token = server.shutdown_token();

@@ -280,3 +280,26 @@ impl Filter for DataBoundaries {
         })
     }
 }
+
+/// Text as the audit store keeps it: every value the policy does not allow replaced by its
+/// redaction label (`only_secrets`: only the `secrets` class, for the `full` storage mode).
+pub fn redact_for_storage(policy: &Policy, text: &str, only_secrets: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for d in policy.scanner.scan(text) {
+        let info = policy.scanner.rule(d.rule);
+        let hide = if only_secrets {
+            info.class == "secrets"
+        } else {
+            policy.rule_actions[d.rule] != Action::Allow
+        };
+        if d.start < last || !hide {
+            continue;
+        }
+        out.push_str(&text[last..d.start]);
+        out.push_str(&redaction_label(&info.id));
+        last = d.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}

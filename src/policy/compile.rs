@@ -203,6 +203,7 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
         unscannable: raw.unscannable,
         reply_scan: raw.reply.scan,
         reply_thinking: raw.reply.thinking,
+        audit: raw.audit,
         scanner,
         rule_actions: actions,
     })

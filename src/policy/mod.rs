@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::detect::Scanner;
 use crate::filter::FilterChain;
-pub use raw::{Action, ThinkingAction, Unscannable};
+pub use raw::{Action, OnFailure, StorageMode, ThinkingAction, Unscannable};
 
 /// A compiled policy: everything a request needs, built once at load.
 pub struct Policy {
@@ -31,6 +31,7 @@ pub struct Policy {
     pub unscannable: Unscannable,
     pub reply_scan: bool,
     pub reply_thinking: raw::ThinkingAction,
+    pub audit: raw::RawAudit,
     pub scanner: Scanner,
     /// The action for each scanner rule, by rule index.
     pub rule_actions: Vec<Action>,

@@ -28,6 +28,61 @@ pub struct RawPolicy {
     pub custom: BTreeMap<String, RawClass>,
     #[serde(default)]
     pub reply: RawReply,
+    #[serde(default)]
+    pub audit: RawAudit,
+}
+
+/// What the audit store keeps of this team's exchanges.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAudit {
+    /// Prompts and outputs: `full` (as sent, secrets still redacted), `redacted` (as the model saw
+    /// them: every redacted or pseudonymized value replaced), `hash` (SHA-256 only) or `none`.
+    pub storage: StorageMode,
+    /// Days before `warden audit prune` removes this team's rows.
+    pub retention_days: u32,
+    /// If a record can be neither queued nor spooled: `reject` the request (503, before anything
+    /// goes upstream) or `allow` it unrecorded.
+    pub on_failure: OnFailure,
+}
+
+impl Default for RawAudit {
+    fn default() -> Self {
+        Self {
+            storage: StorageMode::Redacted,
+            retention_days: 90,
+            on_failure: OnFailure::Reject,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageMode {
+    Full,
+    #[default]
+    Redacted,
+    Hash,
+    None,
+}
+
+impl StorageMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Redacted => "redacted",
+            Self::Hash => "hash",
+            Self::None => "none",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    #[default]
+    Reject,
+    Allow,
 }
 
 #[derive(Debug, Default, Deserialize)]

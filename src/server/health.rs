@@ -39,12 +39,22 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         // Present while the directory holds a broken edit; the last good set keeps serving.
         "reload_error": state.policies.last_error(),
     });
+    let audit_state = state.audit.state();
+    if audit_state == crate::audit::StoreState::Failing {
+        problems.push("the audit store can take no records (database and spool both failing)");
+    }
+    let audit = json!({
+        "state": audit_state.as_str(),
+        "instance_id": state.audit.instance_id(),
+        "written": state.audit.written(),
+        "spooled": state.audit.spooled(),
+    });
     if problems.is_empty() && state.is_ready() {
-        Json(json!({"status": "ready", "policies": policies})).into_response()
+        Json(json!({"status": "ready", "policies": policies, "audit": audit})).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "not_ready", "problems": problems, "policies": policies})),
+            Json(json!({"status": "not_ready", "problems": problems, "policies": policies, "audit": audit})),
         )
             .into_response()
     }

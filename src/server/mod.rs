@@ -8,6 +8,7 @@ mod health;
 pub mod metrics;
 mod proxy;
 mod relay;
+mod trail;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use http::HeaderValue;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::{AuditStore, AuditWriter, WriterConfig};
 use crate::config::Config;
 use crate::ids::{Principal, RequestId};
 use crate::policy::PolicyError;
@@ -43,6 +45,8 @@ pub enum StartError {
     Upstream(#[from] UpstreamError),
     #[error("invalid policies:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     Policy(Vec<PolicyError>),
+    #[error("audit store: {0}")]
+    Audit(#[from] crate::audit::StoreError),
 }
 
 /// Everything a request handler needs, shared by all requests.
@@ -54,6 +58,8 @@ pub struct AppState {
     /// Key for findings' fingerprints; memory only.
     pub fingerprint_key: Secret,
     pub metrics: metrics::Metrics,
+    /// Takes one record per exchange; never blocks the request path.
+    pub audit: AuditWriter,
     /// Cancelled when shutdown begins; `/readyz` turns 503 so load balancers stop sending.
     pub shutting_down: CancellationToken,
     /// Cancelled when the shutdown grace period is over: streams still open end with an error.
@@ -64,14 +70,40 @@ pub struct AppState {
 impl AppState {
     /// Builds the state: the upstream client, and the policies from `config.policies.dir`
     /// (invalid policies stop the start: fail closed).
-    pub fn new(
+    pub async fn new(
         config: Config,
         upstream_key: Option<Secret>,
         fingerprint_key: Secret,
     ) -> Result<Self, StartError> {
         let forwarder = Forwarder::new(&config.upstream, upstream_key)?;
         let policies = PolicyStore::open(&config.policies.dir).map_err(StartError::Policy)?;
+        let store = AuditStore::connect(&config.audit.url()).await?;
+        if config.audit.migrate_on_start {
+            if let Err(e) = store.migrate().await {
+                // A database that is down at start must not stop the gateway: records spool
+                // until it answers, and the writer migrates before its first insert.
+                tracing::warn!(error = %e, "Audit database not ready at start; spooling until it is.");
+            }
+        }
+        let instance_id = format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "warden".into()),
+            &crate::ids::new_key_id()[4..]
+        );
+        // The writer task runs until the last handle (this state's) is gone.
+        let (audit, _writer_task) = AuditWriter::start(
+            store,
+            WriterConfig {
+                batch_rows: config.audit.batch_rows,
+                flush_interval_ms: config.audit.flush_interval_ms,
+                queue_capacity: config.audit.queue_capacity,
+                spool_path: config.audit.spool_path.clone(),
+                retry_interval_ms: 1_000,
+            },
+            instance_id,
+        );
         Ok(Self {
+            audit,
             keys: KeyStore::from_entries(&config.keys),
             forwarder,
             policies: Arc::new(policies),
@@ -238,8 +270,20 @@ async fn serve(
         tracing::info!("Shutdown started: no new connections, draining in-flight requests.");
     });
     let mut server = std::pin::pin!(server.into_future());
+    let result = drain(&mut server, &state, &shutdown, grace).await;
+    // Last, the audit writer: everything queued goes to the database, or else to the spool.
+    state.audit.flush().await;
+    result
+}
+
+async fn drain(
+    server: &mut std::pin::Pin<&mut impl std::future::Future<Output = std::io::Result<()>>>,
+    state: &AppState,
+    shutdown: &CancellationToken,
+    grace: Duration,
+) -> std::io::Result<()> {
     tokio::select! {
-        result = &mut server => return result,
+        result = server.as_mut() => return result,
         () = async {
             shutdown.cancelled().await;
             tokio::time::sleep(grace).await;
@@ -251,7 +295,7 @@ async fn serve(
     );
     state.cut_streams.cancel();
     // The cut streams end with an error event; give the connections a moment to send it.
-    match tokio::time::timeout(Duration::from_millis(CUT_FLUSH_MS), &mut server).await {
+    match tokio::time::timeout(Duration::from_millis(CUT_FLUSH_MS), server.as_mut()).await {
         Ok(result) => result,
         Err(_) => Ok(()),
     }

@@ -14,9 +14,11 @@ use super::body::read_limited;
 use super::error::ApiError;
 use super::metrics::Decision;
 use super::relay;
+use super::trail::{self, Trail};
 use crate::api::ErrorKind;
 use crate::api::MessagesRequest;
 use crate::api::messages::Endpoint;
+use crate::audit::Decision as AuditDecision;
 use crate::config::UnknownTeam;
 use crate::filter::{ChainOutcome, RequestContext};
 use crate::ids::{Principal, RequestId};
@@ -71,6 +73,53 @@ async fn messages(
     endpoint: Endpoint,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    let mut trail = Some(Trail::begin(&state, &id, &principal, &parts));
+    let mut blocked = false;
+    let result = exchange(
+        &state,
+        &id,
+        &principal,
+        parts,
+        body,
+        endpoint,
+        &mut trail,
+        &mut blocked,
+    )
+    .await;
+    // A stream takes its trail along and completes it when it ends; everything else ends here.
+    if let Some(trail) = trail {
+        match &result {
+            Ok(response) => {
+                trail.finish(AuditDecision::Forwarded, response.status().as_u16(), None)
+            }
+            Err(e) => trail.finish(
+                if blocked {
+                    AuditDecision::Blocked
+                } else {
+                    AuditDecision::Error
+                },
+                e.kind.status().as_u16(),
+                e.rule.clone(),
+            ),
+        }
+    }
+    result
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one exchange, threaded once"
+)]
+async fn exchange(
+    state: &Arc<AppState>,
+    id: &RequestId,
+    principal: &Principal,
+    parts: Parts,
+    body: axum::body::Body,
+    endpoint: Endpoint,
+    trail: &mut Option<Trail>,
+    blocked: &mut bool,
+) -> Result<Response, ApiError> {
     let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
     let mut parsed = MessagesRequest::parse(&bytes, endpoint)?;
     let set = state.policies.current();
@@ -86,21 +135,45 @@ async fn messages(
         .with_rule("policy")
         .no_retry()
     })?;
-    let policy_header = format!("{}@{}", compiled.policy.name, compiled.policy.version);
-    let mut ctx = RequestContext::new(&id, &principal, state.fingerprint_key.expose().as_bytes());
+    let policy = &compiled.policy;
+    if let Some(t) = trail.as_mut() {
+        t.set_policy(policy);
+        t.set_request(&parsed.model, parsed.is_streaming());
+    }
+    let policy_header = format!("{}@{}", policy.name, policy.version);
+    let mut ctx = RequestContext::new(id, principal, state.fingerprint_key.expose().as_bytes());
     let outcome = compiled.chain.run_request(&mut parsed, &mut ctx);
     state.metrics.findings(&ctx.findings);
-    if outcome.is_err() {
-        state
-            .metrics
-            .request(principal.team.as_str(), Decision::Blocked);
+    if let Some(t) = trail.as_mut() {
+        t.set_findings(&ctx.findings);
     }
     tracing::debug!(request_id = %id, policy = %policy_header, findings = ctx.findings.len(), "Request filtered.");
-    let outcome = outcome.map_err(|r| ApiError::from(r).with_policy(&policy_header))?;
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(rejection) => {
+            *blocked = true;
+            state
+                .metrics
+                .request(principal.team.as_str(), Decision::Blocked);
+            if let Some(t) = trail.as_mut() {
+                t.set_prompt(&bytes, None);
+            }
+            return Err(ApiError::from(rejection).with_policy(&policy_header));
+        }
+    };
+    if !trail::admits(state, policy) {
+        // Rule 4 of the design: nothing goes out that cannot be recorded, unless policy allows.
+        return Err(ApiError::new(
+            ErrorKind::Unavailable,
+            "the audit store cannot record this request, and policy says audit.on_failure: reject",
+        )
+        .with_rule("audit.on_failure")
+        .with_policy(&policy_header));
+    }
     let pipeline = compiled.chain.response_pipeline(&ctx);
     // Rule 1 of the design: a request no filter changed goes out as the bytes that came in.
     let body = match outcome {
-        ChainOutcome::Unchanged => bytes,
+        ChainOutcome::Unchanged => bytes.clone(),
         ChainOutcome::Rewritten => Bytes::from(parsed.to_bytes().map_err(|_| {
             ApiError::new(
                 ErrorKind::Api,
@@ -109,7 +182,11 @@ async fn messages(
             .with_rule("filter")
         })?),
     };
-    let upstream = match forward(&state, &parts, body).await {
+    if let Some(t) = trail.as_mut() {
+        t.set_prompt(&bytes, Some(&body));
+    }
+    let sent = std::time::Instant::now();
+    let upstream = match forward(state, &parts, body).await {
         Ok(u) => u,
         Err(e) => {
             state
@@ -118,10 +195,18 @@ async fn messages(
             return Err(e);
         }
     };
+    if let Some(t) = trail.as_mut() {
+        let upstream_id = upstream
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        t.set_upstream(upstream_id, sent.elapsed());
+    }
     state
         .metrics
         .request(principal.team.as_str(), Decision::Forwarded);
-    let mut response = relay::respond(&state, upstream, pipeline, &id).await?;
+    let mut response = relay::respond(state, upstream, pipeline, id, trail).await?;
     if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
         response.headers_mut().insert("x-warden-policy", v);
     }

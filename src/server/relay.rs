@@ -13,6 +13,7 @@ use http::HeaderValue;
 
 use super::AppState;
 use super::error::ApiError;
+use super::trail::Trail;
 use crate::api::messages::MessageReply;
 use crate::api::{ErrorKind, SseEvent, SseParser};
 use crate::filter::{StageError, StagePipeline};
@@ -79,6 +80,7 @@ pub async fn respond(
     upstream: reqwest::Response,
     mut pipeline: StagePipeline,
     id: &RequestId,
+    trail: &mut Option<Trail>,
 ) -> Result<Response, ApiError> {
     let head = response_head(&upstream);
     let is_sse = upstream
@@ -90,12 +92,22 @@ pub async fn respond(
     // clients key their recovery on the status, the headers and the message text.
     if !upstream.status().is_success() {
         let bytes = whole_body(state, upstream).await?;
+        if let Some(t) = trail.as_mut() {
+            t.set_output(&bytes);
+        }
         return Ok(finish(head, Body::from(bytes)));
     }
     if is_sse {
-        return Ok(stream(state, upstream, pipeline, head, id));
+        return Ok(stream(state, upstream, pipeline, head, id, trail.take()));
     }
     let bytes = whole_body(state, upstream).await?;
+    if let Some(t) = trail.as_mut() {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            let (input, output) = super::trail::usage_of(&v);
+            t.set_usage(input, output);
+        }
+        t.set_output(&bytes);
+    }
     if pipeline.is_empty() {
         return Ok(finish(head, Body::from(bytes)));
     }
@@ -123,6 +135,7 @@ fn stream(
     pipeline: StagePipeline,
     mut head: http::response::Builder,
     id: &RequestId,
+    trail: Option<Trail>,
 ) -> Response {
     let mut ping = tokio::time::interval(Duration::from_millis(HELD_PING_INTERVAL_MS));
     ping.reset();
@@ -138,6 +151,9 @@ fn stream(
         ping,
         phase: Phase::Streaming,
         request_id: id.to_string(),
+        trail,
+        output: String::new(),
+        failure: None,
     };
     if let Some(h) = head.headers_mut() {
         h.insert(
@@ -153,6 +169,53 @@ fn stream(
             .map(|chunk| (Ok::<_, Infallible>(chunk), pump))
     });
     finish(head, Body::from_stream(body))
+}
+
+/// Notes, for the audit record, what an upstream event says: text and tool input written, and
+/// token usage.
+fn capture(event: &SseEvent, output: &mut String, trail: Option<&mut Trail>) {
+    if !matches!(
+        event.event(),
+        Some("content_block_delta" | "message_start" | "message_delta")
+    ) {
+        return;
+    }
+    let Ok(v) = event.json() else {
+        return;
+    };
+    let room = MAX_CAPTURED_OUTPUT_BYTES.saturating_sub(output.len());
+    let mut keep = |s: &str| {
+        if room > 0 {
+            let mut end = s.len().min(room);
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            output.push_str(&s[..end]);
+        }
+    };
+    match v["type"].as_str() {
+        Some("content_block_delta") => {
+            let d = &v["delta"];
+            if let Some(t) = d["text"].as_str() {
+                keep(t);
+            } else if let Some(j) = d["partial_json"].as_str() {
+                keep(j);
+            }
+        }
+        Some("message_start") => {
+            if let Some(t) = trail {
+                let (input, _) = super::trail::usage_of(&v["message"]);
+                t.set_usage(input, None);
+            }
+        }
+        Some("message_delta") => {
+            if let Some(t) = trail {
+                let (input, output) = super::trail::usage_of(&v);
+                t.set_usage(input, output);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A stream failure that is not Warden's decision: reported as an `api_error` event.
@@ -181,6 +244,31 @@ struct Pump {
     ping: tokio::time::Interval,
     phase: Phase,
     request_id: String,
+    /// Completed (and handed to the audit writer) when the pump is dropped: at the end of the
+    /// stream, or when the client goes away.
+    trail: Option<Trail>,
+    /// What the model wrote (text and tool input), for the audit record; capped.
+    output: String,
+    /// Why the stream ended early, if it did.
+    failure: Option<String>,
+}
+
+/// Output captured from one stream for the audit record, at most this much.
+const MAX_CAPTURED_OUTPUT_BYTES: usize = 1024 * 1024;
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        let Some(mut trail) = self.trail.take() else {
+            return;
+        };
+        trail.set_output(self.output.as_bytes());
+        let rule = match (&self.phase, self.failure.take()) {
+            (_, Some(rule)) => Some(rule),
+            (Phase::Done, None) => None,
+            _ => Some("client_closed".to_string()),
+        };
+        trail.finish(crate::audit::Decision::Forwarded, 200, rule);
+    }
 }
 
 enum Phase {
@@ -201,6 +289,7 @@ impl Pump {
             match std::mem::replace(&mut self.phase, Phase::Done) {
                 Phase::Done => return None,
                 Phase::Failed(e) => {
+                    self.failure = e.rule.clone().or_else(|| Some("stream".into()));
                     tracing::warn!(request_id = %self.request_id, reason = %e.message, rule = e.rule.as_deref().unwrap_or(""), "Stream ended with an error event.");
                     let event = SseEvent::error(e.kind, &e.message, Some(&self.request_id));
                     return Some(event.into_raw());
@@ -277,6 +366,9 @@ impl Pump {
     fn absorb(&mut self) -> Result<(), ApiError> {
         for event in self.parsed.drain(..) {
             self.finished |= matches!(event.event(), Some("message_stop" | "error"));
+            if self.trail.is_some() {
+                capture(&event, &mut self.output, self.trail.as_mut());
+            }
             if !self.passthrough {
                 self.pipeline
                     .push(event, &mut self.out)

@@ -391,3 +391,221 @@ mod writer {
         assert_eq!(store.verify().await.expect("verify"), Ok(100));
     }
 }
+
+/// The audit trail of requests through the whole gateway, on both stores.
+mod gateway {
+    use serde_json::{Value, json};
+    use warden::secret::Secret;
+
+    use super::*;
+    use crate::helpers::{TestApp, bundled_policies, expect_error, key_entry};
+
+    const SUPPORT_KEY: &str = "wdn_SupportAuditKey0000000000000000000000000";
+    const AWS_KEY: &str = "AKIAZ3MSJV7WQ2PLX4NB";
+    const SSN: &str = "123-45-6789";
+
+    async fn app(database_url: Option<String>) -> TestApp {
+        TestApp::start_with(|c| {
+            c.policies.dir = bundled_policies();
+            c.keys
+                .push(key_entry(SUPPORT_KEY, "key_support", "support"));
+            c.audit.database_url = database_url.map(Secret::new);
+        })
+        .await
+    }
+
+    fn ask(text: &str, model: &str, stream: bool) -> Value {
+        json!({"model": model, "max_tokens": 100, "stream": stream, "messages": [{"role": "user", "content": text}]})
+    }
+
+    fn request_id(r: &reqwest::Response) -> String {
+        r.headers()
+            .get("x-warden-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("request id")
+            .to_string()
+    }
+
+    async fn rows(url: &str) -> Vec<ChainedRecord> {
+        let store = AuditStore::connect(url).await.expect("open");
+        store
+            .chains()
+            .await
+            .expect("read")
+            .into_values()
+            .flatten()
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_exchange_is_recorded_with_its_findings_and_no_secret_value() {
+        let (_pg, pg_url) = postgres_store().await;
+        for database_url in [None, Some(pg_url)] {
+            let app = app(database_url.clone()).await;
+            let forwarded = app
+                .post("/v1/messages")
+                .json(&ask(
+                    &format!("why is {AWS_KEY} rejected?"),
+                    "claude-sonnet-4-5",
+                    false,
+                ))
+                .send()
+                .await
+                .expect("sent");
+            let forwarded_id = request_id(&forwarded);
+            assert_eq!(forwarded.status(), 200);
+            let blocked = app
+                .post_as(SUPPORT_KEY, "/v1/messages")
+                .json(&ask(&format!("SSN {SSN}"), "claude-sonnet-4-5", false))
+                .send()
+                .await
+                .expect("sent");
+            let blocked_id = request_id(&blocked);
+            expect_error(blocked, 403, "permission_error").await;
+            let streamed = app
+                .post("/v1/messages")
+                .json(&ask("weather?", "mock-tool_use", true))
+                .send()
+                .await
+                .expect("sent");
+            let streamed_id = request_id(&streamed);
+            streamed.text().await.expect("stream");
+            app.warden.state.audit.flush().await;
+
+            let url = database_url.unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}",
+                    app.warden.state.config.audit.sqlite_path.display()
+                )
+            });
+            let rows = rows(&url).await;
+            let find = |id: &str| {
+                rows.iter()
+                    .find(|r| r.record.id == id)
+                    .map(|r| &r.record)
+                    .expect("row for the exchange")
+            };
+
+            let f = find(&forwarded_id);
+            assert_eq!(
+                (f.decision, f.status, f.team.as_str()),
+                (Decision::Forwarded, 200, "default")
+            );
+            assert_eq!(f.policy_name.as_deref(), Some("default"));
+            assert!(f.policy_version.is_some() && f.upstream_request_id.is_some());
+            assert!(
+                f.findings
+                    .iter()
+                    .any(|x| x.rule == "secrets.aws_access_key_id" && x.action == "redact")
+            );
+            assert!(
+                f.prompt
+                    .as_deref()
+                    .is_some_and(|p| p.contains("[REDACTED:aws_access_key_id]"))
+            );
+            assert!(f.input_tokens.is_some() && f.output_tokens.is_some());
+
+            let b = find(&blocked_id);
+            assert_eq!(
+                (b.decision, b.status, b.rule.as_deref()),
+                (Decision::Blocked, 403, Some("pii.ssn"))
+            );
+            assert_eq!(b.team, "support");
+
+            let s = find(&streamed_id);
+            assert!(s.streamed);
+            assert!(
+                s.output.as_deref().is_some_and(|o| o.contains("Paris")),
+                "the tool call is in the output"
+            );
+            assert!(s.output_tokens.is_some());
+
+            let everything = serde_json::to_string(&rows).expect("json");
+            assert!(
+                !everything.contains(AWS_KEY) && !everything.contains(SSN),
+                "no value at rest"
+            );
+            let store = AuditStore::connect(&url).await.expect("open");
+            assert!(store.verify().await.expect("verify").is_ok());
+        }
+    }
+
+    async fn set_outage(url: &str, down: bool) {
+        let admin = sqlx::PgPool::connect(&admin_url()).await.expect("admin");
+        let db = &url[url.rfind('/').expect("db") + 1..];
+        admin
+            .execute(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS {}", !down).as_str())
+            .await
+            .expect("alter");
+        if down {
+            admin
+                .execute(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'").as_str())
+                .await
+                .expect("terminate");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dead_database_loses_nothing_and_never_slows_a_request_down_to_failure() {
+        let (store, url) = postgres_store().await;
+        let app = app(Some(url.clone())).await;
+        let mut ids = Vec::new();
+        for round in 0..3 {
+            if round == 1 {
+                set_outage(&url, true).await;
+            }
+            if round == 2 {
+                set_outage(&url, false).await;
+            }
+            for _ in 0..20 {
+                let r = app.send_messages("", false).await;
+                assert_eq!(
+                    r.status(),
+                    200,
+                    "requests are served whatever the database does"
+                );
+                ids.push(request_id(&r));
+            }
+            app.warden.state.audit.flush().await;
+        }
+        app.warden.state.audit.flush().await;
+        assert_eq!(
+            store.count().await.expect("count"),
+            60,
+            "every exchange, exactly once"
+        );
+        let stored: Vec<String> = rows(&url).await.into_iter().map(|r| r.record.id).collect();
+        assert!(ids.iter().all(|id| stored.contains(id)));
+        assert!(store.verify().await.expect("verify").is_ok());
+    }
+
+    #[tokio::test]
+    async fn when_nothing_can_record_the_request_is_refused_before_it_goes_out() {
+        let (_store, url) = postgres_store().await;
+        let app = TestApp::start_with(|c| {
+            c.policies.dir = bundled_policies();
+            c.audit.database_url = Some(Secret::new(url.clone()));
+            c.audit.spool_path = std::path::PathBuf::from("/nonexistent-dir/warden.spool");
+        })
+        .await;
+        set_outage(&url, true).await;
+        assert_eq!(app.send_messages("", false).await.status(), 200);
+        app.warden.state.audit.flush().await;
+        let before = app.mock.state.total();
+        let r = app.send_messages("", false).await;
+        let msg = expect_error(r, 503, "api_error").await;
+        assert!(msg.contains("audit.on_failure"), "{msg}");
+        assert_eq!(app.mock.state.total(), before, "nothing went upstream");
+        let ready: Value = app
+            .http
+            .get(format!("{}/readyz", app.url))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(ready["audit"]["state"], "failing");
+        set_outage(&url, false).await;
+    }
+}

@@ -124,8 +124,10 @@ impl Stack {
         std::fs::write(
             &config,
             format!(
-                "{extra_config}\npolicies:\n  dir: {}\n  reload_interval_ms: 100\nkeys:\n{entry}{support_entry}",
-                policy_dir.display()
+                "{extra_config}\npolicies:\n  dir: {}\n  reload_interval_ms: 100\naudit:\n  sqlite_path: {}\n  spool_path: {}\nkeys:\n{entry}{support_entry}",
+                policy_dir.display(),
+                dir.join("audit.db").display(),
+                dir.join("audit.spool").display()
             ),
         )
         .expect("config written");

@@ -65,12 +65,18 @@ impl TestApp {
         config.keys = vec![key_entry(WARDEN_KEY, "key_test", "default")];
         config.shutdown_grace_ms = 5_000;
         config.policies.dir = open_policies();
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let unique = format!("{}-{}", std::process::id(), rand::random::<u64>());
+        config.audit.sqlite_path = tmp.join(format!("audit-{unique}.db"));
+        config.audit.spool_path = tmp.join(format!("audit-{unique}.spool"));
+        config.audit.flush_interval_ms = 10;
         adjust(&mut config);
         let state = AppState::new(
             config,
             Some(Secret::new(UPSTREAM_KEY)),
             Secret::new("test-fingerprint-key-0123456789"),
         )
+        .await
         .expect("state");
         let warden = RunningServer::start(
             TcpListener::bind("127.0.0.1:0").await.expect("bind warden"),

@@ -1,0 +1,178 @@
+//! The audit trail of one exchange: started when the request arrives, completed when the answer
+//! (or the stream) ends, then handed to the audit writer. What it keeps of prompts and outputs
+//! follows the team policy's `audit.storage`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ConnectInfo;
+use http::request::Parts;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::audit::{AuditWriter, Decision, ExchangeRecord, FindingRow};
+use crate::filter::Finding;
+use crate::filter::data::redact_for_storage;
+use crate::ids::{Principal, RequestId};
+use crate::policy::{Policy, StorageMode};
+
+/// Largest prompt or output kept in a record; longer ones are cut (and say so).
+const MAX_STORED_TEXT_BYTES: usize = 1024 * 1024;
+
+pub struct Trail {
+    record: ExchangeRecord,
+    started: Instant,
+    policy: Option<Arc<Policy>>,
+    writer: AuditWriter,
+}
+
+fn cap(mut s: String) -> String {
+    if s.len() > MAX_STORED_TEXT_BYTES {
+        let mut end = MAX_STORED_TEXT_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str("…[truncated by Warden]");
+    }
+    s
+}
+
+impl Trail {
+    pub fn begin(state: &AppState, id: &RequestId, principal: &Principal, parts: &Parts) -> Self {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Self {
+            record: ExchangeRecord {
+                id: id.to_string(),
+                occurred_at: ExchangeRecord::now(),
+                upstream_request_id: None,
+                key_id: principal.key_id.to_string(),
+                principal: principal.principal.to_string(),
+                team: principal.team.to_string(),
+                client_addr: parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip().to_string()),
+                user_agent: header("user-agent"),
+                endpoint: format!("{} {}", parts.method, parts.uri.path()),
+                model: None,
+                streamed: false,
+                policy_name: None,
+                policy_version: None,
+                decision: Decision::Error,
+                status: 0,
+                rule: None,
+                latency_us: 0,
+                upstream_latency_us: None,
+                input_tokens: None,
+                output_tokens: None,
+                storage_mode: StorageMode::Redacted.as_str().into(),
+                prompt: None,
+                output: None,
+                findings: Vec::new(),
+            },
+            started: Instant::now(),
+            policy: None,
+            writer: state.audit.clone(),
+        }
+    }
+
+    pub fn set_policy(&mut self, policy: &Arc<Policy>) {
+        self.record.policy_name = Some(policy.name.clone());
+        self.record.policy_version = Some(policy.version.clone());
+        self.record.storage_mode = policy.audit.storage.as_str().into();
+        self.policy = Some(policy.clone());
+    }
+
+    pub fn set_request(&mut self, model: &str, streamed: bool) {
+        self.record.model = Some(model.to_string());
+        self.record.streamed = streamed;
+    }
+
+    /// The prompt: `original` as received; `forwarded` as it went upstream, when it did.
+    pub fn set_prompt(&mut self, original: &[u8], forwarded: Option<&[u8]>) {
+        self.record.prompt = self.stored(original, forwarded);
+    }
+
+    pub fn set_output(&mut self, output: &[u8]) {
+        self.record.output = self.stored(output, None);
+    }
+
+    fn stored(&self, original: &[u8], as_sent: Option<&[u8]>) -> Option<String> {
+        let policy = self.policy.as_ref()?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Some(cap(match policy.audit.storage {
+            StorageMode::None => return None,
+            StorageMode::Hash => hex::encode(Sha256::digest(original)),
+            // Secrets are never stored in plaintext, whatever the mode.
+            StorageMode::Full => redact_for_storage(policy, &text(original), true),
+            // What went upstream is already redacted; anything else is redacted here.
+            StorageMode::Redacted => match as_sent {
+                Some(sent) => redact_for_storage(policy, &text(sent), false),
+                None => redact_for_storage(policy, &text(original), false),
+            },
+        }))
+    }
+
+    pub fn set_findings(&mut self, findings: &[Finding]) {
+        self.record.findings = findings
+            .iter()
+            .map(|f| FindingRow {
+                class: f.class.clone(),
+                rule: f.rule.clone(),
+                action: f.action.to_string(),
+                location: f.location.clone(),
+                span_start: f.start as i64,
+                span_end: f.end as i64,
+                fingerprint: f.fingerprint.clone(),
+            })
+            .collect();
+    }
+
+    pub fn set_upstream(&mut self, request_id: Option<String>, latency: std::time::Duration) {
+        self.record.upstream_request_id = request_id;
+        self.record.upstream_latency_us = Some(latency.as_micros() as i64);
+    }
+
+    pub fn set_usage(&mut self, input: Option<i64>, output: Option<i64>) {
+        if input.is_some() {
+            self.record.input_tokens = input;
+        }
+        if output.is_some() {
+            self.record.output_tokens = output;
+        }
+    }
+
+    /// Completes the record and hands it to the writer (which never blocks).
+    pub fn finish(mut self, decision: Decision, status: u16, rule: Option<String>) {
+        self.record.decision = decision;
+        self.record.status = i32::from(status);
+        self.record.rule = rule;
+        self.record.latency_us = self.started.elapsed().as_micros() as i64;
+        if self.writer.submit(self.record).is_err() {
+            tracing::error!("Audit record could not be kept.");
+        }
+    }
+}
+
+/// Whether the audit store can take this exchange's record; when it cannot and the policy says
+/// `on_failure: reject`, the request must not go out.
+pub fn admits(state: &AppState, policy: &Policy) -> bool {
+    state.audit.can_accept() || policy.audit.on_failure == crate::policy::OnFailure::Allow
+}
+
+/// Token counts from a Message's `usage`.
+pub fn usage_of(value: &serde_json::Value) -> (Option<i64>, Option<i64>) {
+    let usage = &value["usage"];
+    (
+        usage["input_tokens"].as_i64(),
+        usage["output_tokens"].as_i64(),
+    )
+}
