@@ -1,5 +1,6 @@
 //! Command-line parsing, one file per subcommand. `anyhow` is allowed here and nowhere below.
 
+mod audit;
 mod eval;
 mod keys;
 mod mock;
@@ -35,6 +36,11 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Measure the detectors on a labelled dataset.
     Eval(eval::EvalArgs),
+    /// Apply the audit store's migrations.
+    Migrate(audit::StoreArgs),
+    /// Work with the audit store.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Migrate(args) => audit::migrate(args),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

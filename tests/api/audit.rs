@@ -609,3 +609,31 @@ mod gateway {
         set_outage(&url, false).await;
     }
 }
+
+#[tokio::test]
+async fn the_cli_migrates_and_verifies_and_reports_tampering() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (store, url) = postgres_store().await;
+    let (ok, out) = run(&["migrate", "--database-url", &url]);
+    assert!(ok, "{out}");
+    store.insert(&chained(4)).await.expect("insert");
+    let (ok, out) = run(&["audit", "verify", "--database-url", &url]);
+    assert!(ok && out.contains("4 rows"), "{out}");
+    tamper(
+        &store,
+        "UPDATE exchanges SET team = 'platform' WHERE seq = 2",
+    )
+    .await;
+    let (ok, out) = run(&["audit", "verify", "--database-url", &url]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("TAMPERED") && out.contains("seq 2"), "{out}");
+}
