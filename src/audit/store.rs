@@ -47,6 +47,57 @@ macro_rules! with_pool {
     };
 }
 
+/// Which exchanges `search` returns; every field narrows the result.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub id: Option<String>,
+    pub team: Option<String>,
+    pub principal: Option<String>,
+    pub key_id: Option<String>,
+    pub model: Option<String>,
+    pub decision: Option<String>,
+    /// Exchanges with at least one finding of this class.
+    pub class: Option<String>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+enum Order {
+    Chain,
+    NewestFirst,
+}
+
+/// Appends ` WHERE …` for a filter to a query over `exchanges e`.
+macro_rules! push_filter {
+    ($q:ident, $f:expr) => {{
+        let f = $f;
+        $q.push(" WHERE 1 = 1");
+        for (column, value) in [
+            ("e.id", &f.id),
+            ("e.team", &f.team),
+            ("e.principal", &f.principal),
+            ("e.key_id", &f.key_id),
+            ("e.model", &f.model),
+            ("e.decision", &f.decision),
+        ] {
+            if let Some(v) = value {
+                $q.push(format!(" AND {column} = ")).push_bind(v.clone());
+            }
+        }
+        if let Some(class) = &f.class {
+            $q.push(" AND EXISTS (SELECT 1 FROM findings fc WHERE fc.exchange_id = e.id AND fc.class = ")
+                .push_bind(class.clone())
+                .push(")");
+        }
+        if let Some(t) = f.since {
+            $q.push(" AND e.occurred_at >= ").push_bind(t);
+        }
+        if let Some(t) = f.until {
+            $q.push(" AND e.occurred_at < ").push_bind(t);
+        }
+    }};
+}
+
 const EXCHANGE_COLUMNS: &str = "id, instance_id, seq, occurred_at, upstream_request_id, key_id, principal, team, \
 client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, \
 latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash";
@@ -187,15 +238,46 @@ impl AuditStore {
 
     /// Every chained record, grouped by instance and in `seq` order.
     pub async fn chains(&self) -> Result<BTreeMap<String, Vec<ChainedRecord>>, StoreError> {
-        let mut findings: BTreeMap<String, Vec<FindingRow>> = BTreeMap::new();
         let mut chains: BTreeMap<String, Vec<ChainedRecord>> = BTreeMap::new();
+        for row in self.select(&Filter::default(), Order::Chain, None).await? {
+            chains.entry(row.instance_id.clone()).or_default().push(row);
+        }
+        Ok(chains)
+    }
+
+    /// Exchanges matching `filter`, newest first, at most `limit`.
+    pub async fn search(
+        &self,
+        filter: &Filter,
+        limit: i64,
+    ) -> Result<Vec<ChainedRecord>, StoreError> {
+        self.select(filter, Order::NewestFirst, Some(limit)).await
+    }
+
+    async fn select(
+        &self,
+        filter: &Filter,
+        order: Order,
+        limit: Option<i64>,
+    ) -> Result<Vec<ChainedRecord>, StoreError> {
+        let order_sql = match order {
+            Order::Chain => " ORDER BY e.instance_id, e.seq",
+            Order::NewestFirst => " ORDER BY e.occurred_at DESC, e.id",
+        };
+        let mut findings: BTreeMap<String, Vec<FindingRow>> = BTreeMap::new();
+        let mut out = Vec::new();
         with_pool!(self, pool => {
-            let rows = sqlx::query(&format!(
-                "SELECT {FINDING_COLUMNS} FROM findings ORDER BY exchange_id, ordinal"
-            ))
-            .fetch_all(pool)
-            .await?;
-            for row in rows {
+            // The findings of the selected exchanges, then the exchanges, with the same filter.
+            let mut q = QueryBuilder::new(format!(
+                "SELECT {FINDING_COLUMNS} FROM findings WHERE exchange_id IN (SELECT e.id FROM exchanges e"
+            ));
+            push_filter!(q, filter);
+            q.push(order_sql);
+            if let Some(n) = limit {
+                q.push(" LIMIT ").push_bind(n);
+            }
+            q.push(") ORDER BY exchange_id, ordinal");
+            for row in q.build().fetch_all(pool).await? {
                 findings.entry(row.try_get("exchange_id")?).or_default().push(FindingRow {
                     class: row.try_get("class")?,
                     rule: row.try_get("rule")?,
@@ -206,12 +288,13 @@ impl AuditStore {
                     fingerprint: row.try_get("fingerprint")?,
                 });
             }
-            let rows = sqlx::query(&format!(
-                "SELECT {EXCHANGE_COLUMNS} FROM exchanges ORDER BY instance_id, seq"
-            ))
-            .fetch_all(pool)
-            .await?;
-            for row in rows {
+            let mut q = QueryBuilder::new(format!("SELECT {EXCHANGE_COLUMNS} FROM exchanges e"));
+            push_filter!(q, filter);
+            q.push(order_sql);
+            if let Some(n) = limit {
+                q.push(" LIMIT ").push_bind(n);
+            }
+            for row in q.build().fetch_all(pool).await? {
                 let id: String = row.try_get("id")?;
                 let decision: String = row.try_get("decision")?;
                 let record = ExchangeRecord {
@@ -241,18 +324,17 @@ impl AuditStore {
                     output: row.try_get("output")?,
                     id,
                 };
-                let chained = ChainedRecord {
+                out.push(ChainedRecord {
                     instance_id: row.try_get("instance_id")?,
                     seq: row.try_get("seq")?,
                     prev_hash: row.try_get("prev_hash")?,
                     hash: row.try_get("hash")?,
                     record,
-                };
-                chains.entry(chained.instance_id.clone()).or_default().push(chained);
+                });
             }
             Ok::<(), StoreError>(())
         })?;
-        Ok(chains)
+        Ok(out)
     }
 
     /// Walks every instance's chain; the first break found, or the number of rows verified.

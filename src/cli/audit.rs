@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::audit::AuditStore;
+use crate::audit::store::Filter;
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -23,6 +24,145 @@ pub struct StoreArgs {
 pub enum AuditCommand {
     /// Walk every instance's hash chain; exit 1 at the first altered, inserted or deleted row.
     Verify(StoreArgs),
+    /// Find exchanges (newest first).
+    Search(SearchArgs),
+    /// One exchange with its findings, as JSON.
+    Show {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Every exchange since a time, as JSON lines (for a SIEM).
+    Export {
+        /// RFC 3339 time or YYYY-MM-DD.
+        #[arg(long)]
+        since: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[arg(long)]
+    team: Option<String>,
+    #[arg(long)]
+    principal: Option<String>,
+    #[arg(long)]
+    key: Option<String>,
+    #[arg(long)]
+    model: Option<String>,
+    /// forwarded, blocked or error.
+    #[arg(long)]
+    decision: Option<String>,
+    /// Exchanges with a finding of this class (secrets, pii.email, customer_id…).
+    #[arg(long)]
+    class: Option<String>,
+    /// RFC 3339 time or YYYY-MM-DD.
+    #[arg(long)]
+    since: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    limit: i64,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+fn parse_time(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("{s:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
+    Ok(day.and_hms_opt(0, 0, 0).context("midnight")?.and_utc())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn print_rows(rows: &[crate::audit::ChainedRecord], format: Format) -> anyhow::Result<()> {
+    let columns = |r: &crate::audit::ExchangeRecord| {
+        [
+            r.occurred_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            r.id.clone(),
+            r.team.clone(),
+            r.principal.clone(),
+            r.model.clone().unwrap_or_default(),
+            r.decision.as_str().to_string(),
+            r.status.to_string(),
+            r.rule.clone().unwrap_or_default(),
+            r.findings.len().to_string(),
+        ]
+    };
+    const HEAD: [&str; 9] = [
+        "time",
+        "id",
+        "team",
+        "principal",
+        "model",
+        "decision",
+        "status",
+        "rule",
+        "findings",
+    ];
+    match format {
+        Format::Jsonl => {
+            for r in rows {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        Format::Csv => {
+            println!("{}", HEAD.join(","));
+            for r in rows {
+                println!(
+                    "{}",
+                    columns(&r.record)
+                        .iter()
+                        .map(|c| csv_field(c))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+            }
+        }
+        Format::Table => {
+            let cells: Vec<[String; 9]> = rows.iter().map(|r| columns(&r.record)).collect();
+            let mut widths: Vec<usize> = HEAD.iter().map(|h| h.len()).collect();
+            for row in &cells {
+                for (w, c) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |cols: Vec<&str>| {
+                cols.iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            println!("{}", line(HEAD.to_vec()));
+            for row in &cells {
+                println!("{}", line(row.iter().map(String::as_str).collect()));
+            }
+            println!("({} rows)", rows.len());
+        }
+    }
+    Ok(())
 }
 
 async fn open(args: &StoreArgs) -> anyhow::Result<AuditStore> {
@@ -49,6 +189,42 @@ pub fn migrate(args: StoreArgs) -> anyhow::Result<()> {
 
 pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
+        AuditCommand::Search(args) => super::runtime(1)?.block_on(async {
+            let store = open(&args.store).await?;
+            let filter = Filter {
+                team: args.team,
+                principal: args.principal,
+                key_id: args.key,
+                model: args.model,
+                decision: args.decision,
+                class: args.class,
+                since: args.since.as_deref().map(parse_time).transpose()?,
+                until: args.until.as_deref().map(parse_time).transpose()?,
+                id: None,
+            };
+            let rows = store.search(&filter, args.limit).await?;
+            print_rows(&rows, args.format)
+        }),
+        AuditCommand::Show { id, store } => super::runtime(1)?.block_on(async {
+            let store = open(&store).await?;
+            let filter = Filter {
+                id: Some(id.clone()),
+                ..Filter::default()
+            };
+            let rows = store.search(&filter, 1).await?;
+            let row = rows.first().with_context(|| format!("no exchange {id}"))?;
+            println!("{}", serde_json::to_string_pretty(row)?);
+            Ok(())
+        }),
+        AuditCommand::Export { since, store } => super::runtime(1)?.block_on(async {
+            let store = open(&store).await?;
+            let filter = Filter {
+                since: Some(parse_time(&since)?),
+                ..Filter::default()
+            };
+            let rows = store.search(&filter, i64::MAX).await?;
+            print_rows(&rows, Format::Jsonl)
+        }),
         AuditCommand::Verify(args) => super::runtime(1)?.block_on(async {
             let store = open(&args).await?;
             match store

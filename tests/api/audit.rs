@@ -703,3 +703,100 @@ async fn the_documented_queries_run_and_answer() {
         }
     }
 }
+
+#[tokio::test]
+async fn security_can_search_show_and_export_from_the_cli() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for (store, url) in stores().await {
+        let mut chain = Chain::new(unique("ins"));
+        let mut rows = Vec::new();
+        for (i, team) in ["support", "platform", "support"].iter().enumerate() {
+            let mut r = record(&format!("req_cli_{i}_{}", unique("x")), team);
+            if i == 2 {
+                r.decision = Decision::Blocked;
+                r.status = 403;
+                r.rule = Some("pii.ssn".into());
+                r.findings.clear();
+            }
+            rows.push(chain.link(r));
+        }
+        store.insert(&rows).await.expect("insert");
+
+        let table = run(&[
+            "audit",
+            "search",
+            "--team",
+            "support",
+            "--database-url",
+            &url,
+        ]);
+        assert!(table.contains("(2 rows)"), "{}: {table}", store.backend());
+        let blocked = run(&[
+            "audit",
+            "search",
+            "--decision",
+            "blocked",
+            "--format",
+            "jsonl",
+            "--database-url",
+            &url,
+        ]);
+        let lines: Vec<serde_json::Value> = blocked
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["record"]["rule"], "pii.ssn");
+        let secrets = run(&[
+            "audit",
+            "search",
+            "--class",
+            "secrets",
+            "--format",
+            "csv",
+            "--database-url",
+            &url,
+        ]);
+        assert_eq!(
+            secrets.lines().count(),
+            3,
+            "header and the two exchanges with a secret finding: {secrets}"
+        );
+        assert!(secrets.starts_with("time,id,team"));
+
+        let shown = run(&["audit", "show", &rows[1].record.id, "--database-url", &url]);
+        let v: serde_json::Value = serde_json::from_str(&shown).expect("json");
+        assert_eq!(v["record"]["team"], "platform");
+        assert_eq!(v["record"]["findings"].as_array().map(Vec::len), Some(2));
+
+        let exported = run(&[
+            "audit",
+            "export",
+            "--since",
+            "2020-01-01",
+            "--database-url",
+            &url,
+        ]);
+        assert_eq!(exported.lines().count(), 3);
+        let none = run(&[
+            "audit",
+            "export",
+            "--since",
+            "2999-01-01",
+            "--database-url",
+            &url,
+        ]);
+        assert_eq!(none.lines().count(), 0);
+    }
+}
