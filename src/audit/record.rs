@@ -190,34 +190,89 @@ impl std::fmt::Display for ChainBreak {
     }
 }
 
-/// Checks one instance's rows, in `seq` order. `pruned_through` is the last sequence number
-/// that retention pruning removed (0 if none): the chain must resume right after it.
-pub fn verify_chain(rows: &[ChainedRecord], pruned_through: i64) -> Result<usize, ChainBreak> {
-    // After a prune the first remaining row's link points at a deleted row: take it as given.
-    let mut prev = match rows.first() {
-        Some(first) if pruned_through > 0 => first.prev_hash.clone(),
-        _ => GENESIS_HASH.to_string(),
-    };
-    for (expected_seq, row) in (pruned_through + 1..).zip(rows) {
-        if row.seq != expected_seq || row.prev_hash != prev {
-            return Err(ChainBreak::Broken {
-                instance_id: row.instance_id.clone(),
-                seq: row.seq,
-                id: row.record.id.clone(),
-                expected_seq,
-            });
+/// What retention pruning leaves of a row: its place in the chain and its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    pub id: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Checks one instance's rows, in `seq` order, across the gaps that pruning left (`pruned`, by
+/// sequence number): every position from 1 on must be a row whose content matches its hash, or
+/// a tombstone, and each must link to the one before.
+pub fn verify_chain(
+    rows: &[ChainedRecord],
+    pruned: &std::collections::BTreeMap<i64, Tombstone>,
+) -> Result<usize, ChainBreak> {
+    let mut prev = GENESIS_HASH.to_string();
+    let mut rows = rows.iter().peekable();
+    let mut expected_seq = 1;
+    let last_seq = rows
+        .clone()
+        .map(|r| r.seq)
+        .chain(pruned.keys().copied())
+        .max()
+        .unwrap_or(0);
+    let mut verified = 0;
+    while expected_seq <= last_seq {
+        match rows.peek() {
+            Some(row) if row.seq == expected_seq => {
+                if row.prev_hash != prev {
+                    return Err(ChainBreak::Broken {
+                        instance_id: row.instance_id.clone(),
+                        seq: row.seq,
+                        id: row.record.id.clone(),
+                        expected_seq,
+                    });
+                }
+                let hash = chain_hash(&row.prev_hash, &row.instance_id, row.seq, &row.record);
+                if hash != row.hash {
+                    return Err(ChainBreak::Altered {
+                        instance_id: row.instance_id.clone(),
+                        seq: row.seq,
+                        id: row.record.id.clone(),
+                    });
+                }
+                prev = row.hash.clone();
+                verified += 1;
+                rows.next();
+            }
+            Some(row) if row.seq < expected_seq => {
+                // A second row at a position already taken: inserted.
+                return Err(ChainBreak::Broken {
+                    instance_id: row.instance_id.clone(),
+                    seq: row.seq,
+                    id: row.record.id.clone(),
+                    expected_seq,
+                });
+            }
+            next => match pruned.get(&expected_seq) {
+                Some(t) if t.prev_hash == prev => prev = t.hash.clone(),
+                _ => {
+                    let (instance_id, seq, id) = next
+                        .map(|r| (r.instance_id.clone(), r.seq, r.record.id.clone()))
+                        .unwrap_or_default();
+                    return Err(ChainBreak::Broken {
+                        instance_id,
+                        seq,
+                        id,
+                        expected_seq,
+                    });
+                }
+            },
         }
-        let hash = chain_hash(&row.prev_hash, &row.instance_id, row.seq, &row.record);
-        if hash != row.hash {
-            return Err(ChainBreak::Altered {
-                instance_id: row.instance_id.clone(),
-                seq: row.seq,
-                id: row.record.id.clone(),
-            });
-        }
-        prev = row.hash.clone();
+        expected_seq += 1;
     }
-    Ok(rows.len())
+    if let Some(row) = rows.next() {
+        return Err(ChainBreak::Broken {
+            instance_id: row.instance_id.clone(),
+            seq: row.seq,
+            id: row.record.id.clone(),
+            expected_seq,
+        });
+    }
+    Ok(verified)
 }
 
 #[cfg(test)]
@@ -268,26 +323,44 @@ mod tests {
         let rows: Vec<ChainedRecord> = (0..5)
             .map(|i| chain.link(sample(&format!("req_{i}"))))
             .collect();
-        assert_eq!(verify_chain(&rows, 0), Ok(5));
-        assert_eq!(verify_chain(&rows[2..], 2), Ok(3), "a pruned chain resumes");
+        let none = std::collections::BTreeMap::new();
+        assert_eq!(verify_chain(&rows, &none), Ok(5));
+        let tombstones: std::collections::BTreeMap<i64, Tombstone> = rows[..2]
+            .iter()
+            .map(|r| {
+                (
+                    r.seq,
+                    Tombstone {
+                        id: r.record.id.clone(),
+                        prev_hash: r.prev_hash.clone(),
+                        hash: r.hash.clone(),
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(
+            verify_chain(&rows[2..], &tombstones),
+            Ok(3),
+            "a pruned chain verifies across the gap"
+        );
 
         let mut altered = rows.clone();
         altered[2].record.team = "platform".into();
         assert!(matches!(
-            verify_chain(&altered, 0),
+            verify_chain(&altered, &none),
             Err(ChainBreak::Altered { seq: 3, .. })
         ));
 
         let mut deleted = rows.clone();
         deleted.remove(2);
         assert!(matches!(
-            verify_chain(&deleted, 0),
+            verify_chain(&deleted, &none),
             Err(ChainBreak::Broken { seq: 4, .. })
         ));
 
         assert!(
             matches!(
-                verify_chain(&rows[1..], 0),
+                verify_chain(&rows[1..], &none),
                 Err(ChainBreak::Broken { seq: 2, .. })
             ),
             "deleting the oldest row is caught unless a prune says so"
@@ -297,6 +370,6 @@ mod tests {
         let mut forged = rows[1].clone();
         forged.record.id = "req_forged".into();
         inserted.insert(2, forged);
-        assert!(verify_chain(&inserted, 0).is_err());
+        assert!(verify_chain(&inserted, &none).is_err());
     }
 }

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 
 use super::record::{
-    ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, verify_chain,
+    ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, Tombstone, verify_chain,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,29 @@ macro_rules! push_filter {
         }
         if let Some(t) = f.until {
             $q.push(" AND e.occurred_at < ").push_bind(t);
+        }
+    }};
+}
+
+/// Appends ` FROM exchanges e WHERE <older than cutoff> AND <team condition>` for prune.
+macro_rules! push_age {
+    ($q:ident, $cutoff:expr, $team:expr, $all:expr) => {{
+        $q.push(" FROM exchanges e WHERE e.occurred_at < ")
+            .push_bind($cutoff);
+        match $team {
+            Some(t) => {
+                $q.push(" AND e.team = ").push_bind(t.clone());
+            }
+            None => {
+                if !$all.is_empty() {
+                    $q.push(" AND e.team NOT IN (");
+                    let mut sep = $q.separated(", ");
+                    for t in $all.keys() {
+                        sep.push_bind(t.clone());
+                    }
+                    $q.push(")");
+                }
+            }
         }
     }};
 }
@@ -337,11 +360,39 @@ impl AuditStore {
         Ok(out)
     }
 
+    /// Tombstones of pruned rows, by instance and sequence number.
+    async fn tombstones(&self) -> Result<BTreeMap<String, BTreeMap<i64, Tombstone>>, StoreError> {
+        let mut out: BTreeMap<String, BTreeMap<i64, Tombstone>> = BTreeMap::new();
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT instance_id, seq, id, prev_hash, hash FROM pruned")
+                .fetch_all(pool)
+                .await?;
+            for row in rows {
+                out.entry(row.try_get("instance_id")?).or_default().insert(
+                    row.try_get("seq")?,
+                    Tombstone {
+                        id: row.try_get("id")?,
+                        prev_hash: row.try_get("prev_hash")?,
+                        hash: row.try_get("hash")?,
+                    },
+                );
+            }
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(out)
+    }
+
     /// Walks every instance's chain; the first break found, or the number of rows verified.
     pub async fn verify(&self) -> Result<Result<usize, ChainBreak>, StoreError> {
+        let chains = self.chains().await?;
+        let mut tombstones = self.tombstones().await?;
         let mut total = 0;
-        for rows in self.chains().await?.values() {
-            match verify_chain(rows, 0) {
+        let instances: std::collections::BTreeSet<String> =
+            chains.keys().chain(tombstones.keys()).cloned().collect();
+        for instance in instances {
+            let rows = chains.get(&instance).map(Vec::as_slice).unwrap_or(&[]);
+            let pruned = tombstones.remove(&instance).unwrap_or_default();
+            match verify_chain(rows, &pruned) {
                 Ok(n) => total += n,
                 Err(b) => return Ok(Err(b)),
             }
@@ -349,5 +400,49 @@ impl AuditStore {
         // Findings whose exchange is gone cannot exist (foreign key), and findings that were
         // altered or inserted change their exchange's hash: both are caught above.
         Ok(Ok(total))
+    }
+
+    /// Removes exchanges older than their team's retention (`retention_days` by team, else
+    /// `default_days`), leaving a tombstone for each so that the chains still verify. Returns
+    /// how many exchanges were removed.
+    pub async fn prune(
+        &self,
+        retention_days: &BTreeMap<String, u32>,
+        default_days: u32,
+    ) -> Result<u64, StoreError> {
+        let now = chrono::Utc::now();
+        let cutoff = |days: u32| now - chrono::Duration::days(i64::from(days));
+        let mut removed = 0;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if self.backend() == "postgres" {
+                sqlx::query("SET LOCAL warden.prune = 'on'").execute(&mut *tx).await?;
+            } else {
+                sqlx::query("INSERT INTO audit_prune_guard (active) VALUES (1)").execute(&mut *tx).await?;
+            }
+            // One pass per team with its own retention, then everyone else with the default.
+            let mut passes: Vec<(Option<&String>, u32)> =
+                retention_days.iter().map(|(t, d)| (Some(t), *d)).collect();
+            passes.push((None, default_days));
+            for (team, days) in passes {
+                let mut tomb = QueryBuilder::new("INSERT INTO pruned (instance_id, seq, id, prev_hash, hash, occurred_at) SELECT e.instance_id, e.seq, e.id, e.prev_hash, e.hash, e.occurred_at");
+                push_age!(tomb, cutoff(days), team, retention_days);
+                tomb.build().execute(&mut *tx).await?;
+                let mut findings = QueryBuilder::new("DELETE FROM findings WHERE exchange_id IN (SELECT e.id");
+                push_age!(findings, cutoff(days), team, retention_days);
+                findings.push(")");
+                findings.build().execute(&mut *tx).await?;
+                let mut exchanges = QueryBuilder::new("DELETE FROM exchanges WHERE id IN (SELECT e.id");
+                push_age!(exchanges, cutoff(days), team, retention_days);
+                exchanges.push(")");
+                removed += exchanges.build().execute(&mut *tx).await?.rows_affected();
+            }
+            if self.backend() == "sqlite" {
+                sqlx::query("DELETE FROM audit_prune_guard").execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(removed)
     }
 }

@@ -32,6 +32,12 @@ pub enum AuditCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Remove exchanges older than their team's `audit.retention_days` (tombstones keep the
+    /// chains verifiable).
+    Prune {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Every exchange since a time, as JSON lines (for a SIEM).
     Export {
         /// RFC 3339 time or YYYY-MM-DD.
@@ -204,6 +210,29 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
             };
             let rows = store.search(&filter, args.limit).await?;
             print_rows(&rows, args.format)
+        }),
+        AuditCommand::Prune { store } => super::runtime(1)?.block_on(async {
+            let config = Config::load(store.config.as_deref(), std::env::vars())
+                .context("invalid configuration")?;
+            let set = crate::policy::PolicySet::load(&config.policies.dir).map_err(|e| {
+                anyhow::anyhow!(
+                    e.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })?;
+            let retention: std::collections::BTreeMap<String, u32> = set
+                .policies
+                .iter()
+                .map(|(team, p)| (team.clone(), p.policy.audit.retention_days))
+                .collect();
+            // Teams without a policy of their own are kept as long as the default policy says.
+            let default_days = retention.get("default").copied().unwrap_or(90);
+            let db = open(&store).await?;
+            let removed = db.prune(&retention, default_days).await?;
+            println!("pruned {removed} exchanges past their retention");
+            Ok(())
         }),
         AuditCommand::Show { id, store } => super::runtime(1)?.block_on(async {
             let store = open(&store).await?;

@@ -800,3 +800,60 @@ async fn security_can_search_show_and_export_from_the_cli() {
         assert_eq!(none.lines().count(), 0);
     }
 }
+
+#[tokio::test]
+async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_caught() {
+    for (store, _) in stores().await {
+        let mut chain = Chain::new(unique("ins"));
+        let mut rows = Vec::new();
+        for (i, (team, age_days)) in [
+            ("support", 40),
+            ("platform", 40),
+            ("support", 1),
+            ("support", 50),
+            ("platform", 1),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut r = record(&format!("req_prune_{i}_{}", unique("x")), team);
+            r.occurred_at = ExchangeRecord::now() - chrono::Duration::days(*age_days);
+            rows.push(chain.link(r));
+        }
+        store.insert(&rows).await.expect("insert");
+        let retention: std::collections::BTreeMap<String, u32> =
+            [("support".to_string(), 30)].into_iter().collect();
+        let removed = store.prune(&retention, 90).await.expect("prune");
+        assert_eq!(
+            removed,
+            2,
+            "{}: the two support rows past 30 days",
+            store.backend()
+        );
+        assert_eq!(store.count().await.expect("count"), 3);
+        assert_eq!(
+            store.verify().await.expect("verify"),
+            Ok(3),
+            "{}: verifies across the gaps",
+            store.backend()
+        );
+        let left = store.search(&Default::default(), 10).await.expect("search");
+        assert!(left.iter().all(|r| !(r.record.team == "support"
+            && r.record.occurred_at < ExchangeRecord::now() - chrono::Duration::days(30))));
+
+        tamper(
+            &store,
+            "DELETE FROM findings WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 3)",
+        )
+        .await;
+        tamper(&store, "DELETE FROM exchanges WHERE seq = 3").await;
+        assert!(
+            matches!(
+                store.verify().await.expect("verify"),
+                Err(ChainBreak::Broken { .. })
+            ),
+            "{}",
+            store.backend()
+        );
+    }
+}
