@@ -285,22 +285,6 @@ mod writer {
         }
     }
 
-    /// Refuses then restores connections to one test database, as a database outage would.
-    async fn set_outage(url: &str, down: bool) {
-        let admin = sqlx::PgPool::connect(&admin_url()).await.expect("admin");
-        let db = &url[url.rfind('/').expect("db") + 1..];
-        admin
-            .execute(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS {}", !down).as_str())
-            .await
-            .expect("alter");
-        if down {
-            admin
-                .execute(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'").as_str())
-                .await
-                .expect("terminate");
-        }
-    }
-
     #[tokio::test]
     async fn an_outage_spools_and_everything_arrives_exactly_once_afterwards() {
         let (store, url) = postgres_store().await;
@@ -311,7 +295,7 @@ mod writer {
                 .expect("accepted");
         }
         writer.flush().await;
-        set_outage(&url, true).await;
+        outage(&url, true).await;
         for i in 0..200 {
             writer
                 .submit(record(&format!("req_during_{i}"), "support"))
@@ -324,7 +308,7 @@ mod writer {
             "the database is down: records are spooled"
         );
         assert!(writer.spooled() >= 200);
-        set_outage(&url, false).await;
+        outage(&url, false).await;
         for i in 0..50 {
             writer
                 .submit(record(&format!("req_after_{i}"), "support"))
@@ -372,7 +356,7 @@ mod writer {
         let (store, url) = postgres_store().await;
         let cfg = config("restart");
         let (writer, task) = AuditWriter::start(store.clone(), cfg.clone(), unique("ins"));
-        set_outage(&url, true).await;
+        outage(&url, true).await;
         for i in 0..100 {
             writer
                 .submit(record(&format!("req_{i}"), "support"))
@@ -383,7 +367,7 @@ mod writer {
         drop(writer);
         task.await
             .expect("the writer ends when its handles are gone");
-        set_outage(&url, false).await;
+        outage(&url, false).await;
         let store = AuditStore::connect(&url).await.expect("reconnect");
         let (writer, _task) = AuditWriter::start(store.clone(), cfg, unique("ins"));
         writer.flush().await;
@@ -530,21 +514,6 @@ mod gateway {
         }
     }
 
-    async fn set_outage(url: &str, down: bool) {
-        let admin = sqlx::PgPool::connect(&admin_url()).await.expect("admin");
-        let db = &url[url.rfind('/').expect("db") + 1..];
-        admin
-            .execute(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS {}", !down).as_str())
-            .await
-            .expect("alter");
-        if down {
-            admin
-                .execute(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'").as_str())
-                .await
-                .expect("terminate");
-        }
-    }
-
     #[tokio::test]
     async fn a_dead_database_loses_nothing_and_never_slows_a_request_down_to_failure() {
         let (store, url) = postgres_store().await;
@@ -552,10 +521,10 @@ mod gateway {
         let mut ids = Vec::new();
         for round in 0..3 {
             if round == 1 {
-                set_outage(&url, true).await;
+                outage(&url, true).await;
             }
             if round == 2 {
-                set_outage(&url, false).await;
+                outage(&url, false).await;
             }
             for _ in 0..20 {
                 let r = app.send_messages("", false).await;
@@ -588,7 +557,7 @@ mod gateway {
             c.audit.spool_path = std::path::PathBuf::from("/nonexistent-dir/warden.spool");
         })
         .await;
-        set_outage(&url, true).await;
+        outage(&url, true).await;
         assert_eq!(app.send_messages("", false).await.status(), 200);
         app.warden.state.audit.flush().await;
         let before = app.mock.state.total();
@@ -606,7 +575,7 @@ mod gateway {
             .await
             .expect("json");
         assert_eq!(ready["audit"]["state"], "failing");
-        set_outage(&url, false).await;
+        outage(&url, false).await;
     }
 }
 
@@ -855,5 +824,127 @@ async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_
             "{}",
             store.backend()
         );
+    }
+}
+
+/// The real binary under load: the database goes away, Warden is stopped with SIGTERM while it
+/// is spooling, the database comes back, and a new Warden replays what the old one spooled.
+#[tokio::test]
+async fn sigterm_while_spooling_and_a_restart_lose_nothing() {
+    use crate::binary::{new_key, start};
+    use crate::helpers::UPSTREAM_KEY;
+
+    let (store, url) = postgres_store().await;
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("sigterm"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fixtures = crate::helpers::fixtures_dir();
+    let (_mock, mock_url) = start(
+        &[
+            "mock-upstream",
+            "--listen",
+            "127.0.0.1:0",
+            "--fixtures-dir",
+            fixtures.to_str().expect("utf8"),
+        ],
+        &[],
+        &dir.join("mock.log"),
+    );
+    let (key, entry) = new_key("default");
+    let config = dir.join("warden.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "policies:\n  dir: {}\naudit:\n  database_url: {url}\n  spool_path: {}\nkeys:\n{entry}",
+            crate::helpers::bundled_policies().display(),
+            dir.join("audit.spool").display()
+        ),
+    )
+    .expect("config");
+    let config = config.display().to_string();
+    let launch = |log: &str| {
+        let args = [
+            "serve",
+            "--config",
+            &config,
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &mock_url,
+        ];
+        start(
+            &args,
+            &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
+            &dir.join(log),
+        )
+    };
+    let http = reqwest::Client::new();
+    let send = |base: String| {
+        let http = http.clone();
+        let key = key.clone();
+        async move {
+            http.post(format!("{base}/v1/messages"))
+                .header("x-api-key", key)
+                .json(&serde_json::json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}))
+                .send()
+                .await
+                .expect("sent")
+                .status()
+                .as_u16()
+        }
+    };
+
+    let (mut warden, base) = launch("warden-1.log");
+    for _ in 0..20 {
+        assert_eq!(send(base.clone()).await, 200);
+    }
+    outage(&url, true).await;
+    for _ in 0..30 {
+        assert_eq!(
+            send(base.clone()).await,
+            200,
+            "served while the database is down"
+        );
+    }
+    assert!(warden.terminate(), "clean exit on SIGTERM");
+    outage(&url, false).await;
+
+    let (_warden2, _base2) = launch("warden-2.log");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while store.count().await.expect("count") < 50 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the restart did not replay the spool"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        store.count().await.expect("count"),
+        50,
+        "every exchange exactly once"
+    );
+    assert!(
+        store.verify().await.expect("verify").is_ok(),
+        "intact chains"
+    );
+}
+
+/// Refuses (and cuts) or restores connections to one test database, as an outage would.
+pub async fn outage(url: &str, down: bool) {
+    let admin = sqlx::PgPool::connect(&admin_url()).await.expect("admin");
+    let db = &url[url.rfind('/').expect("db") + 1..];
+    admin
+        .execute(format!("ALTER DATABASE {db} ALLOW_CONNECTIONS {}", !down).as_str())
+        .await
+        .expect("alter");
+    if down {
+        admin
+            .execute(
+                format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+                )
+                .as_str(),
+            )
+            .await
+            .expect("terminate");
     }
 }

@@ -14,6 +14,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_warden");
 /// A child process killed when dropped.
 pub struct Proc(Child);
 
+impl Proc {
+    /// SIGTERM, then waits for the process to exit; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        self.0.wait().is_ok_and(|s| s.success())
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -22,7 +32,7 @@ impl Drop for Proc {
 }
 
 /// Starts `warden ARGS`, copies its stderr to `log`, and returns once it logged its address.
-fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
+pub fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .envs(env.iter().copied())
@@ -49,7 +59,7 @@ fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
 }
 
 /// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
-fn new_key(team: &str) -> (String, String) {
+pub fn new_key(team: &str) -> (String, String) {
     let out = Command::new(BIN)
         .args([
             "keys",
