@@ -44,6 +44,8 @@ fn record(i: usize) -> ExchangeRecord {
             span_end: 50,
             fingerprint: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
         }],
+        tool_calls: Vec::new(),
+        tool_results: Vec::new(),
     }
 }
 

@@ -6,6 +6,6 @@ pub mod spool;
 pub mod store;
 pub mod writer;
 
-pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow};
+pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow, ToolCallRow, ToolResultRow};
 pub use store::{AuditStore, StoreError};
 pub use writer::{AuditWriter, StoreState, WriterConfig};

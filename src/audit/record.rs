@@ -24,6 +24,27 @@ pub struct FindingRow {
     pub fingerprint: String,
 }
 
+/// A tool call the model emitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallRow {
+    pub tool_use_id: String,
+    pub name: String,
+    /// The input as JSON, as the storage mode says.
+    pub input: Option<String>,
+    /// `allowed`, `denied`, `approval-pending`, `approved`, `rejected` or `expired`.
+    pub decision: String,
+    pub approval_id: Option<String>,
+}
+
+/// A tool result a request carried back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolResultRow {
+    pub tool_use_id: String,
+    pub bytes: i64,
+    /// Whether a finding was made inside it.
+    pub flagged: bool,
+}
+
 /// What happened to a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,6 +101,10 @@ pub struct ExchangeRecord {
     pub prompt: Option<String>,
     pub output: Option<String>,
     pub findings: Vec<FindingRow>,
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCallRow>,
+    #[serde(default)]
+    pub tool_results: Vec<ToolResultRow>,
 }
 
 impl ExchangeRecord {
@@ -310,6 +335,8 @@ pub(crate) fn sample(id: &str) -> ExchangeRecord {
             span_end: 22,
             fingerprint: "ab12".into(),
         }],
+        tool_calls: Vec::new(),
+        tool_results: Vec::new(),
     }
 }
 

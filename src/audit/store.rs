@@ -11,7 +11,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 
 use super::record::{
-    ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, Tombstone, verify_chain,
+    ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, Tombstone, ToolCallRow,
+    ToolResultRow, verify_chain,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +239,44 @@ impl AuditStore {
                 q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
             }
+            let calls: Vec<(&ChainedRecord, usize, &ToolCallRow)> = records
+                .iter()
+                .flat_map(|c| c.record.tool_calls.iter().enumerate().map(move |(i, t)| (c, i, t)))
+                .collect();
+            for chunk in calls.chunks(ROWS_PER_INSERT) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO tool_calls (exchange_id, ordinal, tool_use_id, name, input, decision, approval_id) ",
+                );
+                q.push_values(chunk, |mut b, (c, i, t)| {
+                    b.push_bind(c.record.id.clone())
+                        .push_bind(*i as i32)
+                        .push_bind(t.tool_use_id.clone())
+                        .push_bind(t.name.clone())
+                        .push_bind(t.input.clone())
+                        .push_bind(t.decision.clone())
+                        .push_bind(t.approval_id.clone());
+                });
+                q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+            let results: Vec<(&ChainedRecord, usize, &ToolResultRow)> = records
+                .iter()
+                .flat_map(|c| c.record.tool_results.iter().enumerate().map(move |(i, t)| (c, i, t)))
+                .collect();
+            for chunk in results.chunks(ROWS_PER_INSERT) {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO tool_results (exchange_id, ordinal, tool_use_id, bytes, flagged) ",
+                );
+                q.push_values(chunk, |mut b, (c, i, t)| {
+                    b.push_bind(c.record.id.clone())
+                        .push_bind(*i as i32)
+                        .push_bind(t.tool_use_id.clone())
+                        .push_bind(t.bytes)
+                        .push_bind(t.flagged);
+                });
+                q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(())
         })
@@ -288,8 +327,44 @@ impl AuditStore {
             Order::NewestFirst => " ORDER BY e.occurred_at DESC, e.id",
         };
         let mut findings: BTreeMap<String, Vec<FindingRow>> = BTreeMap::new();
+        let mut calls: BTreeMap<String, Vec<ToolCallRow>> = BTreeMap::new();
+        let mut results: BTreeMap<String, Vec<ToolResultRow>> = BTreeMap::new();
         let mut out = Vec::new();
         with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "SELECT exchange_id, tool_use_id, name, input, decision, approval_id FROM tool_calls WHERE exchange_id IN (SELECT e.id FROM exchanges e",
+            );
+            push_filter!(q, filter);
+            q.push(order_sql);
+            if let Some(n) = limit {
+                q.push(" LIMIT ").push_bind(n);
+            }
+            q.push(") ORDER BY exchange_id, ordinal");
+            for row in q.build().fetch_all(pool).await? {
+                calls.entry(row.try_get("exchange_id")?).or_default().push(ToolCallRow {
+                    tool_use_id: row.try_get("tool_use_id")?,
+                    name: row.try_get("name")?,
+                    input: row.try_get("input")?,
+                    decision: row.try_get("decision")?,
+                    approval_id: row.try_get("approval_id")?,
+                });
+            }
+            let mut q = QueryBuilder::new(
+                "SELECT exchange_id, tool_use_id, bytes, flagged FROM tool_results WHERE exchange_id IN (SELECT e.id FROM exchanges e",
+            );
+            push_filter!(q, filter);
+            q.push(order_sql);
+            if let Some(n) = limit {
+                q.push(" LIMIT ").push_bind(n);
+            }
+            q.push(") ORDER BY exchange_id, ordinal");
+            for row in q.build().fetch_all(pool).await? {
+                results.entry(row.try_get("exchange_id")?).or_default().push(ToolResultRow {
+                    tool_use_id: row.try_get("tool_use_id")?,
+                    bytes: row.try_get("bytes")?,
+                    flagged: row.try_get("flagged")?,
+                });
+            }
             // The findings of the selected exchanges, then the exchanges, with the same filter.
             let mut q = QueryBuilder::new(format!(
                 "SELECT {FINDING_COLUMNS} FROM findings WHERE exchange_id IN (SELECT e.id FROM exchanges e"
@@ -322,6 +397,8 @@ impl AuditStore {
                 let decision: String = row.try_get("decision")?;
                 let record = ExchangeRecord {
                     findings: findings.remove(&id).unwrap_or_default(),
+                    tool_calls: calls.remove(&id).unwrap_or_default(),
+                    tool_results: results.remove(&id).unwrap_or_default(),
                     occurred_at: row.try_get("occurred_at")?,
                     upstream_request_id: row.try_get("upstream_request_id")?,
                     key_id: row.try_get("key_id")?,
@@ -428,10 +505,14 @@ impl AuditStore {
                 let mut tomb = QueryBuilder::new("INSERT INTO pruned (instance_id, seq, id, prev_hash, hash, occurred_at) SELECT e.instance_id, e.seq, e.id, e.prev_hash, e.hash, e.occurred_at");
                 push_age!(tomb, cutoff(days), team, retention_days);
                 tomb.build().execute(&mut *tx).await?;
-                let mut findings = QueryBuilder::new("DELETE FROM findings WHERE exchange_id IN (SELECT e.id");
-                push_age!(findings, cutoff(days), team, retention_days);
-                findings.push(")");
-                findings.build().execute(&mut *tx).await?;
+                for table in ["findings", "tool_calls", "tool_results"] {
+                    let mut children = QueryBuilder::new(format!(
+                        "DELETE FROM {table} WHERE exchange_id IN (SELECT e.id"
+                    ));
+                    push_age!(children, cutoff(days), team, retention_days);
+                    children.push(")");
+                    children.build().execute(&mut *tx).await?;
+                }
                 let mut exchanges = QueryBuilder::new("DELETE FROM exchanges WHERE id IN (SELECT e.id");
                 push_age!(exchanges, cutoff(days), team, retention_days);
                 exchanges.push(")");

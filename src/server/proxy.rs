@@ -146,6 +146,7 @@ async fn exchange(
     state.metrics.findings(&ctx.findings);
     if let Some(t) = trail.as_mut() {
         t.set_findings(&ctx.findings);
+        t.set_tool_results(&parsed, &ctx.findings);
     }
     tracing::debug!(request_id = %id, policy = %policy_header, findings = ctx.findings.len(), "Request filtered.");
     let outcome = match outcome {

@@ -105,6 +105,15 @@ pub async fn respond(
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
             let (input, output) = super::trail::usage_of(&v);
             t.set_usage(input, output);
+            for block in v["content"].as_array().into_iter().flatten() {
+                if block["type"] == "tool_use" {
+                    t.add_tool_call(
+                        block["id"].as_str().unwrap_or(""),
+                        block["name"].as_str().unwrap_or(""),
+                        &block["input"],
+                    );
+                }
+            }
         }
         t.set_output(&bytes);
     }
@@ -153,6 +162,7 @@ fn stream(
         request_id: id.to_string(),
         trail,
         output: String::new(),
+        tools: std::collections::HashMap::new(),
         failure: None,
     };
     if let Some(h) = head.headers_mut() {
@@ -173,10 +183,21 @@ fn stream(
 
 /// Notes, for the audit record, what an upstream event says: text and tool input written, and
 /// token usage.
-fn capture(event: &SseEvent, output: &mut String, trail: Option<&mut Trail>) {
+fn capture(
+    event: &SseEvent,
+    output: &mut String,
+    tools: &mut std::collections::HashMap<u64, (String, String, String)>,
+    trail: Option<&mut Trail>,
+) {
     if !matches!(
         event.event(),
-        Some("content_block_delta" | "message_start" | "message_delta")
+        Some(
+            "content_block_delta"
+                | "content_block_start"
+                | "content_block_stop"
+                | "message_start"
+                | "message_delta"
+        )
     ) {
         return;
     }
@@ -194,12 +215,35 @@ fn capture(event: &SseEvent, output: &mut String, trail: Option<&mut Trail>) {
         }
     };
     match v["type"].as_str() {
+        Some("content_block_start") => {
+            let block = &v["content_block"];
+            if let (Some("tool_use"), Some(index)) = (block["type"].as_str(), v["index"].as_u64()) {
+                let id = block["id"].as_str().unwrap_or("").to_string();
+                let name = block["name"].as_str().unwrap_or("").to_string();
+                tools.insert(index, (id, name, String::new()));
+            }
+        }
         Some("content_block_delta") => {
             let d = &v["delta"];
             if let Some(t) = d["text"].as_str() {
                 keep(t);
             } else if let Some(j) = d["partial_json"].as_str() {
                 keep(j);
+                if let Some((_, _, input)) = v["index"].as_u64().and_then(|i| tools.get_mut(&i)) {
+                    if input.len() < MAX_CAPTURED_OUTPUT_BYTES {
+                        input.push_str(j);
+                    }
+                }
+            }
+        }
+        Some("content_block_stop") => {
+            if let (Some((id, name, input)), Some(t)) =
+                (v["index"].as_u64().and_then(|i| tools.remove(&i)), trail)
+            {
+                let input: serde_json::Value =
+                    serde_json::from_str(if input.is_empty() { "{}" } else { &input })
+                        .unwrap_or(serde_json::Value::String(input));
+                t.add_tool_call(&id, &name, &input);
             }
         }
         Some("message_start") => {
@@ -249,6 +293,8 @@ struct Pump {
     trail: Option<Trail>,
     /// What the model wrote (text and tool input), for the audit record; capped.
     output: String,
+    /// Tool calls streaming in, by block index: (id, name, input JSON so far).
+    tools: std::collections::HashMap<u64, (String, String, String)>,
     /// Why the stream ended early, if it did.
     failure: Option<String>,
 }
@@ -367,7 +413,12 @@ impl Pump {
         for event in self.parsed.drain(..) {
             self.finished |= matches!(event.event(), Some("message_stop" | "error"));
             if self.trail.is_some() {
-                capture(&event, &mut self.output, self.trail.as_mut());
+                capture(
+                    &event,
+                    &mut self.output,
+                    &mut self.tools,
+                    self.trail.as_mut(),
+                );
             }
             if !self.passthrough {
                 self.pipeline

@@ -11,7 +11,8 @@ use http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use crate::audit::{AuditWriter, Decision, ExchangeRecord, FindingRow};
+use crate::api::{ContentBlock, MessageContent, MessagesRequest};
+use crate::audit::{AuditWriter, Decision, ExchangeRecord, FindingRow, ToolCallRow, ToolResultRow};
 use crate::filter::Finding;
 use crate::filter::data::redact_for_storage;
 use crate::ids::{Principal, RequestId};
@@ -77,6 +78,8 @@ impl Trail {
                 prompt: None,
                 output: None,
                 findings: Vec::new(),
+                tool_calls: Vec::new(),
+                tool_results: Vec::new(),
             },
             started: Instant::now(),
             policy: None,
@@ -134,6 +137,50 @@ impl Trail {
                 fingerprint: f.fingerprint.clone(),
             })
             .collect();
+    }
+
+    /// A tool call the model emitted (until tool permissions gate them, every call is allowed).
+    pub fn add_tool_call(&mut self, id: &str, name: &str, input: &serde_json::Value) {
+        let input = self.stored(input.to_string().as_bytes(), None);
+        self.record.tool_calls.push(ToolCallRow {
+            tool_use_id: id.to_string(),
+            name: name.to_string(),
+            input,
+            decision: "allowed".into(),
+            approval_id: None,
+        });
+    }
+
+    /// The tool results a request carries, flagged when a finding was made inside one.
+    pub fn set_tool_results(&mut self, request: &MessagesRequest, findings: &[Finding]) {
+        for (i, message) in request.messages.iter().enumerate() {
+            let MessageContent::Blocks(blocks) = &message.content else {
+                continue;
+            };
+            for (j, block) in blocks.iter().enumerate() {
+                if let ContentBlock::ToolResult {
+                    tool_use_id,
+                    content,
+                    ..
+                } = block
+                {
+                    let location = format!("messages[{i}].content[{j}]");
+                    let bytes = content
+                        .as_ref()
+                        .and_then(|c| serde_json::to_vec(c).ok())
+                        .map_or(0, |b| b.len() as i64);
+                    self.record.tool_results.push(ToolResultRow {
+                        tool_use_id: tool_use_id.clone(),
+                        bytes,
+                        flagged: findings.iter().any(|f| {
+                            f.location == location
+                                || f.location.starts_with(&format!("{location}."))
+                                || f.location.starts_with(&format!("{location}["))
+                        }),
+                    });
+                }
+            }
+        }
     }
 
     pub fn set_upstream(&mut self, request_id: Option<String>, latency: std::time::Duration) {

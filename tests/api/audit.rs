@@ -1,10 +1,11 @@
 //! The audit store against the real databases: Postgres (a fresh database per test on the
 //! server at WARDEN_TEST_DATABASE_URL, default 127.0.0.1:5432) and SQLite (a temporary file).
 
-use sqlx::Executor;
+use sqlx::{Executor, Row};
 use warden::audit::AuditStore;
 use warden::audit::record::{
-    Chain, ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow,
+    Chain, ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, ToolCallRow,
+    ToolResultRow,
 };
 
 fn admin_url() -> String {
@@ -104,6 +105,18 @@ fn record(id: &str, team: &str) -> ExchangeRecord {
                 fingerprint: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
             },
         ],
+        tool_calls: vec![ToolCallRow {
+            tool_use_id: format!("toolu_{id}"),
+            name: "Bash".into(),
+            input: Some(r#"{"command":"ls"}"#.into()),
+            decision: "allowed".into(),
+            approval_id: None,
+        }],
+        tool_results: vec![ToolResultRow {
+            tool_use_id: "toolu_earlier".into(),
+            bytes: 120,
+            flagged: true,
+        }],
     }
 }
 
@@ -179,30 +192,32 @@ async fn rows_are_append_only() {
 
 /// Runs tampering SQL with the append-only guard lifted, as an attacker with DDL rights would.
 async fn tamper(store: &AuditStore, sql: &str) {
+    const TABLES: [&str; 4] = ["exchanges", "findings", "tool_calls", "tool_results"];
     match store {
         AuditStore::Postgres(p) => {
             let mut tx = p.begin().await.expect("tx");
-            for s in [
-                "ALTER TABLE exchanges DISABLE TRIGGER exchanges_append_only",
-                "ALTER TABLE findings DISABLE TRIGGER findings_append_only",
-                sql,
-                "ALTER TABLE exchanges ENABLE TRIGGER exchanges_append_only",
-                "ALTER TABLE findings ENABLE TRIGGER findings_append_only",
-            ] {
-                tx.execute(s).await.expect("tamper statement");
+            for t in TABLES {
+                tx.execute(format!("ALTER TABLE {t} DISABLE TRIGGER USER").as_str())
+                    .await
+                    .expect("disable");
+            }
+            tx.execute(sql).await.expect("tamper statement");
+            for t in TABLES {
+                tx.execute(format!("ALTER TABLE {t} ENABLE TRIGGER USER").as_str())
+                    .await
+                    .expect("enable");
             }
             tx.commit().await.expect("commit");
         }
         AuditStore::Sqlite(p) => {
-            for s in [
-                "DROP TRIGGER IF EXISTS exchanges_no_update",
-                "DROP TRIGGER IF EXISTS exchanges_no_delete",
-                "DROP TRIGGER IF EXISTS findings_no_update",
-                "DROP TRIGGER IF EXISTS findings_no_delete",
-                sql,
-            ] {
-                p.execute(s).await.expect("tamper statement");
+            for t in TABLES {
+                for kind in ["update", "delete"] {
+                    p.execute(format!("DROP TRIGGER IF EXISTS {t}_no_{kind}").as_str())
+                        .await
+                        .expect("drop trigger");
+                }
             }
+            p.execute(sql).await.expect("tamper statement");
         }
     }
 }
@@ -220,7 +235,11 @@ async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
                 "altered",
             ),
             (
-                "DELETE FROM findings WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 2); DELETE FROM exchanges WHERE seq = 2",
+                "UPDATE tool_calls SET decision = 'approved' WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 5)",
+                "altered",
+            ),
+            (
+                "DELETE FROM findings WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 2); DELETE FROM tool_calls WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 2); DELETE FROM tool_results WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 2); DELETE FROM exchanges WHERE seq = 2",
                 "deleted",
             ),
             (
@@ -512,6 +531,63 @@ mod gateway {
             let store = AuditStore::connect(&url).await.expect("open");
             assert!(store.verify().await.expect("verify").is_ok());
         }
+    }
+
+    #[tokio::test]
+    async fn tool_calls_and_their_results_are_linked_across_exchanges() {
+        let (_pg, pg_url) = postgres_store().await;
+        let app = app(Some(pg_url.clone())).await;
+        // The model asks for a tool (streamed) …
+        let first = app
+            .post("/v1/messages")
+            .json(&ask("weather in Paris?", "mock-tool_use", true))
+            .send()
+            .await
+            .expect("sent");
+        let body = first.text().await.expect("stream");
+        let tool_use_id = body
+            .split("\"id\":\"")
+            .find_map(|p| {
+                p.strip_prefix("toolu_")
+                    .map(|rest| format!("toolu_{}", &rest[..rest.find('"').unwrap_or(0)]))
+            })
+            .expect("a tool_use id in the stream");
+        // … and the next request carries its result, with an email address inside.
+        let second = app
+            .post("/v1/messages")
+            .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [
+                {"role": "user", "content": "weather in Paris?"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": tool_use_id, "name": "get_weather", "input": {"location": "Paris"}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use_id, "content": "Sunny. Alerts go to ops@example.com"}]}
+            ]}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(second.status(), 200);
+        app.warden.state.audit.flush().await;
+        let AuditStore::Postgres(pool) = AuditStore::connect(&pg_url).await.expect("open") else {
+            panic!("postgres");
+        };
+        let row = sqlx::query("SELECT name, decision, input, result_bytes, result_flagged FROM v_tool_calls_with_approvals WHERE tool_use_id = $1")
+            .bind(&tool_use_id)
+            .fetch_one(&pool)
+            .await
+            .expect("the tool call, joined with its result");
+        assert_eq!(row.get::<String, _>("name"), "get_weather");
+        assert_eq!(row.get::<String, _>("decision"), "allowed");
+        assert!(
+            row.get::<Option<String>, _>("input")
+                .is_some_and(|i| i.contains("Paris"))
+        );
+        assert!(
+            row.get::<Option<i64>, _>("result_bytes")
+                .is_some_and(|b| b > 0)
+        );
+        assert_eq!(
+            row.get::<Option<bool>, _>("result_flagged"),
+            Some(true),
+            "the result held an email address"
+        );
     }
 
     #[tokio::test]
@@ -815,6 +891,9 @@ async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_
             "DELETE FROM findings WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 3)",
         )
         .await;
+        for table in ["tool_calls", "tool_results"] {
+            tamper(&store, &format!("DELETE FROM {table} WHERE exchange_id IN (SELECT id FROM exchanges WHERE seq = 3)")).await;
+        }
         tamper(&store, "DELETE FROM exchanges WHERE seq = 3").await;
         assert!(
             matches!(
