@@ -1027,3 +1027,26 @@ pub async fn outage(url: &str, down: bool) {
             .expect("terminate");
     }
 }
+
+#[tokio::test]
+async fn every_view_answers_on_both_stores() {
+    for (store, _) in stores().await {
+        store.insert(&chained(3)).await.expect("insert");
+        // Three forwarded exchanges of one team and day, each with an email and a secret finding
+        // and one tool call.
+        for (view, expected) in [
+            ("v_blocked_requests", 0),
+            ("v_findings_by_team_day", 2),
+            ("v_secrets_leaks_attempted", 3),
+            ("v_tool_calls_with_approvals", 3),
+        ] {
+            let sql = format!("SELECT count(*) AS n FROM {view}");
+            let n: i64 = match &store {
+                AuditStore::Postgres(p) => sqlx::query(&sql).fetch_one(p).await.map(|r| r.get("n")),
+                AuditStore::Sqlite(p) => sqlx::query(&sql).fetch_one(p).await.map(|r| r.get("n")),
+            }
+            .unwrap_or_else(|e| panic!("{} {view}: {e}", store.backend()));
+            assert_eq!(n, expected, "{} {view}", store.backend());
+        }
+    }
+}
