@@ -127,16 +127,36 @@ pub struct ChainedRecord {
 /// The hash of a record given the previous hash: SHA-256 over the previous hash and the canonical
 /// JSON of everything stored about the record (instance and position included).
 pub fn chain_hash(prev_hash: &str, instance_id: &str, seq: i64, record: &ExchangeRecord) -> String {
-    let canonical = serde_json::json!({
-        "instance_id": instance_id,
-        "seq": seq,
-        "record": record,
-        "occurred_at_us": record.occurred_at.timestamp_micros(),
-    });
+    /// The canonical layout, serialised straight into the hasher (no intermediate JSON tree).
+    #[derive(Serialize)]
+    struct Canonical<'a> {
+        instance_id: &'a str,
+        seq: i64,
+        record: &'a ExchangeRecord,
+        occurred_at_us: i64,
+    }
+    struct HashWriter<'a>(&'a mut Sha256);
+    impl std::io::Write for HashWriter<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
     let mut h = Sha256::new();
     h.update(prev_hash.as_bytes());
     h.update(b"\n");
-    h.update(canonical.to_string().as_bytes());
+    let canonical = Canonical {
+        instance_id,
+        seq,
+        record,
+        occurred_at_us: record.occurred_at.timestamp_micros(),
+    };
+    // Serialising plain data into memory cannot fail; if it ever did, the hash would not match
+    // on verify, which is the safe direction.
+    let _ = serde_json::to_writer(HashWriter(&mut h), &canonical);
     hex::encode(h.finalize())
 }
 

@@ -65,8 +65,12 @@ impl StoreState {
 #[error("the audit store cannot take records (queue full, spool not writable)")]
 pub struct Unavailable;
 
+/// Work the writer task does on a record before storing it, off the request path (e.g. the
+/// storage-mode redaction of prompts and outputs).
+pub type Finisher = Box<dyn FnOnce(&mut ExchangeRecord) + Send>;
+
 enum Msg {
-    Record(Box<ExchangeRecord>),
+    Record(Box<ExchangeRecord>, Option<Finisher>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -166,22 +170,36 @@ impl AuditWriter {
 
     /// Queues a record; with the queue full, it goes to the spool. Never waits on the database.
     pub fn submit(&self, record: ExchangeRecord) -> Result<(), Unavailable> {
-        match self.tx.try_send(Msg::Record(Box::new(record))) {
+        self.submit_with(record, None)
+    }
+
+    /// Like `submit`, with work for the writer task to do on the record before it is stored.
+    pub fn submit_with(
+        &self,
+        record: ExchangeRecord,
+        finish: Option<Finisher>,
+    ) -> Result<(), Unavailable> {
+        match self.tx.try_send(Msg::Record(Box::new(record), finish)) {
             Ok(()) => Ok(()),
             Err(
-                mpsc::error::TrySendError::Full(Msg::Record(r))
-                | mpsc::error::TrySendError::Closed(Msg::Record(r)),
-            ) => match self.shared.spool.append(&[Entry::Pending(*r)], false) {
-                Ok(()) => {
-                    self.shared.spooled.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
+                mpsc::error::TrySendError::Full(Msg::Record(mut r, finish))
+                | mpsc::error::TrySendError::Closed(Msg::Record(mut r, finish)),
+            ) => {
+                if let Some(f) = finish {
+                    f(&mut r);
                 }
-                Err(e) => {
-                    self.shared.set_state(StoreState::Failing);
-                    tracing::error!(error = %e, "Audit record lost: queue full and spool not writable.");
-                    Err(Unavailable)
+                match self.shared.spool.append(&[Entry::Pending(*r)], false) {
+                    Ok(()) => {
+                        self.shared.spooled.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.shared.set_state(StoreState::Failing);
+                        tracing::error!(error = %e, "Audit record lost: queue full and spool not writable.");
+                        Err(Unavailable)
+                    }
                 }
-            },
+            }
             Err(_) => Err(Unavailable),
         }
     }
@@ -228,7 +246,12 @@ impl Task {
                         }
                         for msg in msgs.drain(..) {
                             match msg {
-                                Msg::Record(r) => batch.push(self.chain.link(*r)),
+                                Msg::Record(mut r, finish) => {
+                    if let Some(f) = finish {
+                        f(&mut r);
+                    }
+                    batch.push(self.chain.link(*r));
+                }
                                 Msg::Flush(ack) => acks.push(ack),
                             }
                         }

@@ -157,7 +157,7 @@ async fn exchange(
                 .metrics
                 .request(principal.team.as_str(), Decision::Blocked);
             if let Some(t) = trail.as_mut() {
-                t.set_prompt(&bytes, None);
+                t.set_prompt(bytes.clone(), None);
             }
             return Err(ApiError::from(rejection).with_policy(&policy_header));
         }
@@ -184,7 +184,7 @@ async fn exchange(
         })?),
     };
     if let Some(t) = trail.as_mut() {
-        t.set_prompt(&bytes, Some(&body));
+        t.set_prompt(bytes.clone(), Some(body.clone()));
     }
     let sent = std::time::Instant::now();
     let upstream = match forward(state, &parts, body).await {

@@ -93,7 +93,7 @@ pub async fn respond(
     if !upstream.status().is_success() {
         let bytes = whole_body(state, upstream).await?;
         if let Some(t) = trail.as_mut() {
-            t.set_output(&bytes);
+            t.set_output(bytes.clone());
         }
         return Ok(finish(head, Body::from(bytes)));
     }
@@ -115,7 +115,7 @@ pub async fn respond(
                 }
             }
         }
-        t.set_output(&bytes);
+        t.set_output(bytes.clone());
     }
     if pipeline.is_empty() {
         return Ok(finish(head, Body::from(bytes)));
@@ -307,7 +307,7 @@ impl Drop for Pump {
         let Some(mut trail) = self.trail.take() else {
             return;
         };
-        trail.set_output(self.output.as_bytes());
+        trail.set_output(Bytes::from(std::mem::take(&mut self.output)));
         let rule = match (&self.phase, self.failure.take()) {
             (_, Some(rule)) => Some(rule),
             (Phase::Done, None) => None,

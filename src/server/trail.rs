@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ConnectInfo;
+use bytes::Bytes;
 use http::request::Parts;
 use sha2::{Digest, Sha256};
 
@@ -26,6 +27,11 @@ pub struct Trail {
     started: Instant,
     policy: Option<Arc<Policy>>,
     writer: AuditWriter,
+    /// Raw material for `prompt`, `output` and tool inputs: the storage mode is applied by the
+    /// audit writer's task, not on the request path.
+    prompt: Option<(Bytes, Option<Bytes>)>,
+    output: Option<Bytes>,
+    tool_inputs: Vec<Bytes>,
 }
 
 fn cap(mut s: String) -> String {
@@ -84,6 +90,9 @@ impl Trail {
             started: Instant::now(),
             policy: None,
             writer: state.audit.clone(),
+            prompt: None,
+            output: None,
+            tool_inputs: Vec::new(),
         }
     }
 
@@ -100,28 +109,12 @@ impl Trail {
     }
 
     /// The prompt: `original` as received; `forwarded` as it went upstream, when it did.
-    pub fn set_prompt(&mut self, original: &[u8], forwarded: Option<&[u8]>) {
-        self.record.prompt = self.stored(original, forwarded);
+    pub fn set_prompt(&mut self, original: Bytes, forwarded: Option<Bytes>) {
+        self.prompt = Some((original, forwarded));
     }
 
-    pub fn set_output(&mut self, output: &[u8]) {
-        self.record.output = self.stored(output, None);
-    }
-
-    fn stored(&self, original: &[u8], as_sent: Option<&[u8]>) -> Option<String> {
-        let policy = self.policy.as_ref()?;
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        Some(cap(match policy.audit.storage {
-            StorageMode::None => return None,
-            StorageMode::Hash => hex::encode(Sha256::digest(original)),
-            // Secrets are never stored in plaintext, whatever the mode.
-            StorageMode::Full => redact_for_storage(policy, &text(original), true),
-            // What went upstream is already redacted; anything else is redacted here.
-            StorageMode::Redacted => match as_sent {
-                Some(sent) => redact_for_storage(policy, &text(sent), false),
-                None => redact_for_storage(policy, &text(original), false),
-            },
-        }))
+    pub fn set_output(&mut self, output: Bytes) {
+        self.output = Some(output);
     }
 
     pub fn set_findings(&mut self, findings: &[Finding]) {
@@ -141,11 +134,11 @@ impl Trail {
 
     /// A tool call the model emitted (until tool permissions gate them, every call is allowed).
     pub fn add_tool_call(&mut self, id: &str, name: &str, input: &serde_json::Value) {
-        let input = self.stored(input.to_string().as_bytes(), None);
+        self.tool_inputs.push(Bytes::from(input.to_string()));
         self.record.tool_calls.push(ToolCallRow {
             tool_use_id: id.to_string(),
             name: name.to_string(),
-            input,
+            input: None,
             decision: "allowed".into(),
             approval_id: None,
         });
@@ -197,16 +190,50 @@ impl Trail {
         }
     }
 
-    /// Completes the record and hands it to the writer (which never blocks).
+    /// Completes the record and hands it to the writer (which never blocks). What the storage
+    /// mode keeps of prompts, outputs and tool inputs is worked out by the writer's task.
     pub fn finish(mut self, decision: Decision, status: u16, rule: Option<String>) {
         self.record.decision = decision;
         self.record.status = i32::from(status);
         self.record.rule = rule;
         self.record.latency_us = self.started.elapsed().as_micros() as i64;
-        if self.writer.submit(self.record).is_err() {
+        let (policy, prompt, output, tool_inputs) =
+            (self.policy, self.prompt, self.output, self.tool_inputs);
+        let finish = policy.map(|policy| {
+            Box::new(move |r: &mut ExchangeRecord| {
+                if let Some((original, sent)) = prompt {
+                    r.prompt = stored(&policy, &original, sent.as_deref());
+                }
+                if let Some(output) = output {
+                    r.output = stored(&policy, &output, None);
+                }
+                for (row, input) in r.tool_calls.iter_mut().zip(tool_inputs) {
+                    row.input = stored(&policy, &input, None);
+                }
+            }) as crate::audit::writer::Finisher
+        });
+        if self.writer.submit_with(self.record, finish).is_err() {
             tracing::error!("Audit record could not be kept.");
         }
     }
+}
+
+/// What the store keeps of `original` under the policy's storage mode. `as_sent` is the request
+/// as it went upstream, already redacted by the filters.
+fn stored(policy: &Policy, original: &[u8], as_sent: Option<&[u8]>) -> Option<String> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Some(cap(match policy.audit.storage {
+        StorageMode::None => return None,
+        StorageMode::Hash => hex::encode(Sha256::digest(original)),
+        // Secrets are never stored in plaintext, whatever the mode.
+        StorageMode::Full => redact_for_storage(policy, &text(original), true),
+        // What went upstream was rewritten by the filters already; anything else (a blocked
+        // request, the model's output) is redacted here.
+        StorageMode::Redacted => match as_sent {
+            Some(sent) => text(sent),
+            None => redact_for_storage(policy, &text(original), false),
+        },
+    }))
 }
 
 /// Whether the audit store can take this exchange's record; when it cannot and the policy says
