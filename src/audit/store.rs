@@ -99,6 +99,32 @@ macro_rules! push_filter {
     }};
 }
 
+/// Inserts one child table's rows (findings, tool calls, tool results) of a batch: multi-row
+/// inserts keyed by (exchange id, ordinal), skipping rows already present.
+macro_rules! insert_children {
+    ($tx:ident, $records:expr, $field:ident, $insert:expr, |$b:ident, $row:ident| $binds:block) => {{
+        let rows: Vec<_> = $records
+            .iter()
+            .flat_map(|c| {
+                c.record
+                    .$field
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, r)| (c.record.id.as_str(), i, r))
+            })
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::new($insert);
+            q.push_values(chunk, |mut $b, (id, i, $row)| {
+                $b.push_bind(id.to_string()).push_bind(*i as i32);
+                $binds
+            });
+            q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
+            q.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+
 /// Appends ` FROM exchanges e WHERE <older than cutoff> AND <team condition>` for prune.
 macro_rules! push_age {
     ($q:ident, $cutoff:expr, $team:expr, $all:expr) => {{
@@ -218,16 +244,10 @@ impl AuditStore {
                 q.push(" ON CONFLICT (id) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
             }
-            let findings: Vec<(&ChainedRecord, usize, &FindingRow)> = records
-                .iter()
-                .flat_map(|c| c.record.findings.iter().enumerate().map(move |(i, f)| (c, i, f)))
-                .collect();
-            for chunk in findings.chunks(ROWS_PER_INSERT) {
-                let mut q = QueryBuilder::new(format!("INSERT INTO findings ({FINDING_COLUMNS}) "));
-                q.push_values(chunk, |mut b, (c, i, f)| {
-                    b.push_bind(c.record.id.clone())
-                        .push_bind(*i as i32)
-                        .push_bind(f.class.clone())
+            insert_children!(tx, records, findings,
+                "INSERT INTO findings (exchange_id, ordinal, class, rule, action, location, span_start, span_end, length, fingerprint) ",
+                |b, f| {
+                    b.push_bind(f.class.clone())
                         .push_bind(f.rule.clone())
                         .push_bind(f.action.clone())
                         .push_bind(f.location.clone())
@@ -236,47 +256,22 @@ impl AuditStore {
                         .push_bind(f.span_end - f.span_start)
                         .push_bind(f.fingerprint.clone());
                 });
-                q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
-                q.build().execute(&mut *tx).await?;
-            }
-            let calls: Vec<(&ChainedRecord, usize, &ToolCallRow)> = records
-                .iter()
-                .flat_map(|c| c.record.tool_calls.iter().enumerate().map(move |(i, t)| (c, i, t)))
-                .collect();
-            for chunk in calls.chunks(ROWS_PER_INSERT) {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO tool_calls (exchange_id, ordinal, tool_use_id, name, input, decision, approval_id) ",
-                );
-                q.push_values(chunk, |mut b, (c, i, t)| {
-                    b.push_bind(c.record.id.clone())
-                        .push_bind(*i as i32)
-                        .push_bind(t.tool_use_id.clone())
+            insert_children!(tx, records, tool_calls,
+                "INSERT INTO tool_calls (exchange_id, ordinal, tool_use_id, name, input, decision, approval_id) ",
+                |b, t| {
+                    b.push_bind(t.tool_use_id.clone())
                         .push_bind(t.name.clone())
                         .push_bind(t.input.clone())
                         .push_bind(t.decision.clone())
                         .push_bind(t.approval_id.clone());
                 });
-                q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
-                q.build().execute(&mut *tx).await?;
-            }
-            let results: Vec<(&ChainedRecord, usize, &ToolResultRow)> = records
-                .iter()
-                .flat_map(|c| c.record.tool_results.iter().enumerate().map(move |(i, t)| (c, i, t)))
-                .collect();
-            for chunk in results.chunks(ROWS_PER_INSERT) {
-                let mut q = QueryBuilder::new(
-                    "INSERT INTO tool_results (exchange_id, ordinal, tool_use_id, bytes, flagged) ",
-                );
-                q.push_values(chunk, |mut b, (c, i, t)| {
-                    b.push_bind(c.record.id.clone())
-                        .push_bind(*i as i32)
-                        .push_bind(t.tool_use_id.clone())
+            insert_children!(tx, records, tool_results,
+                "INSERT INTO tool_results (exchange_id, ordinal, tool_use_id, bytes, flagged) ",
+                |b, t| {
+                    b.push_bind(t.tool_use_id.clone())
                         .push_bind(t.bytes)
                         .push_bind(t.flagged);
                 });
-                q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
-                q.build().execute(&mut *tx).await?;
-            }
             tx.commit().await?;
             Ok(())
         })
