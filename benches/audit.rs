@@ -60,6 +60,7 @@ async fn run(name: &str, store: AuditStore, n: usize) {
             queue_capacity: n + 1,
             spool_path: spool,
             retry_interval_ms: 1_000,
+            migrate_on_recover: false,
         },
         format!("bench-{name}"),
     );

@@ -158,11 +158,12 @@ impl AuditStore {
     /// Connects to `postgres://…` or opens `sqlite://…` (created if missing).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Lazy: a database that is down when Warden starts must not keep it from starting;
+            // records spool until it answers.
             let pool = PgPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(std::time::Duration::from_secs(5))
-                .connect(url)
-                .await?;
+                .connect_lazy(url)?;
             Ok(Self::Postgres(pool))
         } else {
             let path = url

@@ -26,6 +26,8 @@ pub struct WriterConfig {
     pub spool_path: PathBuf,
     /// How often a spooling writer tries the database again.
     pub retry_interval_ms: u64,
+    /// Apply migrations when the database comes back (it may have been down at start).
+    pub migrate_on_recover: bool,
 }
 
 impl Default for WriterConfig {
@@ -36,6 +38,7 @@ impl Default for WriterConfig {
             queue_capacity: 10_000,
             spool_path: PathBuf::from("warden-audit.spool"),
             retry_interval_ms: 1_000,
+            migrate_on_recover: false,
         }
     }
 }
@@ -268,7 +271,7 @@ impl Task {
             self.write(&mut batch).await;
             if !acks.is_empty() {
                 // A flush also means: try to empty the spool now.
-                self.replay().await;
+                self.recover().await;
                 for ack in acks {
                     let _ = ack.send(());
                 }
@@ -319,6 +322,9 @@ impl Task {
     /// While degraded: empty the spool if the database is back; if nothing is spooled (the
     /// spool itself failed), a ping that succeeds ends the failing state.
     async fn recover(&mut self) {
+        if self.shared.state() != StoreState::Ok && self.config.migrate_on_recover {
+            let _ = self.store.migrate().await;
+        }
         if self.shared.spool.is_empty() {
             if self.store.ping().await.is_ok() {
                 self.shared.set_state(StoreState::Ok);

@@ -99,6 +99,7 @@ impl AppState {
                 queue_capacity: config.audit.queue_capacity,
                 spool_path: config.audit.spool_path.clone(),
                 retry_interval_ms: 1_000,
+                migrate_on_recover: config.audit.migrate_on_start,
             },
             instance_id,
         );

@@ -280,6 +280,7 @@ mod writer {
             spool_path: std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
                 .join(format!("{}.spool", unique(spool))),
             retry_interval_ms: 50,
+            migrate_on_recover: false,
         }
     }
 
@@ -402,6 +403,7 @@ mod gateway {
 
     use super::*;
     use crate::helpers::{TestApp, bundled_policies, expect_error, key_entry};
+    use warden::audit::StoreState;
 
     const SUPPORT_KEY: &str = "wdn_SupportAuditKey0000000000000000000000000";
     const AWS_KEY: &str = "AKIAZ3MSJV7WQ2PLX4NB";
@@ -621,6 +623,34 @@ mod gateway {
         );
         let stored: Vec<String> = rows(&url).await.into_iter().map(|r| r.record.id).collect();
         assert!(ids.iter().all(|id| stored.contains(id)));
+        assert!(store.verify().await.expect("verify").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_database_down_at_start_does_not_stop_warden_and_is_migrated_when_it_returns() {
+        // A fresh, empty database (never migrated) that refuses connections.
+        let admin = sqlx::PgPool::connect(&admin_url()).await.expect("admin");
+        let name = unique("warden_test");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create");
+        let base = admin_url();
+        let url = format!("{}/{name}", &base[..base.rfind('/').expect("db")]);
+        outage(&url, true).await;
+        let app = app(Some(url.clone())).await;
+        let r = app.send_messages("", false).await;
+        assert_eq!(
+            r.status(),
+            200,
+            "served while the database has never been reachable"
+        );
+        app.warden.state.audit.flush().await;
+        assert_eq!(app.warden.state.audit.state(), StoreState::Spooling);
+        outage(&url, false).await;
+        app.warden.state.audit.flush().await;
+        let store = AuditStore::connect(&url).await.expect("connect");
+        assert_eq!(store.count().await.expect("migrated and replayed"), 1);
         assert!(store.verify().await.expect("verify").is_ok());
     }
 
