@@ -226,9 +226,13 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "policies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\nkeys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n",
+            "policies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\n{}keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n",
             dir.join("audit.db").display(),
-            dir.join("audit.spool").display()
+            dir.join("audit.spool").display(),
+            // LOAD_AUDIT_DATABASE_URL puts the audit store in Postgres instead of SQLite.
+            std::env::var("LOAD_AUDIT_DATABASE_URL")
+                .map(|u| format!("  database_url: {u}\n"))
+                .unwrap_or_default()
         ),
     )
     .expect("config");
