@@ -99,6 +99,24 @@ macro_rules! push_filter {
     }};
 }
 
+/// The rows of a child table (findings, tool calls, tool results) that belong to the exchanges
+/// a filter selects, in exchange and ordinal order.
+macro_rules! child_rows {
+    ($pool:ident, $select:expr, $filter:expr, $order:expr, $limit:expr) => {{
+        let mut q = QueryBuilder::new(format!(
+            "{} WHERE exchange_id IN (SELECT e.id FROM exchanges e",
+            $select
+        ));
+        push_filter!(q, $filter);
+        q.push($order);
+        if let Some(n) = $limit {
+            q.push(" LIMIT ").push_bind(n);
+        }
+        q.push(") ORDER BY exchange_id, ordinal");
+        q.build().fetch_all($pool).await?
+    }};
+}
+
 /// Inserts one child table's rows (findings, tool calls, tool results) of a batch: multi-row
 /// inserts keyed by (exchange id, ordinal), skipping rows already present.
 macro_rules! insert_children {
@@ -327,16 +345,7 @@ impl AuditStore {
         let mut results: BTreeMap<String, Vec<ToolResultRow>> = BTreeMap::new();
         let mut out = Vec::new();
         with_pool!(self, pool => {
-            let mut q = QueryBuilder::new(
-                "SELECT exchange_id, tool_use_id, name, input, decision, approval_id FROM tool_calls WHERE exchange_id IN (SELECT e.id FROM exchanges e",
-            );
-            push_filter!(q, filter);
-            q.push(order_sql);
-            if let Some(n) = limit {
-                q.push(" LIMIT ").push_bind(n);
-            }
-            q.push(") ORDER BY exchange_id, ordinal");
-            for row in q.build().fetch_all(pool).await? {
+            for row in child_rows!(pool, "SELECT exchange_id, tool_use_id, name, input, decision, approval_id FROM tool_calls", filter, order_sql, limit) {
                 calls.entry(row.try_get("exchange_id")?).or_default().push(ToolCallRow {
                     tool_use_id: row.try_get("tool_use_id")?,
                     name: row.try_get("name")?,
@@ -345,16 +354,7 @@ impl AuditStore {
                     approval_id: row.try_get("approval_id")?,
                 });
             }
-            let mut q = QueryBuilder::new(
-                "SELECT exchange_id, tool_use_id, bytes, flagged FROM tool_results WHERE exchange_id IN (SELECT e.id FROM exchanges e",
-            );
-            push_filter!(q, filter);
-            q.push(order_sql);
-            if let Some(n) = limit {
-                q.push(" LIMIT ").push_bind(n);
-            }
-            q.push(") ORDER BY exchange_id, ordinal");
-            for row in q.build().fetch_all(pool).await? {
+            for row in child_rows!(pool, "SELECT exchange_id, tool_use_id, bytes, flagged FROM tool_results", filter, order_sql, limit) {
                 results.entry(row.try_get("exchange_id")?).or_default().push(ToolResultRow {
                     tool_use_id: row.try_get("tool_use_id")?,
                     bytes: row.try_get("bytes")?,
@@ -362,16 +362,7 @@ impl AuditStore {
                 });
             }
             // The findings of the selected exchanges, then the exchanges, with the same filter.
-            let mut q = QueryBuilder::new(format!(
-                "SELECT {FINDING_COLUMNS} FROM findings WHERE exchange_id IN (SELECT e.id FROM exchanges e"
-            ));
-            push_filter!(q, filter);
-            q.push(order_sql);
-            if let Some(n) = limit {
-                q.push(" LIMIT ").push_bind(n);
-            }
-            q.push(") ORDER BY exchange_id, ordinal");
-            for row in q.build().fetch_all(pool).await? {
+            for row in child_rows!(pool, &format!("SELECT {FINDING_COLUMNS} FROM findings"), filter, order_sql, limit) {
                 findings.entry(row.try_get("exchange_id")?).or_default().push(FindingRow {
                     class: row.try_get("class")?,
                     rule: row.try_get("rule")?,
