@@ -17,10 +17,6 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Secrets can be read from a config file; they can never be written back out (no `Serialize`).

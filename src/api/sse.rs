@@ -78,11 +78,6 @@ impl SseEvent {
     pub fn json(&self) -> Result<Value, serde_json::Error> {
         serde_json::from_str(&self.data)
     }
-
-    /// True for a record that carries no event: only comments or blank lines.
-    pub fn is_comment_only(&self) -> bool {
-        self.event.is_none() && self.data.is_empty()
-    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

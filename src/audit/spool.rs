@@ -60,10 +60,6 @@ impl Spool {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends entries and, with `sync`, waits until they are on disk.
     pub fn append(&self, entries: &[Entry], sync: bool) -> std::io::Result<()> {
         let mut guard = self

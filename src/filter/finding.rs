@@ -41,14 +41,6 @@ impl Finding {
             fingerprint: fingerprint(key, value),
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
 }
 
 pub fn fingerprint(key: &[u8], value: &str) -> String {

@@ -40,10 +40,6 @@ impl KeyStore {
         Self { by_hash }
     }
 
-    pub fn len(&self) -> usize {
-        self.by_hash.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.by_hash.is_empty()
     }

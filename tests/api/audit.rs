@@ -671,15 +671,7 @@ mod gateway {
         let msg = expect_error(r, 503, "api_error").await;
         assert!(msg.contains("audit.on_failure"), "{msg}");
         assert_eq!(app.mock.state.total(), before, "nothing went upstream");
-        let ready: Value = app
-            .http
-            .get(format!("{}/readyz", app.url))
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("json");
+        let ready: Value = app.readyz().await;
         assert_eq!(ready["audit"]["state"], "failing");
         outage(&url, false).await;
     }

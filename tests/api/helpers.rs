@@ -120,6 +120,30 @@ impl TestApp {
             .expect("sent")
     }
 
+    /// The `/readyz` document (open endpoint).
+    pub async fn readyz(&self) -> serde_json::Value {
+        self.http
+            .get(format!("{}/readyz", self.url))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// The `/metrics` exposition text (open endpoint).
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .get(format!("{}{path}", self.url))

@@ -267,15 +267,7 @@ async fn policy_edits_apply_without_restart_and_broken_edits_are_refused() {
     )
     .expect("break");
     let ready = || async {
-        let v: Value = app
-            .http
-            .get(format!("{}/readyz", app.url))
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("json");
+        let v: Value = app.readyz().await;
         v["policies"]["reload_error"].as_str().map(str::to_string)
     };
     eventually("the broken edit to be reported", || async {
@@ -290,15 +282,7 @@ async fn policy_edits_apply_without_restart_and_broken_edits_are_refused() {
     );
     assert_eq!(send().await, 403, "the last good policy still applies");
     assert!(app.warden.state.policies.reload_failures() >= 1);
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(
         !metrics.contains("warden_policy_reload_failures_total 0"),
         "{metrics}"
@@ -318,15 +302,7 @@ async fn metrics_count_decisions_and_findings_without_values() {
         .json(&ask("SSN 123-45-6789", "claude-sonnet-4-5", false))
         .send()
         .await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics().await;
     assert!(
         text.contains("warden_requests_total{team=\"default\",decision=\"forwarded\"} 1"),
         "{text}"
