@@ -1,17 +1,57 @@
 //! Validators that turn a pattern match into a finding only when the value is real: checksums,
 //! number plans, entropy.
 
+/// The ASCII digits of `s` (up to 32; more is reported as 33 so no length check passes), without
+/// allocating: validators run once per candidate, and dense text has many.
+pub(crate) struct Digits {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Digits {
+    pub(crate) fn of(s: &str) -> Self {
+        let mut buf = [0u8; 32];
+        let mut len = 0;
+        for b in s.bytes().filter(u8::is_ascii_digit) {
+            if len == buf.len() {
+                return Self { buf, len: 33 };
+            }
+            buf[len] = b;
+            len += 1;
+        }
+        Self { buf, len }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits were stored.
+        std::str::from_utf8(&self.buf[..self.len.min(32)]).unwrap_or("")
+    }
+
+    /// The number formed by the first `n` digits.
+    fn prefix(&self, n: usize) -> u32 {
+        self.buf[..n.min(self.len)]
+            .iter()
+            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+    }
+}
+
 /// Luhn checksum over the digits of `s` (separators ignored).
 pub fn luhn(s: &str) -> bool {
-    let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
-    if digits.len() < 2 {
+    let digits = Digits::of(s);
+    if digits.len() < 2 || digits.len() > 32 {
         return false;
     }
     let sum: u32 = digits
-        .iter()
+        .as_str()
+        .bytes()
         .rev()
         .enumerate()
-        .map(|(i, &d)| {
+        .map(|(i, d)| {
+            let d = u32::from(d - b'0');
             if i % 2 == 1 {
                 let x = d * 2;
                 if x > 9 { x - 9 } else { x }
@@ -25,13 +65,12 @@ pub fn luhn(s: &str) -> bool {
 
 /// A payment card number: 13–19 digits, a known issuer prefix, and a valid Luhn checksum.
 pub fn credit_card(s: &str) -> bool {
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    if !(13..=19).contains(&digits.len()) || !luhn(&digits) {
+    let d = Digits::of(s);
+    if !(13..=19).contains(&d.len()) || !luhn(d.as_str()) {
         return false;
     }
-    let p2: u32 = digits[..2].parse().unwrap_or(0);
-    let p4: u32 = digits[..4].parse().unwrap_or(0);
-    let p3: u32 = digits[..3].parse().unwrap_or(0);
+    let digits = d.as_str();
+    let (p2, p3, p4) = (d.prefix(2), d.prefix(3), d.prefix(4));
     digits.starts_with('4')                        // Visa
         || (51..=55).contains(&p2)                 // Mastercard
         || (2221..=2720).contains(&p4)             // Mastercard 2-series
@@ -67,28 +106,42 @@ pub fn is_test_card(s: &str) -> bool {
         "4000000000009995",
         "4000000000000077",
     ];
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    TEST_CARDS.contains(&digits.as_str())
+    TEST_CARDS.contains(&Digits::of(s).as_str())
 }
 
 /// IBAN: known country, the country's length, and ISO 13616 mod-97 = 1.
 pub fn iban(s: &str) -> bool {
-    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if compact.len() < 15 || !compact.is_ascii() {
+    if !s.is_ascii() {
         return false;
     }
-    let Some(expected) = iban_length(&compact[..2]) else {
+    let mut buf = [0u8; 34];
+    let mut len = 0;
+    for b in s.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        if len == buf.len() {
+            return false;
+        }
+        buf[len] = b;
+        len += 1;
+    }
+    let compact = &buf[..len];
+    if compact.len() < 15 {
+        return false;
+    }
+    let Some(expected) = std::str::from_utf8(&compact[..2])
+        .ok()
+        .and_then(iban_length)
+    else {
         return false;
     };
     if compact.len() != expected {
         return false;
     }
-    let rearranged = compact[4..].chars().chain(compact[..4].chars());
+    let rearranged = compact[4..].iter().chain(&compact[..4]);
     let mut rem: u32 = 0;
-    for c in rearranged {
+    for &c in rearranged {
         let v = match c {
-            '0'..='9' => c as u32 - '0' as u32,
-            'A'..='Z' => c as u32 - 'A' as u32 + 10,
+            b'0'..=b'9' => u32::from(c - b'0'),
+            b'A'..=b'Z' => u32::from(c - b'A') + 10,
             _ => return false,
         };
         rem = if v >= 10 {
@@ -125,7 +178,8 @@ fn iban_length(country: &str) -> Option<usize> {
 
 /// A US Social Security number in `AAA-GG-SSSS` form under the SSA's assignment rules.
 pub fn ssn(s: &str) -> bool {
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let d = Digits::of(s);
+    let digits = d.as_str();
     if digits.len() != 9 {
         return false;
     }
@@ -144,9 +198,8 @@ pub fn ssn(s: &str) -> bool {
 
 /// A dotted IPv4 address with every octet ≤ 255 and no leading zeros.
 pub fn ipv4(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 4
-        && parts.iter().all(|p| {
+    s.split('.').count() == 4
+        && s.split('.').all(|p| {
             !p.is_empty()
                 && p.len() <= 3
                 && (p.len() == 1 || !p.starts_with('0'))
