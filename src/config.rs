@@ -47,6 +47,73 @@ pub struct Config {
     /// across restarts or replicas).
     pub fingerprint_key_file: Option<PathBuf>,
     pub log: LogConfig,
+    pub admin: AdminConfig,
+    pub approvals: ApprovalsConfig,
+}
+
+/// The admin listener: the approvals API and page for approvers and auditors. Never the public
+/// port; keep it on loopback or a private network.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address of the admin listener.
+    pub listen: SocketAddr,
+    /// Admin keys (hashes only), distinct from Warden keys. Make one with `warden keys new-admin`.
+    pub keys: Vec<AdminKeyEntry>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            keys: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminKeyEntry {
+    pub id: String,
+    /// The approver's identity, recorded with every decision.
+    pub name: String,
+    pub roles: Vec<AdminRole>,
+    /// Groups a policy can name as approvers (`group:<name>`).
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Lower-case hex SHA-256 of the key.
+    pub sha256: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AdminRole {
+    /// Decides held tool calls.
+    Approver,
+    /// Reads approvals.
+    Auditor,
+    /// Everything.
+    Admin,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalsConfig {
+    /// Where a held call is announced: a Slack-compatible incoming webhook (JSON with `text` and
+    /// `blocks`).
+    pub webhook_url: Option<String>,
+    /// How often a holder asks the store for a decision, besides being woken (in-process, or by
+    /// Postgres `NOTIFY` from another replica).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        Self {
+            webhook_url: None,
+            poll_interval_ms: 1_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -134,6 +201,8 @@ impl Default for Config {
             audit: AuditConfig::default(),
             fingerprint_key_file: None,
             log: LogConfig::default(),
+            admin: AdminConfig::default(),
+            approvals: ApprovalsConfig::default(),
         }
     }
 }

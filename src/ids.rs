@@ -72,6 +72,17 @@ pub fn new_warden_key() -> String {
     format!("wdn_{}", random_alnum(40))
 }
 
+/// A fresh approval id, `apr_` and 16 random alphanumerics.
+pub fn new_approval_id() -> String {
+    format!("apr_{}", random_alnum(16))
+}
+
+/// A fresh admin key: `wadm_` and 40 random alphanumerics; a different prefix from Warden keys,
+/// so neither is mistaken for the other.
+pub fn new_admin_key() -> String {
+    format!("wadm_{}", random_alnum(40))
+}
+
 /// A fresh public key id, `key_` and 12 random alphanumerics.
 pub fn new_key_id() -> String {
     format!("key_{}", random_alnum(12))

@@ -6,6 +6,7 @@
 //! faithful mock of the Claude API in [`mock`].
 
 pub mod api;
+pub mod approvals;
 pub mod audit;
 pub mod cli;
 pub mod config;

@@ -7,5 +7,5 @@ pub mod store;
 pub mod writer;
 
 pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow, ToolCallRow, ToolResultRow};
-pub use store::{AuditStore, StoreError};
+pub use store::{ApprovalDecisionRow, ApprovalRequestRow, AuditStore, StoreError};
 pub use writer::{AuditWriter, StoreState, WriterConfig};

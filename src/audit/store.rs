@@ -514,3 +514,218 @@ impl AuditStore {
         Ok(removed)
     }
 }
+
+/// A tool call held for a human's decision, as stored in `approval_requests`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ApprovalRequestRow {
+    pub id: String,
+    pub exchange_id: String,
+    pub tool_use_id: String,
+    pub instance_id: String,
+    pub team: String,
+    pub principal: String,
+    pub key_id: String,
+    pub tool_name: String,
+    /// JSON, secrets redacted.
+    pub input: String,
+    pub last_user_message: Option<String>,
+    pub rule: String,
+    pub policy_version: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The decision on a held call, as stored in `approvals`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ApprovalDecisionRow {
+    pub id: String,
+    /// `approved`, `rejected` or `expired`.
+    pub decision: String,
+    pub decided_by: Option<String>,
+    pub decided_at: chrono::DateTime<chrono::Utc>,
+    pub reason: Option<String>,
+}
+
+const APPROVAL_REQUEST_COLUMNS: &str = "id, exchange_id, tool_use_id, instance_id, team, principal, key_id, \
+    tool_name, input, last_user_message, rule, policy_version, requested_at, expires_at";
+
+macro_rules! approval_request_of {
+    ($row:expr) => {{
+        let row = $row;
+        ApprovalRequestRow {
+            id: row.try_get("id")?,
+            exchange_id: row.try_get("exchange_id")?,
+            tool_use_id: row.try_get("tool_use_id")?,
+            instance_id: row.try_get("instance_id")?,
+            team: row.try_get("team")?,
+            principal: row.try_get("principal")?,
+            key_id: row.try_get("key_id")?,
+            tool_name: row.try_get("tool_name")?,
+            input: row.try_get("input")?,
+            last_user_message: row.try_get("last_user_message")?,
+            rule: row.try_get("rule")?,
+            policy_version: row.try_get("policy_version")?,
+            requested_at: row.try_get("requested_at")?,
+            expires_at: row.try_get("expires_at")?,
+        }
+    }};
+}
+
+/// Approvals: written at once (not through the writer's queue), because a held reply waits on
+/// them and another replica may decide them.
+impl AuditStore {
+    pub async fn insert_approval_request(&self, r: &ApprovalRequestRow) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(format!(
+                "INSERT INTO approval_requests ({APPROVAL_REQUEST_COLUMNS}) VALUES ("
+            ));
+            let mut b = q.separated(", ");
+            b.push_bind(&r.id)
+                .push_bind(&r.exchange_id)
+                .push_bind(&r.tool_use_id)
+                .push_bind(&r.instance_id)
+                .push_bind(&r.team)
+                .push_bind(&r.principal)
+                .push_bind(&r.key_id)
+                .push_bind(&r.tool_name)
+                .push_bind(&r.input)
+                .push_bind(&r.last_user_message)
+                .push_bind(&r.rule)
+                .push_bind(&r.policy_version)
+                .push_bind(r.requested_at)
+                .push_bind(r.expires_at);
+            q.push(")");
+            q.build().execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn approval_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<ApprovalRequestRow>, StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(format!(
+                "SELECT {APPROVAL_REQUEST_COLUMNS} FROM approval_requests WHERE id = "
+            ));
+            q.push_bind(id);
+            match q.build().fetch_optional(pool).await? {
+                Some(row) => Ok(Some(approval_request_of!(row))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Held calls nobody has decided yet, oldest first.
+    pub async fn pending_approvals(&self) -> Result<Vec<ApprovalRequestRow>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(&format!(
+                "SELECT {APPROVAL_REQUEST_COLUMNS} FROM v_pending_approvals ORDER BY requested_at, id"
+            ))
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(approval_request_of!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn approval_decision(
+        &self,
+        id: &str,
+    ) -> Result<Option<ApprovalDecisionRow>, StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "SELECT id, decision, decided_by, decided_at, reason FROM approvals WHERE id = ",
+            );
+            q.push_bind(id);
+            match q.build().fetch_optional(pool).await? {
+                Some(row) => Ok(Some(ApprovalDecisionRow {
+                    id: row.try_get("id")?,
+                    decision: row.try_get("decision")?,
+                    decided_by: row.try_get("decided_by")?,
+                    decided_at: row.try_get("decided_at")?,
+                    reason: row.try_get("reason")?,
+                })),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Records a decision unless the call already has one; returns the decision that stands
+    /// (the first one wins, whichever replica made it).
+    pub async fn decide_approval(
+        &self,
+        request: &ApprovalRequestRow,
+        decision: &ApprovalDecisionRow,
+    ) -> Result<ApprovalDecisionRow, StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO approvals (id, tool_use_id, exchange_id, requested_at, decided_at, decided_by, decision, reason) VALUES (",
+            );
+            let mut b = q.separated(", ");
+            b.push_bind(&request.id)
+                .push_bind(&request.tool_use_id)
+                .push_bind(&request.exchange_id)
+                .push_bind(request.requested_at)
+                .push_bind(decision.decided_at)
+                .push_bind(&decision.decided_by)
+                .push_bind(&decision.decision)
+                .push_bind(&decision.reason);
+            q.push(") ON CONFLICT (id) DO NOTHING");
+            q.build().execute(pool).await?;
+            Ok::<(), StoreError>(())
+        })?;
+        self.approval_decision(&request.id)
+            .await?
+            .ok_or_else(|| StoreError::Row(request.id.clone(), "decision vanished".into()))
+    }
+
+    /// Which of these tool calls a human approved.
+    pub async fn approved_tool_uses(
+        &self,
+        tool_use_ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if tool_use_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "SELECT tool_use_id FROM approvals WHERE decision = 'approved' AND tool_use_id IN (",
+            );
+            let mut b = q.separated(", ");
+            for id in tool_use_ids {
+                b.push_bind(id);
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(pool).await?;
+            let mut out = std::collections::HashSet::new();
+            for row in rows {
+                out.insert(row.try_get::<String, _>("tool_use_id")?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Tells every replica listening on Postgres that a call was decided (SQLite: nothing to do,
+    /// one process holds the file).
+    pub async fn notify_approval(&self, id: &str) -> Result<(), StoreError> {
+        if let Self::Postgres(pool) = self {
+            sqlx::query("SELECT pg_notify('warden_approvals', $1)")
+                .bind(id)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The Postgres pool, for `LISTEN`.
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match self {
+            Self::Postgres(pool) => Some(pool),
+            Self::Sqlite(_) => None,
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Command-line parsing, one file per subcommand. `anyhow` is allowed here and nowhere below.
 
+mod approvals;
 mod audit;
 mod eval;
 mod keys;
@@ -41,6 +42,9 @@ enum Command {
     /// Work with the audit store.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Decide tool calls held for approval (through any replica's admin API).
+    #[command(subcommand)]
+    Approvals(approvals::ApprovalsCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -53,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Migrate(args) => audit::migrate(args),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Approvals(cmd) => approvals::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -64,11 +64,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        // The admin listener must never share the public port.
+        if config.admin.listen == config.listen {
+            anyhow::bail!("admin.listen must differ from listen: the admin API is never on the public port");
+        }
+        let admin = tokio::net::TcpListener::bind(config.admin.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (admin.listen)", config.admin.listen))?;
         let upstream = config.upstream.url.clone();
         let keys = config.keys.len();
         let state = AppState::new(config, upstream_key, fingerprint_key).await?;
-        let server = RunningServer::start(listener, state)?;
-        tracing::info!(addr = %server.addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
+        let server = RunningServer::start_with_admin(listener, Some(admin), state)?;
+        tracing::info!(addr = %server.addr, admin = ?server.admin_addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
         let token = server.shutdown_token();
         tokio::spawn(async move {
             super::shutdown_signal().await;

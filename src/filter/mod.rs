@@ -10,6 +10,7 @@ pub mod models;
 pub mod pseudonym;
 pub mod reply;
 pub mod stream;
+pub mod tools;
 
 use std::sync::Arc;
 
@@ -30,6 +31,15 @@ pub struct RequestContext<'a> {
     pub fingerprint_key: &'a [u8],
     pub findings: Vec<Finding>,
     pub pseudonyms: Pseudonyms,
+    /// Where held tool calls wait for a human; none: calls that need approval are refused.
+    pub approvals: Option<Arc<crate::approvals::Approvals>>,
+    /// Tool results this request carries whose calls needed a human's approval: (tool_use id,
+    /// tool, rule). The server checks the approvals before anything goes upstream.
+    pub approval_proofs: Vec<(String, String, String)>,
+    /// The request's last user message, redacted, shown to approvers.
+    pub last_user_message: Option<String>,
+    /// Decisions about the reply's tool calls, for the audit record.
+    pub tool_log: tools::ToolLog,
 }
 
 impl<'a> RequestContext<'a> {
@@ -44,15 +54,21 @@ impl<'a> RequestContext<'a> {
             fingerprint_key,
             findings: Vec::new(),
             pseudonyms: Pseudonyms::default(),
+            approvals: None,
+            approval_proofs: Vec::new(),
+            last_user_message: None,
+            tool_log: tools::ToolLog::default(),
         }
     }
 }
 
-/// The filters a policy applies, in order: models and limits, then data boundaries (whose
-/// response stage redacts and restores the reply).
+/// The filters a policy applies, in order: models and limits, tool permissions (whose response
+/// stage denies or holds tool calls), then data boundaries (whose response stage redacts and
+/// restores the reply).
 pub fn policy_chain(policy: Arc<Policy>) -> FilterChain {
     FilterChain::new(vec![
         Arc::new(models::ModelGate::new(policy.clone())),
+        Arc::new(tools::ToolGate::new(policy.clone())),
         Arc::new(data::DataBoundaries::new(policy)),
     ])
 }

@@ -38,6 +38,31 @@ pub trait ResponseStage: Send + Sync {
     fn on_message(&mut self, _message: &mut MessageReply) -> Result<bool, StageError> {
         Ok(false)
     }
+
+    /// True while the stage waits on a decision from outside the stream (a human's approval).
+    fn awaiting(&self) -> bool {
+        false
+    }
+
+    /// Streams: ready when what the stage waited on was decided; the events it then releases
+    /// (or puts in their place) go to `out`.
+    fn poll_resume(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+        _out: &mut Vec<SseEvent>,
+    ) -> std::task::Poll<Result<(), StageError>> {
+        std::task::Poll::Pending
+    }
+
+    /// Whole replies: ready when every decision the stage waited on is made and applied to
+    /// `message`; returns whether it changed it.
+    fn poll_message(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+        _message: &mut MessageReply,
+    ) -> std::task::Poll<Result<bool, StageError>> {
+        std::task::Poll::Ready(Ok(false))
+    }
 }
 
 /// The stages for one exchange, run in order: what one stage pushes is what the next receives.
@@ -96,6 +121,52 @@ impl StagePipeline {
             self.run_from(i + 1, out, start)?;
         }
         Ok(())
+    }
+
+    /// True while a stage waits on a decision from outside the stream.
+    pub fn awaiting(&self) -> bool {
+        self.stages.iter().any(|s| s.awaiting())
+    }
+
+    /// Ready when a waiting stage moved on; what it released has passed through the stages
+    /// after it into `out`.
+    pub fn poll_resume(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        out: &mut Vec<SseEvent>,
+    ) -> std::task::Poll<Result<(), StageError>> {
+        let mut ready = false;
+        for i in 0..self.stages.len() {
+            if !self.stages[i].awaiting() {
+                continue;
+            }
+            let start = out.len();
+            match self.stages[i].poll_resume(cx, out) {
+                std::task::Poll::Ready(Ok(())) => {
+                    self.run_from(i + 1, out, start)?;
+                    ready = true;
+                }
+                std::task::Poll::Ready(Err(e)) => return std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => {}
+            }
+        }
+        if ready {
+            std::task::Poll::Ready(Ok(()))
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+
+    /// Whole replies: waits until every stage's decisions are made; returns whether any
+    /// changed the reply.
+    pub async fn settle_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
+        let mut changed = false;
+        for stage in &mut self.stages {
+            if stage.awaiting() {
+                changed |= std::future::poll_fn(|cx| stage.poll_message(cx, message)).await?;
+            }
+        }
+        Ok(changed)
     }
 
     /// A whole reply through every stage; returns whether any changed it.

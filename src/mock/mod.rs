@@ -85,6 +85,8 @@ pub struct MockState {
     total: AtomicU64,
     active_streams: Arc<AtomicI64>,
     failed_once: Mutex<HashSet<String>>,
+    /// Bodies posted to `/_mock/webhook` (Warden's approval notices), newest last.
+    webhooks: Mutex<Vec<Value>>,
 }
 
 impl MockState {
@@ -95,6 +97,7 @@ impl MockState {
             total: AtomicU64::new(0),
             active_streams: Arc::new(AtomicI64::new(0)),
             failed_once: Mutex::new(HashSet::new()),
+            webhooks: Mutex::new(Vec::new()),
         }
     }
 
@@ -163,6 +166,7 @@ pub fn router(state: Arc<MockState>) -> Router {
     Router::new()
         .route("/", get(|| async { "ok" }))
         .route("/_mock/requests", get(recorded))
+        .route("/_mock/webhook", post(webhook).get(webhooks))
         .merge(api)
         .with_state(state)
 }
@@ -234,6 +238,25 @@ async fn check_and_record(
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// A stand-in for a Slack incoming webhook: keeps what was posted.
+async fn webhook(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return error_response(StatusCode::BAD_REQUEST, "invalid_request_error", "not JSON");
+    };
+    if let Ok(mut w) = state.webhooks.lock() {
+        if w.len() == RECORDED_REQUESTS_MAX {
+            w.remove(0);
+        }
+        w.push(v);
+    }
+    "ok".into_response()
+}
+
+async fn webhooks(State(state): State<Arc<MockState>>) -> Response {
+    let list = state.webhooks.lock().map(|w| w.clone()).unwrap_or_default();
+    axum::Json(json!({"webhooks": list})).into_response()
 }
 
 async fn recorded(State(state): State<Arc<MockState>>) -> Response {

@@ -166,20 +166,47 @@ fn content_for(scenario: &Scenario, echo: &Echo<'_>) -> (Vec<Block>, &'static st
             vec![Block::Chunked(last_user_text(echo.body), *n)],
             "end_turn",
         ),
-        Scenario::ToolUse => (
-            vec![
-                Block::Text("I'll check the weather in Paris.".into()),
-                Block::ToolUse {
+        Scenario::ToolUse => {
+            // `x-mock-tool` chooses the calls: `{"name": …, "input": …}` or a list of them.
+            let chosen: Vec<(String, Value)> = echo
+                .headers
+                .get("x-mock-tool")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| serde_json::from_str::<Value>(v).ok())
+                .map(|v| match v {
+                    Value::Array(calls) => calls,
+                    one => vec![one],
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    (
+                        c["name"].as_str().unwrap_or("get_weather").to_string(),
+                        c.get("input").cloned().unwrap_or_else(|| json!({})),
+                    )
+                })
+                .collect();
+            let calls = if chosen.is_empty() {
+                vec![(
+                    "get_weather".to_string(),
+                    json!({"location": "Paris, France", "unit": "celsius", "days": 3}),
+                )]
+            } else {
+                chosen
+            };
+            let mut blocks = vec![Block::Text("I'll check the weather in Paris.".into())];
+            for (name, input) in calls {
+                blocks.push(Block::ToolUse {
                     id: format!(
                         "toolu_mock{:08}",
                         MESSAGE_COUNTER.fetch_add(1, Ordering::Relaxed)
                     ),
-                    name: "get_weather".into(),
-                    input: json!({"location": "Paris, France", "unit": "celsius", "days": 3}),
-                },
-            ],
-            "tool_use",
-        ),
+                    name,
+                    input,
+                });
+            }
+            (blocks, "tool_use")
+        }
         Scenario::Thinking => (
             vec![
                 Block::Thinking {

@@ -186,6 +186,15 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
             "must be greater than 0",
         );
     }
+    let tools = match super::tools::ToolPolicy::compile(&raw.tools) {
+        Ok(t) => t,
+        Err(errors) => {
+            for (field, message) in errors {
+                ctx.error("tools", field, message);
+            }
+            super::tools::ToolPolicy::default()
+        }
+    };
     if !ctx.errors.is_empty() {
         return Err(ctx.errors);
     }
@@ -206,6 +215,7 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
         audit: raw.audit,
         scanner,
         rule_actions: actions,
+        tools,
     })
 }
 

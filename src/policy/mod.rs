@@ -6,6 +6,7 @@ mod compile;
 pub mod fixtures;
 pub mod raw;
 pub mod reload;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -35,6 +36,7 @@ pub struct Policy {
     pub scanner: Scanner,
     /// The action for each scanner rule, by rule index.
     pub rule_actions: Vec<Action>,
+    pub tools: tools::ToolPolicy,
 }
 
 impl fmt::Debug for Policy {

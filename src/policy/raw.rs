@@ -30,6 +30,9 @@ pub struct RawPolicy {
     pub reply: RawReply,
     #[serde(default)]
     pub audit: RawAudit,
+    /// Tool permissions and approvals.
+    #[serde(default)]
+    pub tools: super::tools::RawTools,
 }
 
 /// What the audit store keeps of this team's exchanges.

@@ -60,6 +60,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Takes one record per exchange; never blocks the request path.
     pub audit: AuditWriter,
+    /// Tool calls held for a human's decision.
+    pub approvals: Arc<crate::approvals::Approvals>,
     /// Cancelled when shutdown begins; `/readyz` turns 503 so load balancers stop sending.
     pub shutting_down: CancellationToken,
     /// Cancelled when the shutdown grace period is over: streams still open end with an error.
@@ -90,6 +92,13 @@ impl AppState {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "warden".into()),
             &crate::ids::new_key_id()[4..]
         );
+        let approvals = crate::approvals::Approvals::new(
+            store.clone(),
+            instance_id.clone(),
+            config.approvals.webhook_url.clone(),
+            Duration::from_millis(config.approvals.poll_interval_ms.max(10)),
+        );
+        approvals.listen();
         // The writer task runs until the last handle (this state's) is gone.
         let (audit, _writer_task) = AuditWriter::start(
             store,
@@ -105,6 +114,7 @@ impl AppState {
         );
         Ok(Self {
             audit,
+            approvals,
             keys: KeyStore::from_entries(&config.keys),
             forwarder,
             policies: Arc::new(policies),
@@ -208,6 +218,8 @@ async fn request_context(mut request: Request, next: Next) -> Response {
 /// A running server, for the binary and for tests.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The admin listener's address, when one was given.
+    pub admin_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -216,9 +228,42 @@ pub struct RunningServer {
 impl RunningServer {
     /// Starts serving on `listener` in the background.
     pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Self> {
+        Self::start_with_admin(listener, None, state)
+    }
+
+    /// Starts serving the API on `listener` and, if given, the admin API on `admin`.
+    pub fn start_with_admin(
+        listener: TcpListener,
+        admin: Option<TcpListener>,
+        state: AppState,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let state = Arc::new(state);
         let shutdown = CancellationToken::new();
+        let admin_addr = match admin {
+            Some(admin) => {
+                let admin_addr = admin.local_addr()?;
+                let admin_state = Arc::new(crate::approvals::admin::AdminState {
+                    approvals: state.approvals.clone(),
+                    policies: state.policies.clone(),
+                    keys: crate::approvals::admin::AdminKeys::from_entries(
+                        &state.config.admin.keys,
+                    ),
+                });
+                let app = crate::approvals::admin::router(admin_state);
+                let stop = shutdown.clone();
+                tokio::spawn(async move {
+                    let served = axum::serve(admin, app)
+                        .with_graceful_shutdown(async move { stop.cancelled().await })
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "The admin listener stopped.");
+                    }
+                });
+                Some(admin_addr)
+            }
+            None => None,
+        };
         let app = router(state.clone());
         let grace = Duration::from_millis(state.config.shutdown_grace_ms);
         state.policies.clone().watch(
@@ -228,6 +273,7 @@ impl RunningServer {
         let task = tokio::spawn(serve(listener, app, state.clone(), shutdown.clone(), grace));
         Ok(Self {
             addr,
+            admin_addr,
             state,
             shutdown,
             task,

@@ -142,6 +142,7 @@ async fn exchange(
     }
     let policy_header = format!("{}@{}", policy.name, policy.version);
     let mut ctx = RequestContext::new(id, principal, state.fingerprint_key.expose().as_bytes());
+    ctx.approvals = Some(state.approvals.clone());
     let outcome = compiled.chain.run_request(&mut parsed, &mut ctx);
     state.metrics.findings(&ctx.findings);
     if let Some(t) = trail.as_mut() {
@@ -162,6 +163,16 @@ async fn exchange(
             return Err(ApiError::from(rejection).with_policy(&policy_header));
         }
     };
+    if let Err(e) = check_approvals(state, &ctx).await {
+        *blocked = e.kind == ErrorKind::Permission;
+        if let Some(t) = trail.as_mut() {
+            t.set_prompt(bytes.clone(), None);
+        }
+        return Err(e.with_policy(&policy_header));
+    }
+    if let Some(t) = trail.as_mut() {
+        t.set_tool_log(ctx.tool_log.clone());
+    }
     if !trail::admits(state, policy) {
         // Rule 4 of the design: nothing goes out that cannot be recorded, unless policy allows.
         return Err(ApiError::new(
@@ -212,6 +223,38 @@ async fn exchange(
         response.headers_mut().insert("x-warden-policy", v);
     }
     Ok(response)
+}
+
+/// A tool result may come back only for a call a human approved, when policy asked for one. A
+/// store that cannot say refuses the request (fail closed).
+async fn check_approvals(state: &AppState, ctx: &RequestContext<'_>) -> Result<(), ApiError> {
+    if ctx.approval_proofs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = ctx.approval_proofs.iter().map(|p| p.0.clone()).collect();
+    let approved = state.approvals.approved(&ids).await.map_err(|e| {
+        tracing::warn!(error = %e, "Cannot check approvals for tool results; refusing.");
+        ApiError::new(
+            ErrorKind::Unavailable,
+            "Warden cannot check the approvals this request's tool results need; try again",
+        )
+        .with_rule("tools.approval")
+    })?;
+    if let Some((id, name, rule)) = ctx
+        .approval_proofs
+        .iter()
+        .find(|p| !approved.contains(&p.0))
+    {
+        return Err(ApiError::new(
+            ErrorKind::Permission,
+            format!(
+                "a tool_result answers call {id} to '{name}', which needs a human's approval (rule {rule}) and was not approved"
+            ),
+        )
+        .with_rule(rule.clone())
+        .no_retry());
+    }
+    Ok(())
 }
 
 /// Forwards a request that carries no message content (models, configured pass-through paths)

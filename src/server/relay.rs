@@ -128,7 +128,14 @@ pub async fn respond(
         )
         .with_rule("response"));
     };
-    let changed = pipeline.on_message(&mut message).map_err(stage_error)?;
+    let mut changed = pipeline.on_message(&mut message).map_err(stage_error)?;
+    if pipeline.awaiting() {
+        // A tool call waits for a human: the reply waits with it.
+        changed |= pipeline
+            .settle_message(&mut message)
+            .await
+            .map_err(stage_error)?;
+    }
     if !changed {
         return Ok(finish(head, Body::from(bytes)));
     }
@@ -164,6 +171,7 @@ fn stream(
         output: String::new(),
         tools: std::collections::HashMap::new(),
         failure: None,
+        upstream_done: false,
     };
     if let Some(h) = head.headers_mut() {
         h.insert(
@@ -297,6 +305,8 @@ struct Pump {
     tools: std::collections::HashMap<u64, (String, String, String)>,
     /// Why the stream ended early, if it did.
     failure: Option<String>,
+    /// Upstream's body ended; the stream ends once no stage waits on a decision.
+    upstream_done: bool,
 }
 
 /// Output captured from one stream for the audit record, at most this much.
@@ -362,9 +372,17 @@ impl Pump {
         }
     }
 
-    /// Waits for the next thing to happen: a chunk from upstream, a ping due, or the cut-off.
+    /// Waits for the next thing to happen: a chunk from upstream, a decision a stage waited on,
+    /// a ping due, or the cut-off.
     async fn step(&mut self) -> Result<Step, ApiError> {
+        if self.upstream_done && !self.pipeline.awaiting() {
+            if !self.passthrough {
+                self.pipeline.finish(&mut self.out).map_err(stage_error)?;
+            }
+            return Ok(Step::End(self.take_out()));
+        }
         let idle = self.state.forwarder.idle_timeout();
+        let awaiting = self.pipeline.awaiting();
         let next = tokio::select! {
             () = self.state.cut_streams.cancelled() => {
                 return Err(upstream_failure("Warden is shutting down; retry the request".into()));
@@ -372,7 +390,12 @@ impl Pump {
             _ = self.ping.tick(), if self.pipeline.holding() => {
                 return Ok(Step::Send(SseEvent::ping().into_raw()));
             }
-            next = tokio::time::timeout(idle, self.body.next()) => next,
+            resumed = std::future::poll_fn(|cx| self.pipeline.poll_resume(cx, &mut self.out)), if awaiting => {
+                resumed.map_err(stage_error)?;
+                let joined = self.take_out();
+                return Ok(if joined.is_empty() { Step::Nothing } else { Step::Send(joined) });
+            }
+            next = tokio::time::timeout(idle, self.body.next()), if !self.upstream_done => next,
         };
         match next {
             Err(_) => Err(upstream_failure(format!(
@@ -399,10 +422,13 @@ impl Pump {
             Ok(None) => {
                 self.parser.finish(&mut self.parsed);
                 self.absorb()?;
-                if !self.passthrough {
-                    self.pipeline.finish(&mut self.out).map_err(stage_error)?;
-                }
-                Ok(Step::End(self.take_out()))
+                self.upstream_done = true;
+                let joined = self.take_out();
+                Ok(if joined.is_empty() {
+                    Step::Nothing
+                } else {
+                    Step::Send(joined)
+                })
             }
         }
     }

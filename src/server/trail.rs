@@ -32,6 +32,8 @@ pub struct Trail {
     prompt: Option<(Bytes, Option<Bytes>)>,
     output: Option<Bytes>,
     tool_inputs: Vec<Bytes>,
+    /// What tool permissions decided about the reply's calls.
+    tool_log: Option<crate::filter::tools::ToolLog>,
 }
 
 fn cap(mut s: String) -> String {
@@ -93,7 +95,12 @@ impl Trail {
             prompt: None,
             output: None,
             tool_inputs: Vec::new(),
+            tool_log: None,
         }
+    }
+
+    pub fn set_tool_log(&mut self, log: crate::filter::tools::ToolLog) {
+        self.tool_log = Some(log);
     }
 
     pub fn set_policy(&mut self, policy: &Arc<Policy>) {
@@ -132,7 +139,7 @@ impl Trail {
             .collect();
     }
 
-    /// A tool call the model emitted (until tool permissions gate them, every call is allowed).
+    /// A tool call the model emitted; its decision comes from the tool log at the end.
     pub fn add_tool_call(&mut self, id: &str, name: &str, input: &serde_json::Value) {
         self.tool_inputs.push(Bytes::from(input.to_string()));
         self.record.tool_calls.push(ToolCallRow {
@@ -197,6 +204,14 @@ impl Trail {
         self.record.status = i32::from(status);
         self.record.rule = rule;
         self.record.latency_us = self.started.elapsed().as_micros() as i64;
+        if let Some(log) = &self.tool_log {
+            for row in &mut self.record.tool_calls {
+                if let Some((decision, approval_id)) = log.get(&row.tool_use_id) {
+                    row.decision = decision;
+                    row.approval_id = approval_id;
+                }
+            }
+        }
         let (policy, prompt, output, tool_inputs) =
             (self.policy, self.prompt, self.output, self.tool_inputs);
         let finish = policy.map(|policy| {

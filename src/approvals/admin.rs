@@ -1,0 +1,320 @@
+//! The admin API, on its own listener: pending approvals for approvers and auditors, and the
+//! decisions. Authenticated with admin keys (`wadm_…`, `Authorization: Bearer` or `x-api-key`),
+//! which carry roles; Warden keys are a different type and are never accepted here.
+//!
+//! - `GET  /admin/approvals`              pending calls (auditor, approver, admin)
+//! - `GET  /admin/approvals/{id}`         one call and its decision (auditor, approver, admin)
+//! - `POST /admin/approvals/{id}/approve` `{"reason": "…"}` (approver, admin)
+//! - `POST /admin/approvals/{id}/reject`  `{"reason": "…"}` (approver, admin)
+//! - `GET  /admin/`                       the approver's page (static; it asks for the key)
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Approvals, Approver, DecideError, Outcome};
+use crate::audit::{ApprovalDecisionRow, ApprovalRequestRow};
+use crate::config::{AdminKeyEntry, AdminRole};
+use crate::policy::reload::PolicyStore;
+
+/// An authenticated admin key.
+#[derive(Clone, Debug)]
+pub struct AdminIdentity {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<AdminRole>,
+    pub groups: Vec<String>,
+}
+
+impl AdminIdentity {
+    fn may(&self, wanted: &[AdminRole]) -> bool {
+        self.roles
+            .iter()
+            .any(|r| *r == AdminRole::Admin || wanted.contains(r))
+    }
+}
+
+/// Admin keys by the SHA-256 of the key.
+#[derive(Debug, Default)]
+pub struct AdminKeys {
+    by_hash: HashMap<[u8; 32], AdminIdentity>,
+}
+
+impl AdminKeys {
+    pub fn from_entries(entries: &[AdminKeyEntry]) -> Self {
+        let mut by_hash = HashMap::new();
+        for e in entries {
+            let mut hash = [0u8; 32];
+            if hex::decode_to_slice(e.sha256.to_ascii_lowercase(), &mut hash).is_ok() {
+                by_hash.insert(
+                    hash,
+                    AdminIdentity {
+                        id: e.id.clone(),
+                        name: e.name.clone(),
+                        roles: e.roles.clone(),
+                        groups: e.groups.clone(),
+                    },
+                );
+            }
+        }
+        Self { by_hash }
+    }
+
+    fn lookup(&self, headers: &HeaderMap) -> Option<&AdminIdentity> {
+        let key = headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| {
+                headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+            })?
+            .trim();
+        // Only admin keys: a Warden key (`wdn_…`) is not even hashed and looked up.
+        if !key.starts_with("wadm_") {
+            return None;
+        }
+        self.by_hash.get(&crate::server::auth::hash_key(key))
+    }
+}
+
+pub struct AdminState {
+    pub approvals: Arc<Approvals>,
+    pub policies: Arc<PolicyStore>,
+    pub keys: AdminKeys,
+}
+
+fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!({"type": "error", "error": {"type": kind, "message": message.into()}})),
+    )
+        .into_response()
+}
+
+/// The admin router; every route but the page requires an admin key.
+pub fn router(state: Arc<AdminState>) -> Router {
+    let api = Router::new()
+        .route("/admin/approvals", get(list))
+        .route("/admin/approvals/{id}", get(show))
+        .route("/admin/approvals/{id}/approve", post(approve))
+        .route("/admin/approvals/{id}/reject", post(reject))
+        .layer(middleware::from_fn_with_state(state.clone(), require_admin));
+    Router::new()
+        .route("/admin", get(page))
+        .route("/admin/", get(page))
+        .merge(api)
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found_error",
+                "no such admin route",
+            )
+        })
+        .with_state(state)
+}
+
+async fn require_admin(
+    State(state): State<Arc<AdminState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match state.keys.lookup(request.headers()) {
+        Some(identity) => {
+            let identity = identity.clone();
+            request.extensions_mut().insert(identity);
+            next.run(request).await
+        }
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "an admin key is required (Authorization: Bearer wadm_…)",
+        ),
+    }
+}
+
+fn request_json(r: &ApprovalRequestRow) -> Value {
+    json!({
+        "id": r.id,
+        "tool_name": r.tool_name,
+        "input": serde_json::from_str::<Value>(&r.input).unwrap_or(Value::String(r.input.clone())),
+        "principal": r.principal,
+        "team": r.team,
+        "key_id": r.key_id,
+        "last_user_message": r.last_user_message,
+        "rule": r.rule,
+        "policy_version": r.policy_version,
+        "exchange_id": r.exchange_id,
+        "tool_use_id": r.tool_use_id,
+        "instance_id": r.instance_id,
+        "requested_at": r.requested_at.to_rfc3339(),
+        "expires_at": r.expires_at.to_rfc3339(),
+    })
+}
+
+fn decision_json(d: &ApprovalDecisionRow) -> Value {
+    json!({
+        "decision": d.decision,
+        "decided_by": d.decided_by,
+        "decided_at": d.decided_at.to_rfc3339(),
+        "reason": d.reason,
+    })
+}
+
+fn store_error(e: impl std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "Admin API: the store did not answer.");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "api_error",
+        "the approvals store is not answering; try again",
+    )
+}
+
+async fn list(
+    State(state): State<Arc<AdminState>>,
+    axum::Extension(who): axum::Extension<AdminIdentity>,
+) -> Response {
+    if !who.may(&[AdminRole::Approver, AdminRole::Auditor]) {
+        return forbidden(&who);
+    }
+    match state.approvals.pending().await {
+        Ok(rows) => axum::Json(json!({
+            "data": rows.iter().map(request_json).collect::<Vec<_>>()
+        }))
+        .into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn show(
+    State(state): State<Arc<AdminState>>,
+    axum::Extension(who): axum::Extension<AdminIdentity>,
+    Path(id): Path<String>,
+) -> Response {
+    if !who.may(&[AdminRole::Approver, AdminRole::Auditor]) {
+        return forbidden(&who);
+    }
+    match state.approvals.get(&id).await {
+        Ok(Some((r, d))) => {
+            let mut v = request_json(&r);
+            v["status"] = json!(d.as_ref().map_or("pending", |d| d.decision.as_str()));
+            v["decision"] = d.as_ref().map(decision_json).unwrap_or(Value::Null);
+            axum::Json(v).into_response()
+        }
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            format!("no approval {id}"),
+        ),
+        Err(e) => store_error(e),
+    }
+}
+
+fn forbidden(who: &AdminIdentity) -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "permission_error",
+        format!("admin key '{}' does not have a role for this", who.id),
+    )
+}
+
+async fn approve(
+    state: State<Arc<AdminState>>,
+    who: axum::Extension<AdminIdentity>,
+    id: Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    decide(state, who, id, body, true).await
+}
+
+async fn reject(
+    state: State<Arc<AdminState>>,
+    who: axum::Extension<AdminIdentity>,
+    id: Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    decide(state, who, id, body, false).await
+}
+
+async fn decide(
+    State(state): State<Arc<AdminState>>,
+    axum::Extension(who): axum::Extension<AdminIdentity>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+    approve: bool,
+) -> Response {
+    if !who.may(&[AdminRole::Approver]) {
+        return forbidden(&who);
+    }
+    let reason = if body.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) => v["reason"].as_str().map(str::to_string),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "body must be JSON: {\"reason\": \"…\"}",
+                );
+            }
+        }
+    };
+    // The team's approval settings come from its current policy.
+    let team = match state.approvals.get(&id).await {
+        Ok(Some((r, _))) => r.team,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found_error",
+                format!("no approval {id}"),
+            );
+        }
+        Err(e) => return store_error(e),
+    };
+    let set = state.policies.current();
+    let settings = set
+        .policies
+        .get(&team)
+        .map(|p| p.policy.tools.approval.clone());
+    let approver = Approver {
+        name: who.name.clone(),
+        groups: who.groups.clone(),
+    };
+    match state
+        .approvals
+        .decide(&id, &approver, approve, reason, settings.as_ref())
+        .await
+    {
+        Ok(outcome) => {
+            let decision = match &outcome {
+                Outcome::Approved { .. } => "approved",
+                _ => "rejected",
+            };
+            axum::Json(json!({"id": id, "decision": decision, "decided_by": who.name}))
+                .into_response()
+        }
+        Err(DecideError::NotFound(_)) => error(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            format!("no approval {id}"),
+        ),
+        Err(e @ DecideError::AlreadyDecided(..)) => {
+            error(StatusCode::CONFLICT, "invalid_request_error", e.to_string())
+        }
+        Err(DecideError::Forbidden(m)) => error(StatusCode::FORBIDDEN, "permission_error", m),
+        Err(DecideError::Store(e)) => store_error(e),
+    }
+}
+
+async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
+}

@@ -1,0 +1,491 @@
+//! Human approval of tool calls: a held call is written to `approval_requests`, an approver
+//! decides it (admin API, CLI or web page, on any replica), and the replica holding the reply
+//! wakes: at once when the decision is made in the same process, through Postgres `LISTEN/NOTIFY`
+//! across replicas, and by polling the store as a fallback in both cases.
+
+pub mod admin;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::{oneshot, watch};
+
+use crate::audit::{ApprovalDecisionRow, ApprovalRequestRow, AuditStore};
+
+/// How a held call ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "lowercase")]
+pub enum Outcome {
+    Approved {
+        by: String,
+        reason: Option<String>,
+    },
+    Rejected {
+        by: String,
+        reason: Option<String>,
+    },
+    /// Nobody decided in time.
+    Expired,
+    /// The request for approval could not be recorded: the call does not go out (fail closed).
+    Failed(String),
+}
+
+impl Outcome {
+    fn from_row(row: &ApprovalDecisionRow) -> Self {
+        let by = row.decided_by.clone().unwrap_or_default();
+        match row.decision.as_str() {
+            "approved" => Self::Approved {
+                by,
+                reason: row.reason.clone(),
+            },
+            "rejected" => Self::Rejected {
+                by,
+                reason: row.reason.clone(),
+            },
+            _ => Self::Expired,
+        }
+    }
+
+    /// The `tool_calls.decision` this outcome gives the call.
+    pub fn tool_decision(&self) -> &'static str {
+        match self {
+            Self::Approved { .. } => "approved",
+            Self::Rejected { .. } | Self::Failed(_) => "rejected",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Everything about a held call the approver is shown.
+#[derive(Clone, Debug)]
+pub struct HoldRequest {
+    pub exchange_id: String,
+    pub tool_use_id: String,
+    pub team: String,
+    pub principal: String,
+    pub key_id: String,
+    pub tool_name: String,
+    /// JSON, secrets already redacted.
+    pub input: String,
+    pub last_user_message: Option<String>,
+    pub rule: String,
+    pub policy_version: String,
+    pub timeout: Duration,
+}
+
+/// A held call's pending decision. Await it (`&mut ticket` is a future).
+#[derive(Debug)]
+pub struct Ticket {
+    pub id: String,
+    rx: oneshot::Receiver<Outcome>,
+}
+
+impl std::future::Future for Ticket {
+    type Output = Outcome;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Outcome> {
+        std::pin::Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or_else(|_| Outcome::Failed("the approval waiter stopped".into())))
+    }
+}
+
+/// Why a decision was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    #[error("no approval {0}")]
+    NotFound(String),
+    #[error("approval {0} was already decided: {1}")]
+    AlreadyDecided(String, String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(#[from] crate::audit::StoreError),
+}
+
+/// Who is deciding: an admin key's name and groups.
+#[derive(Clone, Debug)]
+pub struct Approver {
+    pub name: String,
+    pub groups: Vec<String>,
+}
+
+/// The approvals of one Warden process.
+pub struct Approvals {
+    store: AuditStore,
+    instance_id: String,
+    /// Local wake-ups for the calls this process holds, by approval id.
+    waiters: Mutex<HashMap<String, watch::Sender<Option<Outcome>>>>,
+    /// Tool calls known to be approved (history checks ask for the same ids again and again).
+    approved: Mutex<HashSet<String>>,
+    webhook: Option<String>,
+    http: reqwest::Client,
+    poll: Duration,
+    pub held_total: std::sync::atomic::AtomicU64,
+    pub decided_total: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Approvals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Approvals")
+            .field("instance_id", &self.instance_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Approvals {
+    pub fn new(
+        store: AuditStore,
+        instance_id: String,
+        webhook: Option<String>,
+        poll: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            instance_id,
+            waiters: Mutex::new(HashMap::new()),
+            approved: Mutex::new(HashSet::new()),
+            webhook,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+            poll,
+            held_total: Default::default(),
+            decided_total: Default::default(),
+        })
+    }
+
+    /// Calls held in this process right now.
+    pub fn holding(&self) -> usize {
+        self.waiters.lock().map(|w| w.len()).unwrap_or(0)
+    }
+
+    /// Holds a call: records it, notifies the webhook, and returns the ticket that resolves when
+    /// someone decides (or the timeout passes). Never blocks: the writes happen in a task.
+    pub fn hold(self: &Arc<Self>, req: HoldRequest) -> Ticket {
+        let id = crate::ids::new_approval_id();
+        let (tx, rx) = oneshot::channel();
+        let (wake_tx, wake_rx) = watch::channel(None);
+        if let Ok(mut w) = self.waiters.lock() {
+            w.insert(id.clone(), wake_tx);
+        }
+        self.held_total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let now = Utc::now();
+        let row = ApprovalRequestRow {
+            id: id.clone(),
+            exchange_id: req.exchange_id,
+            tool_use_id: req.tool_use_id,
+            instance_id: self.instance_id.clone(),
+            team: req.team,
+            principal: req.principal,
+            key_id: req.key_id,
+            tool_name: req.tool_name,
+            input: req.input,
+            last_user_message: req.last_user_message,
+            rule: req.rule,
+            policy_version: req.policy_version,
+            requested_at: now,
+            expires_at: now
+                + chrono::Duration::from_std(req.timeout).unwrap_or(chrono::Duration::MAX),
+        };
+        let hub = self.clone();
+        let key = id.clone();
+        tokio::spawn(async move {
+            let outcome = hub.wait_for(row, req.timeout, wake_rx).await;
+            if let Ok(mut w) = hub.waiters.lock() {
+                w.remove(&key);
+            }
+            let _ = tx.send(outcome);
+        });
+        Ticket { id, rx }
+    }
+
+    async fn wait_for(
+        self: &Arc<Self>,
+        row: ApprovalRequestRow,
+        timeout: Duration,
+        mut wake: watch::Receiver<Option<Outcome>>,
+    ) -> Outcome {
+        if let Err(e) = self.store.insert_approval_request(&row).await {
+            tracing::error!(approval_id = %row.id, error = %e, "Could not record a held tool call; it is denied.");
+            return Outcome::Failed("the approval request could not be recorded".into());
+        }
+        tracing::info!(approval_id = %row.id, tool = %row.tool_name, team = %row.team, rule = %row.rule, "Tool call held for approval.");
+        self.notify_webhook(&row).await;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(o) = wake.borrow_and_update().clone() {
+                return o;
+            }
+            tokio::select! {
+                changed = wake.changed() => {
+                    if changed.is_err() {
+                        // The sender went away: fall through to the store.
+                        tokio::time::sleep(self.poll).await;
+                    }
+                }
+                () = tokio::time::sleep(self.poll) => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return self.expire(&row).await;
+                }
+            }
+            // A decision made on another replica (or one this process missed) is in the store.
+            match self.store.approval_decision(&row.id).await {
+                Ok(Some(d)) => return self.settled(&row, &d),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(approval_id = %row.id, error = %e, "Cannot read the approval's decision; still waiting.")
+                }
+            }
+        }
+    }
+
+    fn settled(&self, row: &ApprovalRequestRow, d: &ApprovalDecisionRow) -> Outcome {
+        let o = Outcome::from_row(d);
+        if matches!(o, Outcome::Approved { .. }) {
+            if let Ok(mut a) = self.approved.lock() {
+                a.insert(row.tool_use_id.clone());
+            }
+        }
+        o
+    }
+
+    async fn expire(&self, row: &ApprovalRequestRow) -> Outcome {
+        let expired = ApprovalDecisionRow {
+            id: row.id.clone(),
+            decision: "expired".into(),
+            decided_by: None,
+            decided_at: Utc::now(),
+            reason: Some("no decision before the approval timeout".into()),
+        };
+        // Someone may have decided at the last moment: the first decision stands.
+        match self.store.decide_approval(row, &expired).await {
+            Ok(d) => self.settled(row, &d),
+            Err(e) => {
+                tracing::warn!(approval_id = %row.id, error = %e, "Could not record the expiry.");
+                Outcome::Expired
+            }
+        }
+    }
+
+    /// Sends the Slack-compatible notice; a failure is logged, the call stays held.
+    async fn notify_webhook(&self, row: &ApprovalRequestRow) {
+        let Some(url) = &self.webhook else {
+            return;
+        };
+        let text = format!(
+            "Warden: {} ({}) wants to run `{}` — approval {} (rule {}). Approve with `warden approvals approve {}`.",
+            row.principal, row.team, row.tool_name, row.id, row.rule, row.id
+        );
+        let body = json!({
+            "text": text,
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                {"type": "section", "fields": [
+                    {"type": "mrkdwn", "text": format!("*Tool*\n`{}`", row.tool_name)},
+                    {"type": "mrkdwn", "text": format!("*Requested by*\n{} ({})", row.principal, row.team)},
+                    {"type": "mrkdwn", "text": format!("*Rule*\n{}", row.rule)},
+                    {"type": "mrkdwn", "text": format!("*Expires*\n{}", row.expires_at.to_rfc3339())},
+                ]},
+                {"type": "section", "text": {"type": "mrkdwn", "text": format!("*Input (redacted)*\n```{}```", truncate(&row.input, 2000))}},
+            ],
+            "warden": {"approval_id": row.id, "tool_use_id": row.tool_use_id, "exchange_id": row.exchange_id},
+        });
+        match self
+            .http
+            .post(url)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => {
+                tracing::info!(approval_id = %row.id, "Approval webhook notified.");
+            }
+            Ok(r) => {
+                tracing::warn!(approval_id = %row.id, status = r.status().as_u16(), "Approval webhook refused the notice.");
+            }
+            Err(e) => {
+                tracing::warn!(approval_id = %row.id, error = %e, "Approval webhook unreachable.");
+            }
+        }
+    }
+
+    /// Decides a held call, if `approver` may: approver lists and separation of duties come
+    /// from the team's policy (`None`: the team's policy is gone, nobody may decide).
+    pub async fn decide(
+        &self,
+        id: &str,
+        approver: &Approver,
+        approve: bool,
+        reason: Option<String>,
+        policy: Option<&crate::policy::tools::RawApproval>,
+    ) -> Result<Outcome, DecideError> {
+        let Some(row) = self.store.approval_request(id).await? else {
+            return Err(DecideError::NotFound(id.to_string()));
+        };
+        if let Some(d) = self.store.approval_decision(id).await? {
+            return Err(DecideError::AlreadyDecided(id.to_string(), d.decision));
+        }
+        let Some(settings) = policy else {
+            return Err(DecideError::Forbidden(format!(
+                "team '{}' has no policy any more; nobody may decide its calls",
+                row.team
+            )));
+        };
+        if !settings.self_approval && approver.name == row.principal {
+            return Err(DecideError::Forbidden(format!(
+                "'{}' made the request and may not decide its own call (policy tools.approval.self_approval is false)",
+                approver.name
+            )));
+        }
+        let listed = settings.approvers.is_empty()
+            || settings.approvers.iter().any(|a| {
+                a == &approver.name
+                    || a.strip_prefix("group:")
+                        .is_some_and(|g| approver.groups.iter().any(|x| x == g))
+            });
+        if !listed {
+            return Err(DecideError::Forbidden(format!(
+                "'{}' is not among the approvers of team '{}' (policy tools.approval.approvers)",
+                approver.name, row.team
+            )));
+        }
+        let decision = ApprovalDecisionRow {
+            id: id.to_string(),
+            decision: if approve { "approved" } else { "rejected" }.into(),
+            decided_by: Some(approver.name.clone()),
+            decided_at: Utc::now(),
+            reason,
+        };
+        let stands = self.store.decide_approval(&row, &decision).await?;
+        if stands.decided_by != decision.decided_by || stands.decided_at != decision.decided_at {
+            return Err(DecideError::AlreadyDecided(id.to_string(), stands.decision));
+        }
+        self.decided_total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(approval_id = %id, decision = %stands.decision, by = %approver.name, "Tool call decided.");
+        let outcome = self.settled(&row, &stands);
+        self.wake(id, outcome.clone());
+        if let Err(e) = self.store.notify_approval(id).await {
+            tracing::warn!(approval_id = %id, error = %e, "Could not notify other replicas; they will poll.");
+        }
+        Ok(outcome)
+    }
+
+    /// Wakes the local holder of `id`, if this process holds it.
+    fn wake(&self, id: &str, outcome: Outcome) {
+        if let Ok(w) = self.waiters.lock() {
+            if let Some(tx) = w.get(id) {
+                let _ = tx.send(Some(outcome));
+            }
+        }
+    }
+
+    /// Listens for decisions made on other replicas (Postgres only) and wakes local holders.
+    /// Reconnects on failure; the polling fallback covers the gaps.
+    pub fn listen(self: &Arc<Self>) {
+        let Some(pool) = self.store.postgres_pool().cloned() else {
+            return;
+        };
+        let hub = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(l) => l,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        if hub.strong_count() == 0 {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                if listener.listen("warden_approvals").await.is_err() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                while let Ok(n) = listener.recv().await {
+                    let Some(hub) = hub.upgrade() else {
+                        return;
+                    };
+                    let id = n.payload().to_string();
+                    let held = hub.waiters.lock().is_ok_and(|w| w.contains_key(&id));
+                    if held {
+                        if let Ok(Some(d)) = hub.store.approval_decision(&id).await {
+                            hub.wake(&id, Outcome::from_row(&d));
+                        }
+                    }
+                }
+                if hub.strong_count() == 0 {
+                    return;
+                }
+            }
+        });
+    }
+
+    pub async fn pending(&self) -> Result<Vec<ApprovalRequestRow>, crate::audit::StoreError> {
+        self.store.pending_approvals().await
+    }
+
+    pub async fn get(
+        &self,
+        id: &str,
+    ) -> Result<Option<(ApprovalRequestRow, Option<ApprovalDecisionRow>)>, crate::audit::StoreError>
+    {
+        let Some(r) = self.store.approval_request(id).await? else {
+            return Ok(None);
+        };
+        let d = self.store.approval_decision(id).await?;
+        Ok(Some((r, d)))
+    }
+
+    /// Which of these tool calls were approved by a human.
+    pub async fn approved(
+        &self,
+        tool_use_ids: &[String],
+    ) -> Result<HashSet<String>, crate::audit::StoreError> {
+        let known: HashSet<String> = self
+            .approved
+            .lock()
+            .map(|a| {
+                tool_use_ids
+                    .iter()
+                    .filter(|i| a.contains(*i))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let unknown: Vec<String> = tool_use_ids
+            .iter()
+            .filter(|i| !known.contains(*i))
+            .cloned()
+            .collect();
+        let mut found = self.store.approved_tool_uses(&unknown).await?;
+        if let Ok(mut a) = self.approved.lock() {
+            a.extend(found.iter().cloned());
+        }
+        found.extend(known);
+        Ok(found)
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
