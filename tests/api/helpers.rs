@@ -42,6 +42,8 @@ pub struct TestApp {
     pub warden: RunningServer,
     pub mock: RunningMock,
     pub url: String,
+    /// The admin listener (approvals API).
+    pub admin_url: String,
     pub http: reqwest::Client,
 }
 
@@ -78,16 +80,22 @@ impl TestApp {
         )
         .await
         .expect("state");
-        let warden = RunningServer::start(
+        let warden = RunningServer::start_with_admin(
             TcpListener::bind("127.0.0.1:0").await.expect("bind warden"),
+            Some(TcpListener::bind("127.0.0.1:0").await.expect("bind admin")),
             state,
         )
         .expect("warden starts");
         let url = format!("http://{}", warden.addr);
+        let admin_url = format!(
+            "http://{}",
+            warden.admin_addr.expect("admin listener started")
+        );
         Self {
             warden,
             mock,
             url,
+            admin_url,
             http: reqwest::Client::new(),
         }
     }

@@ -11,3 +11,4 @@ mod logs;
 mod passthrough;
 mod policies;
 mod streaming;
+mod tools;
