@@ -226,7 +226,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "policies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\n{}keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n",
+            "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\n{}keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n",
             dir.join("audit.db").display(),
             dir.join("audit.spool").display(),
             // LOAD_AUDIT_DATABASE_URL puts the audit store in Postgres instead of SQLite.

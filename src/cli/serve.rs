@@ -65,7 +65,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         // The admin listener must never share the public port.
-        if config.admin.listen == config.listen {
+        if config.admin.listen == config.listen && config.listen.port() != 0 {
             anyhow::bail!("admin.listen must differ from listen: the admin API is never on the public port");
         }
         let admin = tokio::net::TcpListener::bind(config.admin.listen)
@@ -75,7 +75,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let keys = config.keys.len();
         let state = AppState::new(config, upstream_key, fingerprint_key).await?;
         let server = RunningServer::start_with_admin(listener, Some(admin), state)?;
-        tracing::info!(addr = %server.addr, admin = ?server.admin_addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
+        let admin_addr = server.admin_addr.map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(addr = %server.addr, admin_addr = %admin_addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
         let token = server.shutdown_token();
         tokio::spawn(async move {
             super::shutdown_signal().await;

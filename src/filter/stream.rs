@@ -157,23 +157,16 @@ impl StagePipeline {
         }
     }
 
-    /// Whole replies: waits until every stage's decisions are made; returns whether any
-    /// changed the reply.
-    pub async fn settle_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
-        let mut changed = false;
-        for stage in &mut self.stages {
-            if stage.awaiting() {
-                changed |= std::future::poll_fn(|cx| stage.poll_message(cx, message)).await?;
-            }
-        }
-        Ok(changed)
-    }
-
-    /// A whole reply through every stage; returns whether any changed it.
-    pub fn on_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
+    /// A whole reply through every stage, in order; a stage that waits on a decision (a held
+    /// tool call) is waited for before the next stage sees the reply, as in a stream. Returns
+    /// whether any stage changed it.
+    pub async fn on_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
         let mut changed = false;
         for stage in &mut self.stages {
             changed |= stage.on_message(message)?;
+            if stage.awaiting() {
+                changed |= std::future::poll_fn(|cx| stage.poll_message(cx, message)).await?;
+            }
         }
         Ok(changed)
     }

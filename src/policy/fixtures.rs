@@ -36,7 +36,18 @@ pub fn evaluate(policy: &CompiledPolicy, request: &Value) -> Result<Evaluation, 
         team: TeamId(policy.policy.name.clone()),
     };
     let mut ctx = RequestContext::new(&id, &principal, b"warden-policy-fixtures");
-    let outcome = policy.chain.run_request(&mut parsed, &mut ctx);
+    let mut outcome = policy.chain.run_request(&mut parsed, &mut ctx);
+    // Offline there is no approvals store: a tool result whose call needed a human's approval
+    // is refused, as the server refuses it until someone approves.
+    if let (Ok(_), Some((id, name, rule))) = (&outcome, ctx.approval_proofs.first()) {
+        outcome = Err(crate::filter::Rejection {
+            kind: crate::api::ErrorKind::Permission,
+            rule: rule.clone(),
+            message: format!(
+                "a tool_result answers call {id} to '{name}', which needs a human's approval (rule {rule})"
+            ),
+        });
+    }
     let findings = std::mem::take(&mut ctx.findings);
     Ok(match outcome {
         Err(rejection) => Evaluation {

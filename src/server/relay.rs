@@ -128,14 +128,11 @@ pub async fn respond(
         )
         .with_rule("response"));
     };
-    let mut changed = pipeline.on_message(&mut message).map_err(stage_error)?;
-    if pipeline.awaiting() {
-        // A tool call waits for a human: the reply waits with it.
-        changed |= pipeline
-            .settle_message(&mut message)
-            .await
-            .map_err(stage_error)?;
-    }
+    // A tool call that waits for a human holds the reply with it.
+    let changed = pipeline
+        .on_message(&mut message)
+        .await
+        .map_err(stage_error)?;
     if !changed {
         return Ok(finish(head, Body::from(bytes)));
     }

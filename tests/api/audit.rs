@@ -955,7 +955,7 @@ async fn sigterm_while_spooling_and_a_restart_lose_nothing() {
     std::fs::write(
         &config,
         format!(
-            "policies:\n  dir: {}\naudit:\n  database_url: {url}\n  spool_path: {}\nkeys:\n{entry}",
+            "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {}\naudit:\n  database_url: {url}\n  spool_path: {}\nkeys:\n{entry}",
             crate::helpers::bundled_policies().display(),
             dir.join("audit.spool").display()
         ),

@@ -33,6 +33,18 @@ impl Drop for Proc {
 
 /// Starts `warden ARGS`, copies its stderr to `log`, and returns once it logged its address.
 pub fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
+    let (proc, line) = start_line(args, env, log);
+    let addr = line
+        .split(" addr=")
+        .nth(1)
+        .or_else(|| line.split("addr=").nth(1))
+        .unwrap_or("");
+    let addr = addr.split_whitespace().next().unwrap_or("").to_string();
+    (proc, format!("http://{addr}"))
+}
+
+/// Like `start`, returning the whole line in which it logged its address.
+pub fn start_line(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .envs(env.iter().copied())
@@ -46,16 +58,16 @@ pub fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) 
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("addr=").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap_or("").to_string());
+            if line.contains("addr=") {
+                let _ = tx.send(line.clone());
             }
             let _ = writeln!(file, "{line}");
         }
     });
-    let addr = rx
+    let line = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("warden logged its listening address");
-    (Proc(child), format!("http://{addr}"))
+    (Proc(child), line)
 }
 
 /// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
@@ -86,6 +98,33 @@ pub fn new_key(team: &str) -> (String, String) {
     (key, entry)
 }
 
+/// Creates an admin key with `warden keys new-admin`, returning (key, config line).
+pub fn new_admin_key(name: &str, groups: &str) -> (String, String) {
+    let out = Command::new(BIN)
+        .args([
+            "keys",
+            "new-admin",
+            "--name",
+            name,
+            "--roles",
+            "approver,auditor",
+            "--groups",
+            groups,
+        ])
+        .output()
+        .expect("keys new-admin runs");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let key = stderr
+        .split_whitespace()
+        .find(|w| w.starts_with("wadm_"))
+        .expect("the admin key is printed on stderr")
+        .to_string();
+    let entry = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!entry.contains(&key), "stdout never holds the key");
+    (key, entry)
+}
+
 /// `warden mock-upstream` and `warden serve` in front of it, configured as the README says.
 pub struct Stack {
     _mock: Proc,
@@ -95,6 +134,11 @@ pub struct Stack {
     pub key: String,
     /// A key of the `support` team.
     pub support_key: String,
+    /// A key of the `platform` team (its policy gates tools).
+    pub platform_key: String,
+    /// The admin listener, and an approver's admin key (group `platform-leads`).
+    pub admin_url: String,
+    pub admin_key: String,
     /// This stack's own copy of the bundled policies, reloaded every 100 ms.
     pub policy_dir: PathBuf,
     pub warden_log: PathBuf,
@@ -120,6 +164,8 @@ impl Stack {
         );
         let (key, entry) = new_key("default");
         let (support_key, support_entry) = new_key("support");
+        let (platform_key, platform_entry) = new_key("platform");
+        let (admin_key, admin_entry) = new_admin_key("lead@example.com", "platform-leads");
         let policy_dir = dir.join("policies");
         let _ = std::fs::remove_dir_all(&policy_dir);
         std::fs::create_dir_all(&policy_dir).expect("policy dir");
@@ -134,7 +180,7 @@ impl Stack {
         std::fs::write(
             &config,
             format!(
-                "{extra_config}\npolicies:\n  dir: {}\n  reload_interval_ms: 100\naudit:\n  sqlite_path: {}\n  spool_path: {}\nkeys:\n{entry}{support_entry}",
+                "{extra_config}\npolicies:\n  dir: {}\n  reload_interval_ms: 100\naudit:\n  sqlite_path: {}\n  spool_path: {}\nadmin:\n  listen: 127.0.0.1:0\n  keys:\n{admin_entry}approvals:\n  webhook_url: {mock_url}/_mock/webhook\n  poll_interval_ms: 200\nkeys:\n{entry}{support_entry}{platform_entry}",
                 policy_dir.display(),
                 dir.join("audit.db").display(),
                 dir.join("audit.spool").display()
@@ -142,7 +188,7 @@ impl Stack {
         )
         .expect("config written");
         let warden_log = dir.join("warden.log");
-        let (warden, warden_url) = start(
+        let (warden, line) = start_line(
             &[
                 "serve",
                 "--config",
@@ -155,6 +201,14 @@ impl Stack {
             &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
             &warden_log,
         );
+        let field = |name: &str| {
+            line.split(&format!(" {name}="))
+                .nth(1)
+                .and_then(|v| v.split_whitespace().next())
+                .map(|v| format!("http://{v}"))
+                .unwrap_or_else(|| panic!("{name} in: {line}"))
+        };
+        let (warden_url, admin_url) = (field("addr"), field("admin_addr"));
         Self {
             _mock: mock,
             _warden: warden,
@@ -162,6 +216,9 @@ impl Stack {
             warden_url,
             key,
             support_key,
+            platform_key,
+            admin_url,
+            admin_key,
             policy_dir,
             warden_log,
         }
@@ -182,5 +239,10 @@ impl Stack {
             !log.contains(&self.support_key),
             "Warden key in Warden's log"
         );
+        assert!(
+            !log.contains(&self.platform_key),
+            "Warden key in Warden's log"
+        );
+        assert!(!log.contains(&self.admin_key), "admin key in Warden's log");
     }
 }
