@@ -179,7 +179,7 @@ impl Approvals {
         }
         self.held_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let now = Utc::now();
+        let now = now();
         let row = ApprovalRequestRow {
             id: id.clone(),
             exchange_id: req.exchange_id,
@@ -264,7 +264,7 @@ impl Approvals {
             id: row.id.clone(),
             decision: "expired".into(),
             decided_by: None,
-            decided_at: Utc::now(),
+            decided_at: now(),
             reason: Some("no decision before the approval timeout".into()),
         };
         // Someone may have decided at the last moment: the first decision stands.
@@ -364,7 +364,7 @@ impl Approvals {
             id: id.to_string(),
             decision: if approve { "approved" } else { "rejected" }.into(),
             decided_by: Some(approver.name.clone()),
-            decided_at: Utc::now(),
+            decided_at: now(),
             reason,
         };
         let stands = self.store.decide_approval(&row, &decision).await?;
@@ -477,6 +477,11 @@ impl Approvals {
         found.extend(known);
         Ok(found)
     }
+}
+
+/// Now, to the microsecond: what both stores keep, so a decision reads back equal to itself.
+fn now() -> chrono::DateTime<Utc> {
+    crate::audit::ExchangeRecord::now()
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -465,3 +465,47 @@ async fn an_unanswered_call_expires_into_a_refusal_and_every_step_is_audited() {
     assert_eq!(req.tool_use_id, call.tool_use_id);
     assert_eq!(decision.expect("expiry recorded").decision, "expired");
 }
+
+/// Two replicas on one Postgres: the call held on one is released by an approval made on the
+/// other, through `NOTIFY` (the holder's polling is set far slower than the release).
+#[tokio::test]
+async fn an_approval_on_one_replica_releases_the_call_held_on_another() {
+    let (_store, url) = crate::audit::postgres_store().await;
+    let replica = |poll_ms: u64| {
+        let url = url.clone();
+        TestApp::start_with(move |c| {
+            c.policies.dir =
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tool-policies");
+            c.admin.keys = vec![admin(ALICE, "alice", vec![AdminRole::Approver])];
+            c.audit.database_url = Some(warden::secret::Secret::new(url));
+            c.approvals.poll_interval_ms = poll_ms;
+        })
+    };
+    let holder = replica(60_000).await;
+    let other = replica(60_000).await;
+    let push = json!({"name": "Bash", "input": {"command": "git push origin main"}});
+    let pending = tokio::spawn(call(&holder, WARDEN_KEY, push.clone(), true).send());
+    // The other replica sees the pending call in the shared store.
+    let held = one_pending(&other).await;
+    let id = held["id"].as_str().expect("id").to_string();
+    let started = std::time::Instant::now();
+    let r = admin_post(
+        &other,
+        ALICE,
+        &format!("/admin/approvals/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .expect("the holder woke long before its next poll")
+        .expect("task")
+        .expect("response");
+    let m = reply(r, true).await;
+    assert_eq!(tool_uses(&m)[0]["input"], push["input"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "woke within a second or so"
+    );
+}
