@@ -4,7 +4,8 @@
 //! Prints p50/p99 latency at concurrency 1, the latency Warden adds, time to first byte on
 //! streams, requests per second at concurrency 32, and Warden's resident memory.
 //!
-//! Run: `cargo bench --bench load` (env `LOAD_SECONDS` sets the duration of each RPS phase).
+//! Run: `cargo bench --bench load` (env `LOAD_SECONDS` sets the duration of each RPS phase;
+//! `LOAD_HELD=50` adds a phase of 500 concurrent streams, 50 of them held for approval).
 //!
 //! Why a small generator here rather than `oha`: it must measure time to the first SSE byte, run
 //! both targets with the same client in one process, and start and read Warden's RSS itself; and
@@ -25,6 +26,10 @@ const WARDEN_KEY: &str = "wdn_BenchmarkKey000000000000000000000000000";
 const SEQUENTIAL_REQUESTS: usize = 3000;
 const WARMUP_REQUESTS: usize = 300;
 const CONCURRENCY: usize = 32;
+/// A key of the bundled `platform` team, whose policy holds `git push` for approval.
+const PLATFORM_KEY: &str = "wdn_BenchmarkPlatformKey00000000000000000000";
+/// Text deltas per stream in the held-streams phase.
+const HELD_PHASE_DELTAS: usize = 200;
 
 struct Proc(Child);
 impl Drop for Proc {
@@ -196,6 +201,70 @@ async fn rps(t: &Target, seconds: u64) -> f64 {
     completed as f64 / elapsed
 }
 
+/// `n` streams at once, each a reply of [`HELD_PHASE_DELTAS`] text deltas; the time each took
+/// to complete.
+async fn concurrent_streams(t: &Target, n: usize) -> Histogram<u64> {
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let body = Arc::new(body(true));
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (client, t, body) = (client.clone(), t.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let mut r = client
+                .post(format!("{}/v1/messages", t.url))
+                .header(t.key_header.0, &t.key_header.1)
+                .header("anthropic-version", "2023-06-01")
+                .header("content-type", "application/json")
+                .header("x-mock-scenario", format!("long:{HELD_PHASE_DELTAS}"))
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("request sent");
+            assert!(r.status().is_success(), "{}: status {}", t.name, r.status());
+            while r.chunk().await.expect("chunk").is_some() {}
+            started.elapsed()
+        }));
+    }
+    let mut h = Histogram::new(3).expect("histogram");
+    for task in tasks {
+        let took = task.await.expect("stream task");
+        let _ = h.record(took.as_micros() as u64);
+    }
+    h
+}
+
+/// Opens `n` streams whose tool call Warden holds for approval (nobody approves them while the
+/// phase runs); they stay open until the returned tasks are aborted.
+async fn held_streams(t: &Target, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (client, t) = (client.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut r = client
+                .post(format!("{}/v1/messages", t.url))
+                .header("x-api-key", PLATFORM_KEY)
+                .header("anthropic-version", "2023-06-01")
+                .header("content-type", "application/json")
+                .header("x-mock-scenario", "tool_use")
+                .header(
+                    "x-mock-tool",
+                    r#"{"name":"Bash","input":{"command":"git push origin main"}}"#,
+                )
+                .body(body(true))
+                .send()
+                .await
+                .expect("request sent");
+            while let Ok(Some(_)) = r.chunk().await {}
+        }));
+    }
+    tasks
+}
+
 fn us(h: &Histogram<u64>, q: f64) -> u64 {
     h.value_at_quantile(q)
 }
@@ -213,9 +282,12 @@ fn main() {
     // is the sidecar setting docs/performance.md recommends.
     let warden_threads = std::env::var("WARDEN_WORKER_THREADS").unwrap_or_else(|_| "1".into());
     let (_mock, mock_url) = start("0", &["mock-upstream", "--listen", "127.0.0.1:0"], &[]);
-    let hash = {
+    let (hash, platform_hash) = {
         use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(WARDEN_KEY.as_bytes()))
+        (
+            hex::encode(sha2::Sha256::digest(WARDEN_KEY.as_bytes())),
+            hex::encode(sha2::Sha256::digest(PLATFORM_KEY.as_bytes())),
+        )
     };
     let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
@@ -226,7 +298,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\n{}keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n",
+            "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\n{}keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n  - {{ id: key_bench_platform, principal: bench, team: platform, sha256: {platform_hash} }}\n",
             dir.join("audit.db").display(),
             dir.join("audit.spool").display(),
             // LOAD_AUDIT_DATABASE_URL puts the audit store in Postgres instead of SQLite.
@@ -350,5 +422,60 @@ fn main() {
         idle_rss as f64 / 1024.0,
         rss_kib(warden_pid, "VmHWM:") as f64 / 1024.0
     );
+
+    // LOAD_HELD=N: N streams held for approval while LOAD_STREAMS (default 500) minus N others
+    // run; the others' completion time with and without the held ones, and direct.
+    if let Some(held) = std::env::var("LOAD_HELD")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let total: usize = std::env::var("LOAD_STREAMS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(500);
+        let others = total.saturating_sub(held);
+        // Warm up the connection pools.
+        rt.block_on(concurrent_streams(&direct, others));
+        rt.block_on(concurrent_streams(&through, others));
+        let d = rt.block_on(concurrent_streams(&direct, others));
+        let w = rt.block_on(concurrent_streams(&through, others));
+        let holding = rt.block_on(async {
+            let tasks = held_streams(&through, held).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let h = concurrent_streams(&through, others).await;
+            for t in tasks {
+                t.abort();
+            }
+            h
+        });
+        println!(
+            "\n{others} concurrent streams of {HELD_PHASE_DELTAS} deltas, completion time (ms): p50 / p99"
+        );
+        let ms = |h: &Histogram<u64>, q| us(h, q) as f64 / 1000.0;
+        println!(
+            "  direct                              {:>8.1} / {:>8.1}",
+            ms(&d, 0.5),
+            ms(&d, 0.99)
+        );
+        println!(
+            "  through Warden                      {:>8.1} / {:>8.1}",
+            ms(&w, 0.5),
+            ms(&w, 0.99)
+        );
+        println!(
+            "  through Warden, {held} others held      {:>8.1} / {:>8.1}",
+            ms(&holding, 0.5),
+            ms(&holding, 0.99)
+        );
+        let per_delta =
+            |h: &Histogram<u64>, q| (us(h, q) as f64 - us(&d, q) as f64) / HELD_PHASE_DELTAS as f64;
+        println!(
+            "  added per delta (µs), p50 / p99: without held {:.1} / {:.1}; with {held} held {:.1} / {:.1}",
+            per_delta(&w, 0.5),
+            per_delta(&w, 0.99),
+            per_delta(&holding, 0.5),
+            per_delta(&holding, 0.99)
+        );
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
