@@ -1,0 +1,68 @@
+// The approver's page on the admin listener, end to end in headless Chromium (Debian's
+// `chromium`, driven by playwright-core): a push the TypeScript SDK asked for is held, shows up
+// on the page, is approved with a click, and the SDK receives the original tool_use.
+//
+// Run by the Rust test `clients::typescript_sdk`; scripts/test installs Chromium if it is missing.
+// The page's screenshot is left in target/artifacts/approvals-page.png.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Anthropic from '@anthropic-ai/sdk';
+import { chromium } from 'playwright-core';
+
+const { WARDEN_URL, WARDEN_PLATFORM_KEY, WARDEN_ADMIN_URL, WARDEN_ADMIN_KEY } = process.env;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '../../../target/artifacts');
+
+test('an approver approves a held push on the admin page', async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/test installs Debian's chromium`);
+  const command = 'git push origin feature/page-test';
+  const client = new Anthropic({ baseURL: WARDEN_URL, apiKey: WARDEN_PLATFORM_KEY, maxRetries: 0 });
+  const reply = client.messages.create(
+    {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      tools: [{ name: 'Bash', input_schema: { type: 'object' } }],
+      messages: [{ role: 'user', content: 'Push the feature branch.' }],
+    },
+    {
+      headers: {
+        'x-mock-scenario': 'tool_use',
+        'x-mock-tool': JSON.stringify({ name: 'Bash', input: { command } }),
+      },
+    },
+  );
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${WARDEN_ADMIN_URL}/admin/`);
+    await page.fill('#key', WARDEN_ADMIN_KEY);
+    await page.click('button[type=submit]');
+    // The held call appears (the page polls every 2 s), with its input.
+    const row = page.locator('#pending tr', { hasText: command });
+    await row.waitFor({ timeout: 15_000 });
+    assert.match(await row.innerText(), /tools\.require_approval: Bash\(git push \*\)/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'approvals-page.png'), fullPage: true });
+
+    page.once('dialog', (d) => d.accept('reviewed on the page'));
+    await row.locator('button.approve').click();
+    await page.locator('#status', { hasText: 'approved' }).waitFor({ timeout: 10_000 });
+  } finally {
+    await browser.close();
+  }
+
+  const message = await reply;
+  const calls = message.content.filter((b) => b.type === 'tool_use');
+  assert.equal(calls.length, 1);
+  assert.deepEqual(calls[0].input, { command });
+  assert.equal(message.stop_reason, 'tool_use');
+});
