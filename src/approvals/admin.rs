@@ -207,6 +207,20 @@ async fn show(
             let mut v = request_json(&r);
             v["status"] = json!(d.as_ref().map_or("pending", |d| d.decision.as_str()));
             v["decision"] = d.as_ref().map(decision_json).unwrap_or(Value::Null);
+            v["events"] = match state.approvals.events(&id).await {
+                Ok(events) => events
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "event": e.event,
+                            "occurred_at": e.occurred_at.to_rfc3339(),
+                            "instance_id": e.instance_id,
+                            "detail": e.detail,
+                        })
+                    })
+                    .collect(),
+                Err(e) => return store_error(e),
+            };
             axum::Json(v).into_response()
         }
         Ok(None) => error(

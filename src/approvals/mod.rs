@@ -201,6 +201,15 @@ impl Approvals {
         let key = id.clone();
         tokio::spawn(async move {
             let outcome = hub.wait_for(row, req.timeout, wake_rx).await;
+            if !matches!(outcome, Outcome::Failed(_)) {
+                let event = if matches!(outcome, Outcome::Approved { .. }) {
+                    "released"
+                } else {
+                    "replaced"
+                };
+                hub.event(&key, event, Some(outcome.tool_decision().to_string()))
+                    .await;
+            }
             if let Ok(mut w) = hub.waiters.lock() {
                 w.remove(&key);
             }
@@ -277,6 +286,20 @@ impl Approvals {
         }
     }
 
+    /// Records a step of a held call; a failure is logged (the decision itself is already safe).
+    async fn event(&self, approval_id: &str, event: &str, detail: Option<String>) {
+        let row = crate::audit::ApprovalEventRow {
+            approval_id: approval_id.to_string(),
+            event: event.to_string(),
+            occurred_at: now(),
+            instance_id: self.instance_id.clone(),
+            detail,
+        };
+        if let Err(e) = self.store.insert_approval_event(&row).await {
+            tracing::warn!(approval_id, event, error = %e, "Could not record an approval event.");
+        }
+    }
+
     /// Sends the Slack-compatible notice; a failure is logged, the call stays held.
     async fn notify_webhook(&self, row: &ApprovalRequestRow) {
         let Some(url) = &self.webhook else {
@@ -310,12 +333,26 @@ impl Approvals {
         {
             Ok(r) if r.status().is_success() => {
                 tracing::info!(approval_id = %row.id, "Approval webhook notified.");
+                self.event(
+                    &row.id,
+                    "notified",
+                    Some(format!("HTTP {}", r.status().as_u16())),
+                )
+                .await;
             }
             Ok(r) => {
                 tracing::warn!(approval_id = %row.id, status = r.status().as_u16(), "Approval webhook refused the notice.");
+                self.event(
+                    &row.id,
+                    "notify_failed",
+                    Some(format!("HTTP {}", r.status().as_u16())),
+                )
+                .await;
             }
             Err(e) => {
                 tracing::warn!(approval_id = %row.id, error = %e, "Approval webhook unreachable.");
+                self.event(&row.id, "notify_failed", Some("unreachable".into()))
+                    .await;
             }
         }
     }
@@ -431,6 +468,13 @@ impl Approvals {
                 }
             }
         });
+    }
+
+    pub async fn events(
+        &self,
+        id: &str,
+    ) -> Result<Vec<crate::audit::ApprovalEventRow>, crate::audit::StoreError> {
+        self.store.approval_events(id).await
     }
 
     pub async fn pending(&self) -> Result<Vec<ApprovalRequestRow>, crate::audit::StoreError> {

@@ -7,5 +7,7 @@ pub mod store;
 pub mod writer;
 
 pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow, ToolCallRow, ToolResultRow};
-pub use store::{ApprovalDecisionRow, ApprovalRequestRow, AuditStore, StoreError};
+pub use store::{
+    ApprovalDecisionRow, ApprovalEventRow, ApprovalRequestRow, AuditStore, StoreError,
+};
 pub use writer::{AuditWriter, StoreState, WriterConfig};

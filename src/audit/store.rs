@@ -729,3 +729,53 @@ impl AuditStore {
         }
     }
 }
+
+/// One step in a held call's life, as stored in `approval_events`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ApprovalEventRow {
+    pub approval_id: String,
+    /// `notified`, `notify_failed`, `released` or `replaced`.
+    pub event: String,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub instance_id: String,
+    pub detail: Option<String>,
+}
+
+impl AuditStore {
+    pub async fn insert_approval_event(&self, e: &ApprovalEventRow) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO approval_events (approval_id, event, occurred_at, instance_id, detail) VALUES (",
+            );
+            let mut b = q.separated(", ");
+            b.push_bind(&e.approval_id)
+                .push_bind(&e.event)
+                .push_bind(e.occurred_at)
+                .push_bind(&e.instance_id)
+                .push_bind(&e.detail);
+            q.push(")");
+            q.build().execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn approval_events(&self, id: &str) -> Result<Vec<ApprovalEventRow>, StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "SELECT approval_id, event, occurred_at, instance_id, detail FROM approval_events WHERE approval_id = ",
+            );
+            q.push_bind(id).push(" ORDER BY occurred_at");
+            let mut out = Vec::new();
+            for row in q.build().fetch_all(pool).await? {
+                out.push(ApprovalEventRow {
+                    approval_id: row.try_get("approval_id")?,
+                    event: row.try_get("event")?,
+                    occurred_at: row.try_get("occurred_at")?,
+                    instance_id: row.try_get("instance_id")?,
+                    detail: row.try_get("detail")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -39,6 +39,7 @@ async fn app() -> TestApp {
             admin(SELF, "key_test@example.com", vec![AdminRole::Approver]),
         ];
         c.approvals.poll_interval_ms = 200;
+        c.approvals.webhook_url = Some(format!("{}/_mock/webhook", c.upstream.url));
     })
     .await
 }
@@ -464,6 +465,25 @@ async fn an_unanswered_call_expires_into_a_refusal_and_every_step_is_audited() {
     assert_eq!(req.exchange_id, request_id);
     assert_eq!(req.tool_use_id, call.tool_use_id);
     assert_eq!(decision.expect("expiry recorded").decision, "expired");
+    // The approvers' channel was notified, and the held reply was replaced.
+    let events: Vec<String> = app
+        .warden
+        .state
+        .approvals
+        .events(&approval_id)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["notified", "replaced"]);
+    let shown: Value = admin_get(&app, ALICE, &format!("/admin/approvals/{approval_id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(shown["status"], "expired");
+    assert_eq!(shown["events"][0]["event"], "notified");
 }
 
 /// Two replicas on one Postgres: the call held on one is released by an approval made on the
