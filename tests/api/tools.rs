@@ -529,3 +529,118 @@ async fn an_approval_on_one_replica_releases_the_call_held_on_another() {
         "woke within a second or so"
     );
 }
+
+/// The same across two `warden serve` processes (the real binary) on one Postgres: held on one,
+/// approved through the other's admin API, released by NOTIFY.
+#[tokio::test]
+async fn two_warden_processes_share_approvals_through_postgres() {
+    use crate::binary::{new_admin_key, new_key, start, start_line};
+    let (_store, url) = crate::audit::postgres_store().await;
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("two-replicas-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let fixtures = crate::helpers::fixtures_dir();
+    let (_mock, mock_url) = start(
+        &[
+            "mock-upstream",
+            "--listen",
+            "127.0.0.1:0",
+            "--fixtures-dir",
+            fixtures.to_str().expect("utf8"),
+        ],
+        &[],
+        &dir.join("mock.log"),
+    );
+    let (key, entry) = new_key("platform");
+    let (admin_key, admin_entry) = new_admin_key("lead@example.com", "platform-leads");
+    let replica = |n: u32| {
+        let config = dir.join(format!("warden-{n}.yaml"));
+        std::fs::write(
+            &config,
+            format!(
+                "admin:\n  listen: 127.0.0.1:0\n  keys:\n{admin_entry}approvals:\n  poll_interval_ms: 60000\npolicies:\n  dir: {}\naudit:\n  database_url: {url}\n  spool_path: {}\nkeys:\n{entry}",
+                crate::helpers::bundled_policies().display(),
+                dir.join(format!("audit-{n}.spool")).display()
+            ),
+        )
+        .expect("config");
+        let (proc, line) = start_line(
+            &[
+                "serve",
+                "--config",
+                config.to_str().expect("utf8"),
+                "--listen",
+                "127.0.0.1:0",
+                "--upstream",
+                &mock_url,
+            ],
+            &[("ANTHROPIC_API_KEY", crate::helpers::UPSTREAM_KEY)],
+            &dir.join(format!("warden-{n}.log")),
+        );
+        let field = |name: &str| {
+            line.split(&format!(" {name}="))
+                .nth(1)
+                .and_then(|v| v.split_whitespace().next())
+                .map(|v| format!("http://{v}"))
+                .expect("address logged")
+        };
+        (proc, field("addr"), field("admin_addr"))
+    };
+    let (_a, holder_url, _) = replica(1);
+    let (_b, _, other_admin) = replica(2);
+    let http = reqwest::Client::new();
+    let command = "git push origin replica-test";
+    let pending = tokio::spawn(
+        http.post(format!("{holder_url}/v1/messages"))
+            .header("x-api-key", &key)
+            .header("x-mock-scenario", "tool_use")
+            .header(
+                "x-mock-tool",
+                json!({"name": "Bash", "input": {"command": command}}).to_string(),
+            )
+            .json(&json!({
+                "model": "claude-sonnet-4-5", "max_tokens": 64, "stream": true,
+                "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+                "messages": [{"role": "user", "content": "push"}]
+            }))
+            .send(),
+    );
+    let mut id = None;
+    for _ in 0..200 {
+        let v: Value = http
+            .get(format!("{other_admin}/admin/approvals"))
+            .bearer_auth(&admin_key)
+            .send()
+            .await
+            .expect("admin API")
+            .json()
+            .await
+            .expect("JSON");
+        if let Some(a) = v["data"].as_array().and_then(|d| d.first()) {
+            id = a["id"].as_str().map(str::to_string);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = id.expect("the other process sees the held call");
+    let started = std::time::Instant::now();
+    let r = http
+        .post(format!("{other_admin}/admin/approvals/{id}/approve"))
+        .bearer_auth(&admin_key)
+        .json(&json!({"reason": "ok"}))
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(r.status(), 200);
+    let r = tokio::time::timeout(Duration::from_secs(10), pending)
+        .await
+        .expect("released")
+        .expect("task")
+        .expect("response");
+    let m = reply(r, true).await;
+    assert_eq!(tool_uses(&m)[0]["input"]["command"], command);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "woken by NOTIFY, not by its 60 s poll"
+    );
+}
