@@ -43,6 +43,15 @@ pub fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) 
     (proc, format!("http://{addr}"))
 }
 
+/// The `http://` URL of the address Warden logged as `name=` in its start-up line.
+pub fn logged_url(line: &str, name: &str) -> String {
+    line.split(&format!(" {name}="))
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .map(|v| format!("http://{v}"))
+        .unwrap_or_else(|| panic!("{name} in: {line}"))
+}
+
 /// Like `start`, returning the whole line in which it logged its address.
 pub fn start_line(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
     let mut child = Command::new(BIN)
@@ -201,14 +210,7 @@ impl Stack {
             &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
             &warden_log,
         );
-        let field = |name: &str| {
-            line.split(&format!(" {name}="))
-                .nth(1)
-                .and_then(|v| v.split_whitespace().next())
-                .map(|v| format!("http://{v}"))
-                .unwrap_or_else(|| panic!("{name} in: {line}"))
-        };
-        let (warden_url, admin_url) = (field("addr"), field("admin_addr"));
+        let (warden_url, admin_url) = (logged_url(&line, "addr"), logged_url(&line, "admin_addr"));
         Self {
             _mock: mock,
             _warden: warden,

@@ -534,7 +534,7 @@ async fn an_approval_on_one_replica_releases_the_call_held_on_another() {
 /// approved through the other's admin API, released by NOTIFY.
 #[tokio::test]
 async fn two_warden_processes_share_approvals_through_postgres() {
-    use crate::binary::{new_admin_key, new_key, start, start_line};
+    use crate::binary::{logged_url, new_admin_key, new_key, start, start_line};
     let (_store, url) = crate::audit::postgres_store().await;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("two-replicas-{}", std::process::id()));
@@ -577,14 +577,11 @@ async fn two_warden_processes_share_approvals_through_postgres() {
             &[("ANTHROPIC_API_KEY", crate::helpers::UPSTREAM_KEY)],
             &dir.join(format!("warden-{n}.log")),
         );
-        let field = |name: &str| {
-            line.split(&format!(" {name}="))
-                .nth(1)
-                .and_then(|v| v.split_whitespace().next())
-                .map(|v| format!("http://{v}"))
-                .expect("address logged")
-        };
-        (proc, field("addr"), field("admin_addr"))
+        (
+            proc,
+            logged_url(&line, "addr"),
+            logged_url(&line, "admin_addr"),
+        )
     };
     let (_a, holder_url, _) = replica(1);
     let (_b, _, other_admin) = replica(2);
