@@ -51,8 +51,7 @@ impl AdminKeys {
     pub fn from_entries(entries: &[AdminKeyEntry]) -> Self {
         let mut by_hash = HashMap::new();
         for e in entries {
-            let mut hash = [0u8; 32];
-            if hex::decode_to_slice(e.sha256.to_ascii_lowercase(), &mut hash).is_ok() {
+            if let Some(hash) = crate::server::auth::parse_key_hash(&e.sha256) {
                 by_hash.insert(
                     hash,
                     AdminIdentity {
@@ -68,21 +67,10 @@ impl AdminKeys {
     }
 
     fn lookup(&self, headers: &HeaderMap) -> Option<&AdminIdentity> {
-        let key = headers
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| {
-                headers
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-            })?
-            .trim();
         // Only admin keys: a Warden key (`wdn_…`) is not even hashed and looked up.
-        if !key.starts_with("wadm_") {
-            return None;
-        }
-        self.by_hash.get(&crate::server::auth::hash_key(key))
+        crate::server::auth::presented_keys(headers)
+            .filter(|k| k.starts_with("wadm_"))
+            .find_map(|k| self.by_hash.get(&crate::server::auth::hash_key(k)))
     }
 }
 
@@ -282,30 +270,18 @@ async fn decide(
             }
         }
     };
-    // The team's approval settings come from its current policy.
-    let team = match state.approvals.get(&id).await {
-        Ok(Some((r, _))) => r.team,
-        Ok(None) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "not_found_error",
-                format!("no approval {id}"),
-            );
-        }
-        Err(e) => return store_error(e),
-    };
-    let set = state.policies.current();
-    let settings = set
-        .policies
-        .get(&team)
-        .map(|p| p.policy.tools.approval.clone());
     let approver = Approver {
         name: who.name.clone(),
         groups: who.groups.clone(),
     };
     match state
         .approvals
-        .decide(&id, &approver, approve, reason, settings.as_ref())
+        .decide(&id, &approver, approve, reason, |team| {
+            let set = state.policies.current();
+            set.policies
+                .get(team)
+                .map(|p| p.policy.tools.approval.clone())
+        })
         .await
     {
         Ok(outcome) => {

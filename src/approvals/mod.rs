@@ -128,8 +128,8 @@ pub struct Approvals {
     webhook: Option<String>,
     http: reqwest::Client,
     poll: Duration,
-    pub held_total: std::sync::atomic::AtomicU64,
-    pub decided_total: std::sync::atomic::AtomicU64,
+    held_total: std::sync::atomic::AtomicU64,
+    decided_total: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Approvals {
@@ -163,9 +163,18 @@ impl Approvals {
         })
     }
 
-    /// Calls held in this process right now.
-    pub fn holding(&self) -> usize {
-        self.waiters.lock().map(|w| w.len()).unwrap_or(0)
+    /// Prometheus lines: calls held by this process now, held and decided since start.
+    pub fn render_metrics(&self) -> String {
+        let holding = self.waiters.lock().map(|w| w.len()).unwrap_or(0);
+        let held = self.held_total.load(std::sync::atomic::Ordering::Relaxed);
+        let decided = self
+            .decided_total
+            .load(std::sync::atomic::Ordering::Relaxed);
+        format!(
+            "# HELP warden_approvals_pending Tool calls this process holds for a decision.\n# TYPE warden_approvals_pending gauge\nwarden_approvals_pending {holding}\n\
+             # HELP warden_approvals_held_total Tool calls held for approval.\n# TYPE warden_approvals_held_total counter\nwarden_approvals_held_total {held}\n\
+             # HELP warden_approvals_decided_total Decisions made through this process's admin API.\n# TYPE warden_approvals_decided_total counter\nwarden_approvals_decided_total {decided}\n"
+        )
     }
 
     /// Holds a call: records it, notifies the webhook, and returns the ticket that resolves when
@@ -278,7 +287,7 @@ impl Approvals {
         };
         // Someone may have decided at the last moment: the first decision stands.
         match self.store.decide_approval(row, &expired).await {
-            Ok(d) => self.settled(row, &d),
+            Ok((d, _)) => self.settled(row, &d),
             Err(e) => {
                 tracing::warn!(approval_id = %row.id, error = %e, "Could not record the expiry.");
                 Outcome::Expired
@@ -358,22 +367,20 @@ impl Approvals {
     }
 
     /// Decides a held call, if `approver` may: approver lists and separation of duties come
-    /// from the team's policy (`None`: the team's policy is gone, nobody may decide).
+    /// from the team's current policy, which `settings` looks up by team (`None`: the team's
+    /// policy is gone, nobody may decide).
     pub async fn decide(
         &self,
         id: &str,
         approver: &Approver,
         approve: bool,
         reason: Option<String>,
-        policy: Option<&crate::policy::tools::RawApproval>,
+        settings: impl FnOnce(&str) -> Option<crate::policy::tools::RawApproval>,
     ) -> Result<Outcome, DecideError> {
         let Some(row) = self.store.approval_request(id).await? else {
             return Err(DecideError::NotFound(id.to_string()));
         };
-        if let Some(d) = self.store.approval_decision(id).await? {
-            return Err(DecideError::AlreadyDecided(id.to_string(), d.decision));
-        }
-        let Some(settings) = policy else {
+        let Some(settings) = settings(&row.team) else {
             return Err(DecideError::Forbidden(format!(
                 "team '{}' has no policy any more; nobody may decide its calls",
                 row.team
@@ -404,8 +411,9 @@ impl Approvals {
             decided_at: now(),
             reason,
         };
-        let stands = self.store.decide_approval(&row, &decision).await?;
-        if stands.decided_by != decision.decided_by || stands.decided_at != decision.decided_at {
+        // A call already decided (here or on another replica) keeps its first decision.
+        let (stands, ours) = self.store.decide_approval(&row, &decision).await?;
+        if !ours {
             return Err(DecideError::AlreadyDecided(id.to_string(), stands.decision));
         }
         self.decided_total

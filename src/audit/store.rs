@@ -655,13 +655,13 @@ impl AuditStore {
     }
 
     /// Records a decision unless the call already has one; returns the decision that stands
-    /// (the first one wins, whichever replica made it).
+    /// (the first one wins, whichever replica made it) and whether it is this one.
     pub async fn decide_approval(
         &self,
         request: &ApprovalRequestRow,
         decision: &ApprovalDecisionRow,
-    ) -> Result<ApprovalDecisionRow, StoreError> {
-        with_pool!(self, pool => {
+    ) -> Result<(ApprovalDecisionRow, bool), StoreError> {
+        let inserted = with_pool!(self, pool => {
             let mut q = QueryBuilder::new(
                 "INSERT INTO approvals (id, tool_use_id, exchange_id, requested_at, decided_at, decided_by, decision, reason) VALUES (",
             );
@@ -675,12 +675,16 @@ impl AuditStore {
                 .push_bind(&decision.decision)
                 .push_bind(&decision.reason);
             q.push(") ON CONFLICT (id) DO NOTHING");
-            q.build().execute(pool).await?;
-            Ok::<(), StoreError>(())
-        })?;
-        self.approval_decision(&request.id)
+            q.build().execute(pool).await?.rows_affected() == 1
+        });
+        if inserted {
+            return Ok((decision.clone(), true));
+        }
+        let stands = self
+            .approval_decision(&request.id)
             .await?
-            .ok_or_else(|| StoreError::Row(request.id.clone(), "decision vanished".into()))
+            .ok_or_else(|| StoreError::Row(request.id.clone(), "decision vanished".into()))?;
+        Ok((stands, false))
     }
 
     /// Which of these tool calls a human approved.

@@ -36,7 +36,7 @@ pub struct RequestContext<'a> {
     /// Tool results this request carries whose calls needed a human's approval: (tool_use id,
     /// tool, rule). The server checks the approvals before anything goes upstream.
     pub approval_proofs: Vec<(String, String, String)>,
-    /// The request's last user message, redacted, shown to approvers.
+    /// The request's last user message (as received), shown redacted to approvers.
     pub last_user_message: Option<String>,
     /// Decisions about the reply's tool calls, for the audit record.
     pub tool_log: tools::ToolLog,

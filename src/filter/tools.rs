@@ -40,6 +40,23 @@ impl ToolLog {
     }
 }
 
+/// Removes the items `denied` gives a decision for; returns (name, rule) of each, in order.
+fn remove_denied<T>(
+    items: &mut Vec<T>,
+    name: impl Fn(&T) -> &str,
+    denied: impl Fn(&str) -> Option<crate::policy::tools::ToolDecision>,
+) -> Vec<(String, String)> {
+    let mut removed = Vec::new();
+    items.retain(|item| match denied(name(item)) {
+        Some(d) => {
+            removed.push((name(item).to_string(), d.rule));
+            false
+        }
+        None => true,
+    });
+    removed
+}
+
 /// Longest last-user-message shown to an approver.
 const MAX_CONTEXT_CHARS: usize = 2_000;
 
@@ -92,55 +109,36 @@ impl Filter for ToolGate {
         let team = &self.policy.name;
         let mut changed = false;
 
-        // Offered tools.
-        let mut removed: Vec<String> = Vec::new();
+        // Offered tools and MCP servers: what the team may not use is removed, or refused.
+        let mut removed: Vec<(String, String)> = Vec::new();
+        let mut refused = None;
         if let Some(tools) = request.tools.as_mut() {
-            let mut refused = None;
-            tools.retain(|t| match tp.denied_offer(&t.name) {
-                Some(d) => {
-                    removed.push(t.name.clone());
-                    refused.get_or_insert((t.name.clone(), d.rule));
-                    false
-                }
-                None => true,
-            });
-            if let Some((name, rule)) = refused {
-                if tp.on_denied_tool == OnDeniedTool::Reject {
-                    return Ok(deny(
-                        ErrorKind::Permission,
-                        &rule,
-                        format!(
-                            "tool '{name}' may not be offered under policy '{team}' (rule {rule})"
-                        ),
-                    ));
-                }
-                changed = true;
-            }
+            removed = remove_denied(tools, |t| &t.name, |n| tp.denied_offer(n));
+            refused = removed
+                .first()
+                .map(|(name, rule)| ("tool", name.clone(), rule.clone()));
         }
         if let Some(Value::Array(servers)) = request.extra.get_mut("mcp_servers") {
-            let mut refused = None;
-            servers.retain(|s| {
-                let name = s["name"].as_str().unwrap_or("");
-                match tp.denied_mcp_server(name) {
-                    Some(d) => {
-                        refused.get_or_insert((name.to_string(), d.rule));
-                        false
-                    }
-                    None => true,
-                }
+            let gone = remove_denied(
+                servers,
+                |s| s["name"].as_str().unwrap_or(""),
+                |n| tp.denied_mcp_server(n),
+            );
+            refused = refused.or_else(|| {
+                gone.into_iter()
+                    .next()
+                    .map(|(name, rule)| ("MCP server", name, rule))
             });
-            if let Some((name, rule)) = refused {
-                if tp.on_denied_tool == OnDeniedTool::Reject {
-                    return Ok(deny(
-                        ErrorKind::Permission,
-                        &rule,
-                        format!(
-                            "MCP server '{name}' may not be used under policy '{team}' (rule {rule})"
-                        ),
-                    ));
-                }
-                changed = true;
+        }
+        if let Some((what, name, rule)) = refused {
+            if tp.on_denied_tool == OnDeniedTool::Reject {
+                return Ok(deny(
+                    ErrorKind::Permission,
+                    &rule,
+                    format!("{what} '{name}' may not be used under policy '{team}' (rule {rule})"),
+                ));
             }
+            changed = true;
         }
         if let Some(choice) = request.extra.get("tool_choice") {
             if choice["type"] == "tool" {
@@ -152,7 +150,7 @@ impl Filter for ToolGate {
                         format!(
                             "tool_choice names tool '{name}', which policy '{team}' does not allow (rule {}){}",
                             d.rule,
-                            if removed.iter().any(|r| r == name) {
+                            if removed.iter().any(|(r, _)| r == name) {
                                 "; it was removed from tools"
                             } else {
                                 ""
@@ -209,18 +207,15 @@ impl Filter for ToolGate {
             }
         }
 
-        // What an approver will be shown besides the call: the request's last user words.
+        // What an approver will be shown besides the call: the request's last user words
+        // (redacted only if a call is held, which most requests never have).
         ctx.last_user_message = request
             .messages
             .iter()
             .rev()
             .find(|m| m.role == Role::User)
             .map(|m| block_text(&m.content))
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| {
-                let t = super::data::redact_for_storage(&self.policy, &t, false);
-                t.chars().take(MAX_CONTEXT_CHARS).collect()
-            });
+            .filter(|t| !t.trim().is_empty());
         Ok(if changed {
             Verdict::Rewritten
         } else {
@@ -330,6 +325,13 @@ impl ToolStage {
             return Err("approvals are not available on this Warden".into());
         };
         let input = super::data::redact_for_storage(&self.policy, &input.to_string(), false);
+        // Redacted whole, then shortened: cutting first could leave half a secret undetected.
+        let last_user_message = self.last_user_message.as_deref().map(|t| {
+            super::data::redact_for_storage(&self.policy, t, false)
+                .chars()
+                .take(MAX_CONTEXT_CHARS)
+                .collect()
+        });
         Ok(hub.hold(HoldRequest {
             exchange_id: self.exchange_id.clone(),
             tool_use_id: id.to_string(),
@@ -338,7 +340,7 @@ impl ToolStage {
             key_id: self.key_id.clone(),
             tool_name: name.to_string(),
             input,
-            last_user_message: self.last_user_message.clone(),
+            last_user_message,
             rule: rule.to_string(),
             policy_version: self.policy.version.clone(),
             timeout: std::time::Duration::from_secs(self.policy.tools.approval.timeout_seconds),

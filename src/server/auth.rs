@@ -25,8 +25,7 @@ impl KeyStore {
     pub fn from_entries(entries: &[KeyEntry]) -> Self {
         let mut by_hash = HashMap::with_capacity(entries.len());
         for entry in entries {
-            let mut hash = [0u8; 32];
-            if hex::decode_to_slice(entry.sha256.to_ascii_lowercase(), &mut hash).is_ok() {
+            if let Some(hash) = parse_key_hash(&entry.sha256) {
                 by_hash.insert(
                     hash,
                     Principal {
@@ -54,8 +53,15 @@ pub fn hash_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
+/// A configured key hash (hex SHA-256, either case); `None` if it is not one.
+pub(crate) fn parse_key_hash(hex_sha256: &str) -> Option<[u8; 32]> {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(hex_sha256.to_ascii_lowercase(), &mut hash).ok()?;
+    Some(hash)
+}
+
 /// The candidate keys a request carries, `x-api-key` first.
-fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+pub(crate) fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     let bearer = headers
         .get(http::header::AUTHORIZATION)

@@ -62,11 +62,12 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let set = state.policies.current();
-    let body = state.metrics.render(
+    let mut body = state.metrics.render(
         &set.version,
         state.policies.reloads(),
         state.policies.reload_failures(),
     );
+    body.push_str(&state.approvals.render_metrics());
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         body,
