@@ -932,24 +932,12 @@ async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_
 /// is spooling, the database comes back, and a new Warden replays what the old one spooled.
 #[tokio::test]
 async fn sigterm_while_spooling_and_a_restart_lose_nothing() {
-    use crate::binary::{new_key, start};
-    use crate::helpers::UPSTREAM_KEY;
+    use crate::binary::{logged_url, new_key, serve, start_mock};
 
     let (store, url) = postgres_store().await;
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("sigterm"));
     std::fs::create_dir_all(&dir).expect("dir");
-    let fixtures = crate::helpers::fixtures_dir();
-    let (_mock, mock_url) = start(
-        &[
-            "mock-upstream",
-            "--listen",
-            "127.0.0.1:0",
-            "--fixtures-dir",
-            fixtures.to_str().expect("utf8"),
-        ],
-        &[],
-        &dir.join("mock.log"),
-    );
+    let (_mock, mock_url) = start_mock(&dir);
     let (key, entry) = new_key("default");
     let config = dir.join("warden.yaml");
     std::fs::write(
@@ -961,22 +949,9 @@ async fn sigterm_while_spooling_and_a_restart_lose_nothing() {
         ),
     )
     .expect("config");
-    let config = config.display().to_string();
     let launch = |log: &str| {
-        let args = [
-            "serve",
-            "--config",
-            &config,
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &mock_url,
-        ];
-        start(
-            &args,
-            &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
-            &dir.join(log),
-        )
+        let (proc, line) = serve(&config, &mock_url, &dir.join(log));
+        (proc, logged_url(&line, "addr"))
     };
     let http = reqwest::Client::new();
     let send = |base: String| {

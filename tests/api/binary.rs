@@ -31,18 +31,6 @@ impl Drop for Proc {
     }
 }
 
-/// Starts `warden ARGS`, copies its stderr to `log`, and returns once it logged its address.
-pub fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
-    let (proc, line) = start_line(args, env, log);
-    let addr = line
-        .split(" addr=")
-        .nth(1)
-        .or_else(|| line.split("addr=").nth(1))
-        .unwrap_or("");
-    let addr = addr.split_whitespace().next().unwrap_or("").to_string();
-    (proc, format!("http://{addr}"))
-}
-
 /// The `http://` URL of the address Warden logged as `name=` in its start-up line.
 pub fn logged_url(line: &str, name: &str) -> String {
     line.split(&format!(" {name}="))
@@ -52,8 +40,9 @@ pub fn logged_url(line: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} in: {line}"))
 }
 
-/// Like `start`, returning the whole line in which it logged its address.
-pub fn start_line(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
+/// Starts `warden ARGS`, copies its stderr to `log`, and returns once it logged its address,
+/// with the line in which it did.
+fn start_line(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .envs(env.iter().copied())
@@ -77,6 +66,41 @@ pub fn start_line(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, Str
         .recv_timeout(Duration::from_secs(30))
         .expect("warden logged its listening address");
     (Proc(child), line)
+}
+
+/// `warden mock-upstream` on a free port, replaying the SSE fixtures; its log goes to `dir`.
+pub fn start_mock(dir: &Path) -> (Proc, String) {
+    let fixtures = fixtures_dir();
+    let (proc, line) = start_line(
+        &[
+            "mock-upstream",
+            "--listen",
+            "127.0.0.1:0",
+            "--fixtures-dir",
+            fixtures.to_str().expect("utf8 path"),
+        ],
+        &[],
+        &dir.join("mock.log"),
+    );
+    (proc, logged_url(&line, "addr"))
+}
+
+/// `warden serve --config CONFIG` on a free port in front of `upstream`, with the test upstream
+/// key; returns the process and its start-up line (see [`logged_url`]).
+pub fn serve(config: &Path, upstream: &str, log: &Path) -> (Proc, String) {
+    start_line(
+        &[
+            "serve",
+            "--config",
+            config.to_str().expect("utf8 path"),
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            upstream,
+        ],
+        &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
+        log,
+    )
 }
 
 /// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
@@ -158,19 +182,7 @@ impl Stack {
     pub fn start(name: &str, extra_config: &str) -> Self {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("stack-{name}"));
         std::fs::create_dir_all(&dir).expect("tmp dir");
-        let fixtures = fixtures_dir();
-        let fixtures = fixtures.to_str().expect("utf8 path");
-        let (mock, mock_url) = start(
-            &[
-                "mock-upstream",
-                "--listen",
-                "127.0.0.1:0",
-                "--fixtures-dir",
-                fixtures,
-            ],
-            &[],
-            &dir.join("mock.log"),
-        );
+        let (mock, mock_url) = start_mock(&dir);
         let (key, entry) = new_key("default");
         let (support_key, support_entry) = new_key("support");
         let (platform_key, platform_entry) = new_key("platform");
@@ -197,19 +209,7 @@ impl Stack {
         )
         .expect("config written");
         let warden_log = dir.join("warden.log");
-        let (warden, line) = start_line(
-            &[
-                "serve",
-                "--config",
-                config.to_str().expect("utf8"),
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                &mock_url,
-            ],
-            &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
-            &warden_log,
-        );
+        let (warden, line) = serve(&config, &mock_url, &warden_log);
         let (warden_url, admin_url) = (logged_url(&line, "addr"), logged_url(&line, "admin_addr"));
         Self {
             _mock: mock,

@@ -272,6 +272,7 @@ async fn a_gated_call_waits_for_an_approver_and_goes_out_unchanged_when_approved
         assert_eq!(held["last_user_message"], "Push my branch, please.");
         assert_eq!(held["rule"], "tools.require_approval: Bash(git push *)");
         let id = held["id"].as_str().expect("id").to_string();
+        assert!(app.metrics().await.contains("warden_approvals_pending 1"));
 
         // Auditors may look but not decide; the requester may not approve their own call.
         let r = admin_post(
@@ -534,23 +535,12 @@ async fn an_approval_on_one_replica_releases_the_call_held_on_another() {
 /// approved through the other's admin API, released by NOTIFY.
 #[tokio::test]
 async fn two_warden_processes_share_approvals_through_postgres() {
-    use crate::binary::{logged_url, new_admin_key, new_key, start, start_line};
+    use crate::binary::{logged_url, new_admin_key, new_key, serve, start_mock};
     let (_store, url) = crate::audit::postgres_store().await;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("two-replicas-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    let fixtures = crate::helpers::fixtures_dir();
-    let (_mock, mock_url) = start(
-        &[
-            "mock-upstream",
-            "--listen",
-            "127.0.0.1:0",
-            "--fixtures-dir",
-            fixtures.to_str().expect("utf8"),
-        ],
-        &[],
-        &dir.join("mock.log"),
-    );
+    let (_mock, mock_url) = start_mock(&dir);
     let (key, entry) = new_key("platform");
     let (admin_key, admin_entry) = new_admin_key("lead@example.com", "platform-leads");
     let replica = |n: u32| {
@@ -564,19 +554,7 @@ async fn two_warden_processes_share_approvals_through_postgres() {
             ),
         )
         .expect("config");
-        let (proc, line) = start_line(
-            &[
-                "serve",
-                "--config",
-                config.to_str().expect("utf8"),
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                &mock_url,
-            ],
-            &[("ANTHROPIC_API_KEY", crate::helpers::UPSTREAM_KEY)],
-            &dir.join(format!("warden-{n}.log")),
-        );
+        let (proc, line) = serve(&config, &mock_url, &dir.join(format!("warden-{n}.log")));
         (
             proc,
             logged_url(&line, "addr"),
