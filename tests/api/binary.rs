@@ -103,24 +103,19 @@ pub fn serve(config: &Path, upstream: &str, log: &Path) -> (Proc, String) {
     )
 }
 
-/// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
-pub fn new_key(team: &str) -> (String, String) {
+/// Runs `warden keys ARGS` and returns (the key, printed once on stderr with `prefix`, and the
+/// config entry printed on stdout, which must not hold the key).
+fn make_key(args: &[&str], prefix: &str) -> (String, String) {
     let out = Command::new(BIN)
-        .args([
-            "keys",
-            "new",
-            "--team",
-            team,
-            "--principal",
-            "tests@example.com",
-        ])
+        .arg("keys")
+        .args(args)
         .output()
-        .expect("keys new runs");
+        .expect("warden keys runs");
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let key = stderr
         .split_whitespace()
-        .find(|w| w.starts_with("wdn_"))
+        .find(|w| w.starts_with(prefix))
         .expect("the key is printed on stderr")
         .to_string();
     let entry = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -131,11 +126,18 @@ pub fn new_key(team: &str) -> (String, String) {
     (key, entry)
 }
 
+/// Creates a key with `warden keys new` exactly as the README says, returning (key, config line).
+pub fn new_key(team: &str) -> (String, String) {
+    make_key(
+        &["new", "--team", team, "--principal", "tests@example.com"],
+        "wdn_",
+    )
+}
+
 /// Creates an admin key with `warden keys new-admin`, returning (key, config line).
 pub fn new_admin_key(name: &str, groups: &str) -> (String, String) {
-    let out = Command::new(BIN)
-        .args([
-            "keys",
+    make_key(
+        &[
             "new-admin",
             "--name",
             name,
@@ -143,19 +145,9 @@ pub fn new_admin_key(name: &str, groups: &str) -> (String, String) {
             "approver,auditor",
             "--groups",
             groups,
-        ])
-        .output()
-        .expect("keys new-admin runs");
-    assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let key = stderr
-        .split_whitespace()
-        .find(|w| w.starts_with("wadm_"))
-        .expect("the admin key is printed on stderr")
-        .to_string();
-    let entry = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!entry.contains(&key), "stdout never holds the key");
-    (key, entry)
+        ],
+        "wadm_",
+    )
 }
 
 /// `warden mock-upstream` and `warden serve` in front of it, configured as the README says.
