@@ -93,7 +93,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(deltas.len() as u64));
     g.bench_function("text_deltas", |b| {
         b.iter(|| {
-            let mut guard = ReplyGuard::new(policy.clone(), restore.clone());
+            let mut guard = ReplyGuard::new(policy.clone(), restore.clone(), Default::default());
             let mut out = Vec::new();
             guard.on_event(start.clone(), &mut out).expect("ok");
             for d in &deltas {

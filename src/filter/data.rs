@@ -276,6 +276,7 @@ impl Filter for DataBoundaries {
             Box::new(ReplyGuard::new(
                 self.policy.clone(),
                 ctx.pseudonyms.restore_map(),
+                ctx.reply_findings.clone(),
             )) as Box<dyn ResponseStage>
         })
     }

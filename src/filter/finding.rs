@@ -43,6 +43,47 @@ impl Finding {
     }
 }
 
+/// Findings a response stage makes in the reply, shared with the exchange's audit trail (the
+/// stage runs inside the response body, after the request's findings were recorded).
+#[derive(Clone, Debug, Default)]
+pub struct ReplyFindings {
+    key: std::sync::Arc<[u8]>,
+    found: std::sync::Arc<std::sync::Mutex<Vec<Finding>>>,
+}
+
+impl ReplyFindings {
+    pub fn new(fingerprint_key: &[u8]) -> Self {
+        Self {
+            key: fingerprint_key.into(),
+            found: Default::default(),
+        }
+    }
+
+    /// Records a finding in the reply; `value` only feeds the fingerprint.
+    pub fn add(
+        &self,
+        class: &str,
+        rule: &str,
+        action: Action,
+        location: &str,
+        span: (usize, usize),
+        value: &str,
+    ) {
+        let finding = Finding::new(class, rule, action, location, span, value, &self.key);
+        if let Ok(mut found) = self.found.lock() {
+            found.push(finding);
+        }
+    }
+
+    /// Everything found so far, leaving the sink empty.
+    pub fn take(&self) -> Vec<Finding> {
+        self.found
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
+    }
+}
+
 pub fn fingerprint(key: &[u8], value: &str) -> String {
     match <Hmac<Sha256> as Mac>::new_from_slice(key) {
         Ok(mut mac) => {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::api::{ErrorKind, MessagesRequest};
 use crate::ids::{Principal, RequestId};
 use crate::policy::Policy;
-pub use finding::Finding;
+pub use finding::{Finding, ReplyFindings};
 pub use pseudonym::Pseudonyms;
 pub use stream::{ResponseStage, StageError, StagePipeline};
 
@@ -40,6 +40,8 @@ pub struct RequestContext<'a> {
     pub last_user_message: Option<String>,
     /// Decisions about the reply's tool calls, for the audit record.
     pub tool_log: tools::ToolLog,
+    /// What the reply stages redact or withhold, for the audit record.
+    pub reply_findings: ReplyFindings,
 }
 
 impl<'a> RequestContext<'a> {
@@ -58,6 +60,7 @@ impl<'a> RequestContext<'a> {
             approval_proofs: Vec::new(),
             last_user_message: None,
             tool_log: tools::ToolLog::default(),
+            reply_findings: ReplyFindings::new(fingerprint_key),
         }
     }
 }

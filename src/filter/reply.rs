@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::data::redaction_label;
 use super::pseudonym::{MAX_PLACEHOLDER_LEN, restore};
-use super::{ResponseStage, StageError};
+use super::{ReplyFindings, ResponseStage, StageError};
 use crate::api::messages::MessageReply;
 use crate::api::{ContentBlock, SseEvent};
 use crate::policy::{Action, Policy, ThinkingAction};
@@ -22,6 +22,8 @@ const MAX_HELD_TOOL_INPUT_BYTES: usize = 4 * 1024 * 1024;
 enum Block {
     Text {
         pending: String,
+        /// Bytes of this block's upstream text already released: where `pending` starts.
+        offset: usize,
     },
     ToolUse {
         json: String,
@@ -40,10 +42,16 @@ pub struct ReplyGuard {
     /// Whether any rule redacts or blocks: if none, only restoring is left to do.
     redacting: bool,
     blocks: HashMap<u64, Block>,
+    /// What was redacted or withheld, for the audit record.
+    findings: ReplyFindings,
 }
 
 impl ReplyGuard {
-    pub fn new(policy: Arc<Policy>, restore: Arc<Vec<(String, String)>>) -> Self {
+    pub fn new(
+        policy: Arc<Policy>,
+        restore: Arc<Vec<(String, String)>>,
+        findings: ReplyFindings,
+    ) -> Self {
         let redacting = policy
             .rule_actions
             .iter()
@@ -53,11 +61,13 @@ impl ReplyGuard {
             restore,
             redacting,
             blocks: HashMap::new(),
+            findings,
         }
     }
 
-    /// Redacts, then restores; `None` when nothing changed.
-    pub fn clean(&self, text: &str) -> Option<String> {
+    /// Redacts, then restores; `None` when nothing changed. Each redaction is recorded as a
+    /// finding at `location`, its span shifted by `offset` (where `text` starts in the block).
+    pub fn clean(&self, text: &str, location: &str, offset: usize) -> Option<String> {
         let mut current: Option<String> = None;
         if self.redacting {
             let mut out = String::new();
@@ -71,8 +81,17 @@ impl ReplyGuard {
                 {
                     continue;
                 }
+                let info = self.policy.scanner.rule(d.rule);
+                self.findings.add(
+                    &info.class,
+                    &info.id,
+                    Action::Redact,
+                    location,
+                    (offset + d.start, offset + d.end),
+                    &text[d.start..d.end],
+                );
                 out.push_str(&text[last..d.start]);
-                out.push_str(&redaction_label(&self.policy.scanner.rule(d.rule).id));
+                out.push_str(&redaction_label(&info.id));
                 last = d.end;
             }
             if last > 0 {
@@ -87,21 +106,22 @@ impl ReplyGuard {
         }
     }
 
-    fn clean_json(&self, value: &mut Value) -> bool {
+    /// Cleans every string in `value`; findings name their path below `location`.
+    fn clean_json(&self, value: &mut Value, location: &str) -> bool {
         match value {
-            Value::String(s) => match self.clean(s) {
+            Value::String(s) => match self.clean(s, location, 0) {
                 Some(c) => {
                     *s = c;
                     true
                 }
                 None => false,
             },
-            Value::Array(items) => items
-                .iter_mut()
-                .fold(false, |acc, v| self.clean_json(v) | acc),
-            Value::Object(map) => map
-                .values_mut()
-                .fold(false, |acc, v| self.clean_json(v) | acc),
+            Value::Array(items) => items.iter_mut().enumerate().fold(false, |acc, (i, v)| {
+                self.clean_json(v, &format!("{location}[{i}]")) | acc
+            }),
+            Value::Object(map) => map.iter_mut().fold(false, |acc, (k, v)| {
+                self.clean_json(v, &format!("{location}.{k}")) | acc
+            }),
             _ => false,
         }
     }
@@ -140,7 +160,7 @@ impl ReplyGuard {
     }
 
     /// The first redact-or-block detection in a thinking text, as a withheld verdict.
-    fn check_thinking(&self, text: &str) -> Result<(), StageError> {
+    fn check_thinking(&self, text: &str, index: u64) -> Result<(), StageError> {
         if self.policy.reply_thinking != ThinkingAction::Block {
             return Ok(());
         }
@@ -154,6 +174,14 @@ impl ReplyGuard {
             None => Ok(()),
             Some(d) => {
                 let info = self.policy.scanner.rule(d.rule);
+                self.findings.add(
+                    &info.class,
+                    &info.id,
+                    Action::Block,
+                    &format!("reply.content[{index}].thinking"),
+                    (d.start, d.end),
+                    &text[d.start..d.end],
+                );
                 Err(StageError::Withheld {
                     rule: info.id.clone(),
                     message: format!(
@@ -176,11 +204,12 @@ impl ReplyGuard {
     fn flush(&mut self, index: u64, out: &mut Vec<SseEvent>) -> Result<(), StageError> {
         match self.blocks.remove(&index) {
             Some(Block::Thinking { text, held }) => {
-                self.check_thinking(&text)?;
+                self.check_thinking(&text, index)?;
                 out.extend(held);
             }
-            Some(Block::Text { pending }) if !pending.is_empty() => {
-                let text = self.clean(&pending).unwrap_or(pending);
+            Some(Block::Text { pending, offset }) if !pending.is_empty() => {
+                let location = format!("reply.content[{index}].text");
+                let text = self.clean(&pending, &location, offset).unwrap_or(pending);
                 out.push(Self::text_delta(index, &text));
             }
             Some(Block::ToolUse { json, held }) => {
@@ -193,7 +222,7 @@ impl ReplyGuard {
                             return Ok(());
                         }
                     };
-                if self.clean_json(&mut value) {
+                if self.clean_json(&mut value, &format!("reply.content[{index}].input")) {
                     out.push(SseEvent::from_json(&json!({
                         "type": "content_block_delta",
                         "index": index,
@@ -243,6 +272,7 @@ impl ResponseStage for ReplyGuard {
                             index,
                             Block::Text {
                                 pending: String::new(),
+                                offset: 0,
                             },
                         );
                     }
@@ -276,17 +306,33 @@ impl ResponseStage for ReplyGuard {
             "content_block_delta" => {
                 let delta = &v["delta"];
                 match (self.blocks.get_mut(&index), delta["type"].as_str()) {
-                    (Some(Block::Text { pending }), Some("text_delta")) => {
+                    (Some(Block::Text { pending, offset }), Some("text_delta")) => {
                         pending.push_str(delta["text"].as_str().unwrap_or(""));
                         let snapshot = std::mem::take(pending);
+                        let start = *offset;
                         let cut = self.cut(&snapshot);
                         let (ready, rest) = snapshot.split_at(cut);
                         if !ready.is_empty() {
-                            let text = self.clean(ready).unwrap_or_else(|| ready.to_string());
+                            let location = format!("reply.content[{index}].text");
+                            let text = self
+                                .clean(ready, &location, start)
+                                .unwrap_or_else(|| ready.to_string());
                             out.push(Self::text_delta(index, &text));
                         }
-                        if let Some(Block::Text { pending }) = self.blocks.get_mut(&index) {
+                        if let Some(Block::Text { pending, offset }) = self.blocks.get_mut(&index) {
                             pending.push_str(rest);
+                            *offset = start + cut;
+                        }
+                    }
+                    (_, Some("citations_delta")) if !self.restore.is_empty() || self.redacting => {
+                        // A citation quotes the documents the model read, which carry the
+                        // request's placeholders (and may carry a secret the model repeats).
+                        let mut v = v;
+                        let location = format!("reply.content[{index}].citations");
+                        if self.clean_json(&mut v["delta"]["citation"], &location) {
+                            out.push(SseEvent::from_json(&v));
+                        } else {
+                            out.push(event);
                         }
                     }
                     (Some(Block::ToolUse { json, held }), Some("input_json_delta")) => {
@@ -331,18 +377,24 @@ impl ResponseStage for ReplyGuard {
 
     fn on_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
         let mut changed = false;
-        for block in &mut message.content {
+        for (i, block) in message.content.iter_mut().enumerate() {
             match block {
-                ContentBlock::Text { text, .. } => {
-                    if let Some(c) = self.clean(text) {
+                ContentBlock::Text { text, extra } => {
+                    if let Some(c) = self.clean(text, &format!("reply.content[{i}].text"), 0) {
                         *text = c;
                         changed = true;
                     }
+                    if let Some(citations) = extra.get_mut("citations") {
+                        changed |=
+                            self.clean_json(citations, &format!("reply.content[{i}].citations"));
+                    }
                 }
-                ContentBlock::ToolUse { input, .. } => changed |= self.clean_json(input),
+                ContentBlock::ToolUse { input, .. } => {
+                    changed |= self.clean_json(input, &format!("reply.content[{i}].input"));
+                }
                 ContentBlock::Thinking { opaque } => {
                     if let Some(thinking) = opaque.get("thinking").and_then(Value::as_str) {
-                        self.check_thinking(thinking)?;
+                        self.check_thinking(thinking, i as u64)?;
                     }
                 }
                 _ => {}
@@ -373,7 +425,11 @@ mod tests {
     }
 
     fn guard(restore: Vec<(String, String)>) -> ReplyGuard {
-        ReplyGuard::new(default_policy(), Arc::new(restore))
+        ReplyGuard::new(
+            default_policy(),
+            Arc::new(restore),
+            ReplyFindings::default(),
+        )
     }
 
     fn event(v: Value) -> SseEvent {
@@ -526,5 +582,111 @@ mod tests {
         let mut g = guard(Vec::new());
         let pieces = ["The quick ", "brown fox ", "jumps over ", "the lazy dog."];
         assert_eq!(stream(&mut g, &pieces), pieces.concat());
+    }
+}
+
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::policy::PolicySet;
+
+    fn guard(restore: Vec<(String, String)>, sink: &ReplyFindings) -> ReplyGuard {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let set = PolicySet::load(&dir).expect("bundled policies");
+        let policy = set
+            .for_team("default", false)
+            .expect("default")
+            .policy
+            .clone();
+        ReplyGuard::new(policy, Arc::new(restore), sink.clone())
+    }
+
+    #[test]
+    fn a_secret_redacted_in_a_stream_is_recorded_at_its_place_in_the_block() {
+        let key = "AKIAZ3MSJV7WQ2PLX4NB";
+        let text = format!("Here is some longer preamble text before it. The key is {key}, done.");
+        let at = text.find(key).expect("present");
+        for split in [1, at - 3, at + 5, text.len() - 2] {
+            let sink = ReplyFindings::new(b"k");
+            let mut g = guard(Vec::new(), &sink);
+            let mut out = Vec::new();
+            let events = [
+                json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}),
+                json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": &text[..split]}}),
+                json!({"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": &text[split..]}}),
+                json!({"type": "content_block_stop", "index": 1}),
+            ];
+            for e in events {
+                g.on_event(SseEvent::from_json(&e), &mut out).expect("ok");
+            }
+            let found = sink.take();
+            assert_eq!(found.len(), 1, "split {split}: {found:?}");
+            let f = &found[0];
+            assert_eq!(f.rule, "secrets.aws_access_key_id");
+            assert_eq!(f.action, "redact");
+            assert_eq!(f.location, "reply.content[1].text");
+            assert_eq!((f.start, f.end), (at, at + key.len()), "split {split}");
+            assert_eq!(f.fingerprint, super::super::finding::fingerprint(b"k", key));
+            assert!(!format!("{f:?}").contains(key));
+        }
+    }
+
+    #[test]
+    fn placeholders_in_citations_are_restored_in_json_and_in_streams() {
+        let restore = vec![("<EMAIL_1>".to_string(), "jane@example.com".to_string())];
+        let sink = ReplyFindings::default();
+        let mut g = guard(restore, &sink);
+        let citation = json!({"type": "char_location", "cited_text": "mail <EMAIL_1> today",
+            "document_index": 0, "start_char_index": 0, "end_char_index": 20});
+        let delta = json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "citations_delta", "citation": citation}});
+        let mut out = Vec::new();
+        g.on_event(SseEvent::from_json(&json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})), &mut out).expect("ok");
+        g.on_event(SseEvent::from_json(&delta), &mut out)
+            .expect("ok");
+        let sent = out.last().and_then(|e| e.json().ok()).expect("event");
+        assert_eq!(
+            sent["delta"]["citation"]["cited_text"],
+            "mail jane@example.com today"
+        );
+        assert_eq!(
+            sent["delta"]["citation"]["end_char_index"], 20,
+            "other fields kept"
+        );
+
+        let mut message: MessageReply = serde_json::from_value(json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "content": [{"type": "text", "text": "See <EMAIL_1>.", "citations": [citation]}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 1, "output_tokens": 1}
+        }))
+        .expect("message");
+        assert!(g.on_message(&mut message).expect("ok"));
+        let v = serde_json::to_value(&message).expect("json");
+        assert_eq!(v["content"][0]["text"], "See jane@example.com.");
+        assert_eq!(
+            v["content"][0]["citations"][0]["cited_text"],
+            "mail jane@example.com today"
+        );
+    }
+
+    #[test]
+    fn a_secret_in_a_json_reply_tool_input_is_recorded_with_its_path() {
+        let sink = ReplyFindings::new(b"k");
+        let mut g = guard(Vec::new(), &sink);
+        let mut message: MessageReply = serde_json::from_value(json!({
+            "id": "msg_1", "type": "message", "role": "assistant", "model": "m",
+            "content": [{"type": "text", "text": "ok"},
+                {"type": "tool_use", "id": "t1", "name": "Bash",
+                 "input": {"command": "export TOKEN=ghp_R7vK2mQ9xW4pL8nT3yB6cF1dH5jS0aZ2eU4i"}}],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 1, "output_tokens": 1}
+        }))
+        .expect("message");
+        assert!(g.on_message(&mut message).expect("ok"));
+        let found = sink.take();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].location, "reply.content[1].input.command");
+        assert_eq!(found[0].class, "secrets");
     }
 }

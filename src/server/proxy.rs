@@ -87,7 +87,8 @@ async fn messages(
     )
     .await;
     // A stream takes its trail along and completes it when it ends; everything else ends here.
-    if let Some(trail) = trail {
+    if let Some(mut trail) = trail {
+        state.metrics.findings(&trail.take_reply_findings());
         match &result {
             Ok(response) => {
                 trail.finish(AuditDecision::Forwarded, response.status().as_u16(), None)
@@ -172,6 +173,7 @@ async fn exchange(
     }
     if let Some(t) = trail.as_mut() {
         t.set_tool_log(ctx.tool_log.clone());
+        t.set_reply_findings(ctx.reply_findings.clone());
     }
     if !trail::admits(state, policy) {
         // Rule 4 of the design: nothing goes out that cannot be recorded, unless policy allows.

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use crate::api::{ContentBlock, MessageContent, MessagesRequest};
 use crate::audit::{AuditWriter, Decision, ExchangeRecord, FindingRow, ToolCallRow, ToolResultRow};
-use crate::filter::Finding;
 use crate::filter::data::redact_for_storage;
+use crate::filter::{Finding, ReplyFindings};
 use crate::ids::{Principal, RequestId};
 use crate::policy::{Policy, StorageMode};
 
@@ -34,6 +34,8 @@ pub struct Trail {
     tool_inputs: Vec<Bytes>,
     /// What tool permissions decided about the reply's calls.
     tool_log: Option<crate::filter::tools::ToolLog>,
+    /// What the reply stages redact or withhold; collected when the exchange ends.
+    reply_findings: Option<ReplyFindings>,
 }
 
 fn cap(mut s: String) -> String {
@@ -96,6 +98,7 @@ impl Trail {
             output: None,
             tool_inputs: Vec::new(),
             tool_log: None,
+            reply_findings: None,
         }
     }
 
@@ -125,18 +128,22 @@ impl Trail {
     }
 
     pub fn set_findings(&mut self, findings: &[Finding]) {
-        self.record.findings = findings
-            .iter()
-            .map(|f| FindingRow {
-                class: f.class.clone(),
-                rule: f.rule.clone(),
-                action: f.action.to_string(),
-                location: f.location.clone(),
-                span_start: f.start as i64,
-                span_end: f.end as i64,
-                fingerprint: f.fingerprint.clone(),
-            })
-            .collect();
+        self.record.findings = findings.iter().map(finding_row).collect();
+    }
+
+    pub fn set_reply_findings(&mut self, sink: ReplyFindings) {
+        self.reply_findings = Some(sink);
+    }
+
+    /// Moves what the reply stages found into the record, and returns it for the metrics.
+    pub fn take_reply_findings(&mut self) -> Vec<Finding> {
+        let found = self
+            .reply_findings
+            .as_ref()
+            .map(ReplyFindings::take)
+            .unwrap_or_default();
+        self.record.findings.extend(found.iter().map(finding_row));
+        found
     }
 
     /// A tool call the model emitted; its decision comes from the tool log at the end.
@@ -230,6 +237,18 @@ impl Trail {
         if self.writer.submit_with(self.record, finish).is_err() {
             tracing::error!("Audit record could not be kept.");
         }
+    }
+}
+
+fn finding_row(f: &Finding) -> FindingRow {
+    FindingRow {
+        class: f.class.clone(),
+        rule: f.rule.clone(),
+        action: f.action.to_string(),
+        location: f.location.clone(),
+        span_start: f.start as i64,
+        span_end: f.end as i64,
+        fingerprint: f.fingerprint.clone(),
     }
 }
 

@@ -475,6 +475,25 @@ mod gateway {
                 .expect("sent");
             let streamed_id = request_id(&streamed);
             streamed.text().await.expect("stream");
+            // The model writes a secret: redacted in the reply, and recorded where it was.
+            let mut leaked_ids = Vec::new();
+            for stream in [false, true] {
+                let r = app
+                    .post("/v1/messages")
+                    .header("x-mock-scenario", "say:7")
+                    .header("x-mock-say", format!("Try the key {AWS_KEY} now."))
+                    .json(&ask("which key?", "claude-sonnet-4-5", stream))
+                    .send()
+                    .await
+                    .expect("sent");
+                leaked_ids.push(request_id(&r));
+                assert!(
+                    r.text()
+                        .await
+                        .expect("body")
+                        .contains("[REDACTED:aws_access_key_id]")
+                );
+            }
             app.warden.state.audit.flush().await;
 
             let url = database_url.unwrap_or_else(|| {
@@ -524,6 +543,19 @@ mod gateway {
                 "the tool call is in the output"
             );
             assert!(s.output_tokens.is_some());
+
+            for id in &leaked_ids {
+                let r = find(id);
+                let reply: Vec<_> = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.location.starts_with("reply."))
+                    .collect();
+                assert_eq!(reply.len(), 1, "{:?}", r.findings);
+                assert_eq!(reply[0].location, "reply.content[0].text");
+                assert_eq!(reply[0].rule, "secrets.aws_access_key_id");
+                assert_eq!((reply[0].span_start, reply[0].span_end), (12, 32));
+            }
 
             let everything = serde_json::to_string(&rows).expect("json");
             assert!(
