@@ -54,7 +54,9 @@ impl std::fmt::Debug for KeywordDfa {
 
 impl KeywordDfa {
     /// Builds the automaton for `keywords` (ASCII case-insensitive; every occurrence reported,
-    /// overlapping ones included).
+    /// overlapping ones included), except that the single-digit keywords are reported only at
+    /// the start of a run of digits (where the byte before is not a digit) when all ten digits
+    /// are keywords: text dense with numbers would otherwise make a hit of every digit.
     pub fn new(keywords: &[String]) -> Result<Self, String> {
         let dfa = aho_corasick::dfa::Builder::new()
             .ascii_case_insensitive(true)
@@ -89,42 +91,73 @@ impl KeywordDfa {
             .collect();
         let stride = columns.next_power_of_two();
 
-        // Every state reachable from the unanchored start, breadth first.
+        // Digit runs: a digit column holds one digit only (digits have no case), so the column
+        // tells whether a digit was read. A state that ends only single-digit keywords, entered by
+        // a digit right after another digit, gets a non-matching twin with the same transitions.
+        let digit_keyword: Vec<bool> = keywords
+            .iter()
+            .map(|k| k.len() == 1 && k.as_bytes()[0].is_ascii_digit())
+            .collect();
+        let runs = digit_keyword.iter().filter(|&&d| d).count() == 10;
+        let is_digit_column = |c: usize| runs && representative[c].is_ascii_digit();
+        let only_digits = |sid| {
+            runs && dfa.is_match(sid)
+                && (0..dfa.match_len(sid))
+                    .all(|m| digit_keyword[dfa.match_pattern(sid, m).as_usize()])
+        };
+        // A state of the walk: the automaton's state, and whether it was entered by a digit that
+        // followed a digit (only ever true where it changes the state's matches).
+        type Walk = (aho_corasick::automaton::StateID, bool);
+        let matching = |(sid, in_run): Walk| dfa.is_match(sid) && !(in_run && only_digits(sid));
+        let step = |(sid, _): Walk, column: usize, last_was_digit: bool| -> Walk {
+            let to = dfa.next_state(Anchored::No, sid, representative[column]);
+            (
+                to,
+                is_digit_column(column) && last_was_digit && only_digits(to),
+            )
+        };
+
+        // Every state reachable from the unanchored start, breadth first, with whether the byte
+        // that entered it was a digit.
         let start = dfa.start_state(Anchored::No).map_err(|e| e.to_string())?;
-        let mut order = vec![start];
-        let mut index = std::collections::HashMap::from([(start, 0usize)]);
+        let mut order: Vec<(Walk, bool)> = vec![((start, false), false)];
+        let mut index = std::collections::HashMap::from([((start, false), 0usize)]);
         let mut next = 0;
         while next < order.len() {
-            let sid = order[next];
+            let (state, entered_by_digit) = order[next];
             next += 1;
-            for &b in &representative {
-                let to = dfa.next_state(Anchored::No, sid, b);
+            for c in 0..columns {
+                let to = step(state, c, entered_by_digit);
                 if let std::collections::hash_map::Entry::Vacant(e) = index.entry(to) {
                     e.insert(order.len());
-                    order.push(to);
+                    order.push((to, is_digit_column(c)));
                 }
             }
         }
         // Match states last, so "is this a match" is one comparison in the loop.
-        let mut numbered: Vec<_> = order.to_vec();
-        numbered.sort_by_key(|&sid| dfa.is_match(sid));
-        let slot: std::collections::HashMap<_, usize> =
-            numbered.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+        let mut numbered: Vec<(Walk, bool)> = order.to_vec();
+        numbered.sort_by_key(|&(state, _)| matching(state));
+        let slot: std::collections::HashMap<Walk, usize> = numbered
+            .iter()
+            .enumerate()
+            .map(|(i, &(s, _))| (s, i))
+            .collect();
         let first_match_index = numbered
             .iter()
-            .position(|&s| dfa.is_match(s))
+            .position(|&(s, _)| matching(s))
             .unwrap_or(numbered.len());
         if numbered.len() * stride > u32::MAX as usize {
             return Err("keyword automaton too large".into());
         }
         let mut trans = vec![0u32; numbered.len() * stride];
         let mut matches = Vec::with_capacity(numbered.len() - first_match_index);
-        for (i, &sid) in numbered.iter().enumerate() {
-            for (c, &b) in representative.iter().enumerate() {
-                let to = dfa.next_state(Anchored::No, sid, b);
+        for (i, &(state, entered_by_digit)) in numbered.iter().enumerate() {
+            for c in 0..columns {
+                let to = step(state, c, entered_by_digit);
                 trans[i * stride + c] = (slot[&to] * stride) as u32;
             }
-            if dfa.is_match(sid) {
+            let sid = state.0;
+            if matching(state) {
                 let found: Box<[(u32, u32)]> = (0..dfa.match_len(sid))
                     .map(|m| {
                         let p = dfa.match_pattern(sid, m).as_u32();
@@ -140,7 +173,7 @@ impl KeywordDfa {
             trans,
             first_match: (first_match_index * stride) as u32,
             matches,
-            start: (slot[&start] * stride) as u32,
+            start: (slot[&(start, false)] * stride) as u32,
             max_len: keywords.iter().map(String::len).max().unwrap_or(0),
         })
     }
@@ -280,6 +313,43 @@ mod tests {
                 let mut got = dfa.hits(text.as_bytes());
                 got.sort_by_key(|h| (h.start, h.end, h.pattern));
                 assert_eq!(got, naive(&keywords, &text), "pad {pad} repeat {repeat}");
+            }
+        }
+    }
+
+    #[test]
+    fn digits_are_reported_only_where_a_run_of_digits_starts() {
+        let mut keywords: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+        keywords.extend(["a1".to_string(), "42x".to_string(), "key".to_string()]);
+        let dfa = KeywordDfa::new(&keywords).expect("builds");
+        let unit = "key 4242 4242x; a19 b7 +44 20 7946; 10.20.3.14 ";
+        for pad in 0..unit.len() {
+            for repeat in [1, 60] {
+                let text = format!("{}{}", &"z".repeat(pad), unit.repeat(repeat));
+                let b = text.as_bytes();
+                let in_run = |h: &KeywordHit| {
+                    h.end - h.start == 1 && h.start > 0 && b[h.start - 1].is_ascii_digit()
+                };
+                let mut got = dfa.hits(b);
+                got.sort_by_key(|h| (h.start, h.end, h.pattern));
+                let want: Vec<KeywordHit> = naive(&keywords, &text)
+                    .into_iter()
+                    .filter(|h| !(keywords[h.pattern].len() == 1 && in_run(h)))
+                    .collect();
+                // Every hit outside a run is found; a digit inside a run is reported only where
+                // a lane of the walk starts (at most one per lane).
+                let extra: Vec<_> = got.iter().filter(|h| !want.contains(h)).collect();
+                assert!(
+                    want.iter().all(|h| got.contains(h)),
+                    "pad {pad} repeat {repeat}"
+                );
+                assert!(
+                    extra.len() < LANES && extra.iter().all(|h| in_run(h)),
+                    "{extra:?}"
+                );
+                if repeat == 1 {
+                    assert!(extra.is_empty(), "one lane: exact");
+                }
             }
         }
     }

@@ -216,3 +216,40 @@ fn every_shipped_rule_compiles() {
     assert!(rules.len() >= 80, "{} rules", rules.len());
     Scanner::new(rules).expect("all compile");
 }
+
+#[test]
+fn personal_data_is_found_at_every_offset_among_other_numbers() {
+    // Long enough for the automaton's four lanes; each value at every offset of a filler full
+    // of digits, letters glued to digits and near-misses, so that lane boundaries, runs that
+    // start inside a token and runs inside an earlier match are all crossed.
+    let s = scanner();
+    let cases = [
+        ("pii.credit_card", "4539 1488 0343 6467"),
+        ("pii.credit_card", "4539148803436467"),
+        ("pii.iban", "DE89 3704 0044 0532 0130 00"),
+        ("pii.ssn", "123-45-6789"),
+        ("pii.phone", "+44 20 7946 0958"),
+        ("pii.phone", "(415) 555-0132"),
+        ("pii.ip_address", "203.0.113.42"),
+    ];
+    let filler = "step 12 of x3, id a19b7 at 2024-01-15 12:30; 4111 1111 1111 1112 x7 ";
+    for (rule, value) in cases {
+        for pad in (0..filler.len()).step_by(7) {
+            let text = format!(
+                "{}{} {value} {}",
+                filler.repeat(20),
+                &filler[..pad],
+                filler.repeat(3)
+            );
+            let hits: Vec<(String, String)> = found(&s, &text)
+                .into_iter()
+                .filter(|(r, _)| r == rule)
+                .collect();
+            assert_eq!(
+                hits,
+                vec![(rule.to_string(), value.to_string())],
+                "pad {pad}"
+            );
+        }
+    }
+}

@@ -198,13 +198,19 @@ pub fn ssn(s: &str) -> bool {
 
 /// A dotted IPv4 address with every octet ≤ 255 and no leading zeros.
 pub fn ipv4(s: &str) -> bool {
-    s.split('.').count() == 4
-        && s.split('.').all(|p| {
-            !p.is_empty()
-                && p.len() <= 3
-                && (p.len() == 1 || !p.starts_with('0'))
-                && p.parse::<u16>().is_ok_and(|v| v <= 255)
-        })
+    let mut parts = 0;
+    for p in s.as_bytes().split(|&b| b == b'.') {
+        parts += 1;
+        let valid = !p.is_empty()
+            && p.len() <= 3
+            && (p.len() == 1 || p[0] != b'0')
+            && p.iter().all(u8::is_ascii_digit)
+            && p.iter().fold(0u16, |v, d| v * 10 + u16::from(d - b'0')) <= 255;
+        if !valid || parts > 4 {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 /// A phone number: 7 to 15 digits (E.164's limits).

@@ -343,6 +343,7 @@ fn repository_rules(ctx: &mut Ctx<'_>, field: &str, cfg: &RawClass, specs: &mut 
                 keywords: vec!["github.com".into(), "gitlab.com".into(), "bitbucket.org".into()],
                 regex: r"(?:github\.com|gitlab\.com|bitbucket\.org)[/:]([A-Za-z0-9_.\-]+/[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*?)(?:\.git)?(?-u:\b)".into(),
                 lookbehind: 0,
+                back_over: None,
                 max_len: 200,
                 secret_group: 1,
                 entropy: None,
