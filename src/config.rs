@@ -153,6 +153,8 @@ pub struct AuditConfig {
     pub queue_capacity: usize,
     /// Apply the migrations in `migrations/` at start (else run `warden migrate`).
     pub migrate_on_start: bool,
+    /// Run `warden audit prune` on this interval (seconds; 3600 is plenty); 0: only by hand.
+    pub prune_interval_seconds: u64,
 }
 
 impl Default for AuditConfig {
@@ -165,6 +167,7 @@ impl Default for AuditConfig {
             flush_interval_ms: 100,
             queue_capacity: 10_000,
             migrate_on_start: true,
+            prune_interval_seconds: 0,
         }
     }
 }
@@ -326,6 +329,10 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
     (
         "WARDEN_AUDIT_MIGRATE_ON_START",
         &["audit", "migrate_on_start"],
+    ),
+    (
+        "WARDEN_AUDIT_PRUNE_INTERVAL_SECONDS",
+        &["audit", "prune_interval_seconds"],
     ),
     ("WARDEN_LOG_FORMAT", &["log", "format"]),
     ("WARDEN_LOG_LEVEL", &["log", "level"]),

@@ -222,13 +222,7 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                         .join("\n")
                 )
             })?;
-            let retention: std::collections::BTreeMap<String, u32> = set
-                .policies
-                .iter()
-                .map(|(team, p)| (team.clone(), p.policy.audit.retention_days))
-                .collect();
-            // Teams without a policy of their own are kept as long as the default policy says.
-            let default_days = retention.get("default").copied().unwrap_or(90);
+            let (retention, default_days) = set.retention();
             let db = open(&store).await?;
             let removed = db.prune(&retention, default_days).await?;
             println!("pruned {removed} exchanges past their retention");

@@ -65,6 +65,20 @@ pub struct PolicySet {
     pub dir: PathBuf,
 }
 
+impl PolicySet {
+    /// Each team's `audit.retention_days`, and the days for teams without a policy of their own
+    /// (the default policy's).
+    pub fn retention(&self) -> (BTreeMap<String, u32>, u32) {
+        let by_team: BTreeMap<String, u32> = self
+            .policies
+            .iter()
+            .map(|(team, p)| (team.clone(), p.policy.audit.retention_days))
+            .collect();
+        let default_days = by_team.get("default").copied().unwrap_or(90);
+        (by_team, default_days)
+    }
+}
+
 /// A policy problem, located as precisely as the file allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyError {

@@ -99,6 +99,14 @@ impl AppState {
             Duration::from_millis(config.approvals.poll_interval_ms.max(10)),
         );
         approvals.listen();
+        let policies = Arc::new(policies);
+        if config.audit.prune_interval_seconds > 0 {
+            prune_on_timer(
+                store.clone(),
+                policies.clone(),
+                Duration::from_secs(config.audit.prune_interval_seconds),
+            );
+        }
         // The writer task runs until the last handle (this state's) is gone.
         let (audit, _writer_task) = AuditWriter::start(
             store,
@@ -117,7 +125,7 @@ impl AppState {
             approvals,
             keys: KeyStore::from_entries(&config.keys),
             forwarder,
-            policies: Arc::new(policies),
+            policies,
             fingerprint_key,
             metrics: metrics::Metrics::default(),
             shutting_down: CancellationToken::new(),
@@ -130,6 +138,26 @@ impl AppState {
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed) && !self.shutting_down.is_cancelled()
     }
+}
+
+/// Prunes exchanges past their team's retention every `every`, with the policies current at
+/// each tick. Replicas may all do it: a prune removes what is due, so the next finds nothing.
+fn prune_on_timer(store: AuditStore, policies: Arc<PolicyStore>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (retention, default_days) = policies.current().retention();
+            match store.prune(&retention, default_days).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "Pruned exchanges past their retention."),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Audit prune failed; trying again at the next interval.")
+                }
+            }
+        }
+    });
 }
 
 /// The router. Layers run outermost first:

@@ -568,6 +568,39 @@ mod gateway {
     }
 
     #[tokio::test]
+    async fn exchanges_past_their_retention_are_pruned_on_a_timer() {
+        let app = TestApp::start_with(|c| {
+            c.policies.dir = bundled_policies();
+            c.audit.prune_interval_seconds = 1;
+        })
+        .await;
+        let url = format!(
+            "sqlite://{}",
+            app.warden.state.config.audit.sqlite_path.display()
+        );
+        let store = AuditStore::connect(&url).await.expect("open");
+        let mut chain = Chain::new(unique("timer"));
+        let mut rows = Vec::new();
+        for (i, age_days) in [400, 1, 200].into_iter().enumerate() {
+            let mut r = record(&format!("req_timer_{i}_{}", unique("x")), "default");
+            r.occurred_at = ExchangeRecord::now() - chrono::Duration::days(age_days);
+            rows.push(chain.link(r));
+        }
+        store.insert(&rows).await.expect("insert");
+        // The default policy keeps 90 days: the two older rows go, the recent one stays.
+        let mut left = store.count().await.expect("count");
+        for _ in 0..60 {
+            if left == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            left = store.count().await.expect("count");
+        }
+        assert_eq!(left, 1, "pruned by the timer");
+        assert_eq!(store.verify().await.expect("verify"), Ok(1));
+    }
+
+    #[tokio::test]
     async fn tool_calls_and_their_results_are_linked_across_exchanges() {
         let (_pg, pg_url) = postgres_store().await;
         let app = app(Some(pg_url.clone())).await;
