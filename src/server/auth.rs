@@ -79,14 +79,54 @@ pub async fn require_key(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let principal = presented_keys(request.headers())
+    let Some(principal) = presented_keys(request.headers())
         .find_map(|k| state.keys.lookup(k))
         .cloned()
-        .ok_or_else(ApiError::unauthenticated)?;
+    else {
+        record_refusal(&state, &request);
+        return Err(ApiError::unauthenticated());
+    };
     request.extensions_mut().insert(principal.clone());
     let mut response = next.run(request).await;
     response.extensions_mut().insert(principal);
     Ok(response)
+}
+
+/// A refused authentication is an exchange too: security wants to see who knocks. The record
+/// names no key, only a keyed fingerprint of the one presented (so repeated attempts with the
+/// same wrong key can be grouped).
+fn record_refusal(state: &AppState, request: &Request) {
+    let Some(id) = request.extensions().get::<crate::ids::RequestId>() else {
+        return;
+    };
+    let presented = presented_keys(request.headers()).next();
+    let key_id = match presented {
+        Some(k) => format!(
+            "unknown:{}",
+            &crate::filter::finding::fingerprint(state.fingerprint_key.expose().as_bytes(), k)
+                [..16]
+        ),
+        None => "none".to_string(),
+    };
+    let principal = Principal {
+        key_id: KeyId(key_id),
+        principal: PrincipalId("(unauthenticated)".into()),
+        team: TeamId(String::new()),
+    };
+    let trail = super::trail::Trail::begin_from(
+        state,
+        id,
+        &principal,
+        request.method(),
+        request.uri(),
+        request.headers(),
+        request.extensions(),
+    );
+    trail.finish(
+        crate::audit::Decision::Blocked,
+        401,
+        Some("authentication".to_string()),
+    );
 }
 
 #[cfg(test)]

@@ -52,9 +52,29 @@ fn cap(mut s: String) -> String {
 
 impl Trail {
     pub fn begin(state: &AppState, id: &RequestId, principal: &Principal, parts: &Parts) -> Self {
+        Self::begin_from(
+            state,
+            id,
+            principal,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &parts.extensions,
+        )
+    }
+
+    /// [`Trail::begin`] from the pieces of a request that has not been taken apart.
+    pub fn begin_from(
+        state: &AppState,
+        id: &RequestId,
+        principal: &Principal,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Self {
         let header = |name: &str| {
-            parts
-                .headers
+            headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
@@ -67,12 +87,11 @@ impl Trail {
                 key_id: principal.key_id.to_string(),
                 principal: principal.principal.to_string(),
                 team: principal.team.to_string(),
-                client_addr: parts
-                    .extensions
+                client_addr: extensions
                     .get::<ConnectInfo<SocketAddr>>()
                     .map(|c| c.0.ip().to_string()),
                 user_agent: header("user-agent"),
-                endpoint: format!("{} {}", parts.method, parts.uri.path()),
+                endpoint: format!("{} {}", method, uri.path()),
                 model: None,
                 streamed: false,
                 policy_name: None,

@@ -475,6 +475,16 @@ mod gateway {
                 .expect("sent");
             let streamed_id = request_id(&streamed);
             streamed.text().await.expect("stream");
+            // A wrong key is refused and recorded, without the key.
+            let wrong_key = "wdn_NotAKeyWardenIssued000000000000000000000";
+            let refused = app
+                .post_as(wrong_key, "/v1/messages")
+                .json(&ask("hi", "claude-sonnet-4-5", false))
+                .send()
+                .await
+                .expect("sent");
+            let refused_id = request_id(&refused);
+            expect_error(refused, 401, "authentication_error").await;
             // The model writes a secret: redacted in the reply, and recorded where it was.
             let mut leaked_ids = Vec::new();
             for stream in [false, true] {
@@ -557,7 +567,19 @@ mod gateway {
                 assert_eq!((reply[0].span_start, reply[0].span_end), (12, 32));
             }
 
+            let r = find(&refused_id);
+            assert_eq!(
+                (r.decision, r.status, r.rule.as_deref()),
+                (Decision::Blocked, 401, Some("authentication"))
+            );
+            assert!(r.key_id.starts_with("unknown:"), "{}", r.key_id);
+            assert_eq!(r.principal, "(unauthenticated)");
+
             let everything = serde_json::to_string(&rows).expect("json");
+            assert!(
+                !everything.contains(wrong_key),
+                "the presented key is not stored"
+            );
             assert!(
                 !everything.contains(AWS_KEY) && !everything.contains(SSN),
                 "no value at rest"
