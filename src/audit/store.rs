@@ -466,6 +466,46 @@ impl AuditStore {
         Ok(Ok(total))
     }
 
+    /// Checks an anchored chain head (from an instance's anchor file) against the store: `None`
+    /// when its row (or the row's tombstone) is there with the same hash, else what is wrong.
+    pub async fn check_anchor(
+        &self,
+        anchor: &crate::audit::writer::AnchorLine,
+    ) -> Result<Option<String>, StoreError> {
+        let mut found: Option<String> = None;
+        let last: Option<i64>;
+        with_pool!(self, pool => {
+            for table in ["exchanges", "pruned"] {
+                let mut q = QueryBuilder::new(format!("SELECT hash FROM {table} WHERE instance_id = "));
+                q.push_bind(anchor.instance.clone()).push(" AND seq = ").push_bind(anchor.seq);
+                if let Some(row) = q.build().fetch_optional(pool).await? {
+                    found = Some(row.try_get("hash")?);
+                    break;
+                }
+            }
+            let mut q = QueryBuilder::new("SELECT MAX(seq) AS last FROM exchanges WHERE instance_id = ");
+            q.push_bind(anchor.instance.clone());
+            last = q.build().fetch_one(pool).await?.try_get("last")?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(match found {
+            Some(hash) if hash == anchor.hash => None,
+            Some(_) => Some(format!(
+                "instance {}: row seq {} does not have the anchored hash (altered)",
+                anchor.instance, anchor.seq
+            )),
+            None => Some(format!(
+                "instance {}: the anchor saw row seq {} but the store's chain {}: rows were removed from its end",
+                anchor.instance,
+                anchor.seq,
+                match last {
+                    Some(l) => format!("ends at seq {l}"),
+                    None => "has no rows".to_string(),
+                }
+            )),
+        })
+    }
+
     /// Removes exchanges older than their team's retention (`retention_days` by team, else
     /// `default_days`), leaving a tombstone for each so that the chains still verify. Returns
     /// how many exchanges were removed.

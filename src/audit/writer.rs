@@ -82,6 +82,8 @@ struct Shared {
     state: AtomicU8,
     written: AtomicU64,
     spooled: AtomicU64,
+    /// The last row this instance wrote to the database: its `seq` (0: none yet).
+    head_seq: std::sync::atomic::AtomicI64,
 }
 
 impl Shared {
@@ -129,12 +131,15 @@ impl AuditWriter {
             state: AtomicU8::new(StoreState::Ok as u8),
             written: AtomicU64::new(0),
             spooled: AtomicU64::new(0),
+            head_seq: std::sync::atomic::AtomicI64::new(0),
         });
+        let anchor = Anchor::open(anchor_path(&config.spool_path), &instance_id);
         let task = Task {
             store,
             chain: Chain::new(instance_id.clone()),
             shared: shared.clone(),
             config,
+            anchor,
         };
         let handle = tokio::spawn(task.run(rx));
         (
@@ -153,6 +158,12 @@ impl AuditWriter {
 
     pub fn state(&self) -> StoreState {
         self.shared.state()
+    }
+
+    /// `seq` of the last row this instance wrote to the database (0: none yet): the head of its
+    /// chain, exported as a metric so that a truncated chain can be told from one that ended.
+    pub fn head_seq(&self) -> i64 {
+        self.shared.head_seq.load(Ordering::Relaxed)
     }
 
     /// Records written to the database so far.
@@ -222,6 +233,7 @@ struct Task {
     chain: Chain,
     shared: Arc<Shared>,
     config: WriterConfig,
+    anchor: Anchor,
 }
 
 impl Task {
@@ -283,6 +295,21 @@ impl Task {
         }
     }
 
+    /// Records the newest row of `written` (just committed) as the chain's head.
+    fn advance_head(&mut self, written: &[ChainedRecord]) {
+        let Some(last) = written
+            .iter()
+            .filter(|r| r.instance_id == self.chain.instance_id)
+            .max_by_key(|r| r.seq)
+        else {
+            return;
+        };
+        if last.seq > self.shared.head_seq.load(Ordering::Relaxed) {
+            self.shared.head_seq.store(last.seq, Ordering::Relaxed);
+            self.anchor.set(last.seq, &last.hash);
+        }
+    }
+
     /// Writes a batch: to the database if the spool is empty and the database answers, else to
     /// the spool (so that order is kept).
     async fn write(&mut self, batch: &mut Vec<ChainedRecord>) {
@@ -296,6 +323,7 @@ impl Task {
                         .written
                         .fetch_add(batch.len() as u64, Ordering::Relaxed);
                     self.shared.set_state(StoreState::Ok);
+                    self.advance_head(batch);
                     batch.clear();
                     return;
                 }
@@ -374,6 +402,7 @@ impl Task {
                         .written
                         .fetch_add(records.len() as u64, Ordering::Relaxed);
                     self.shared.set_state(StoreState::Ok);
+                    self.advance_head(&records);
                     tracing::info!(
                         rows = records.len(),
                         "Audit spool replayed into the database."
@@ -393,4 +422,77 @@ impl Task {
             }
         }
     }
+}
+
+/// Where an instance's chain heads are anchored outside the database: beside the spool, with
+/// the extension `head` (`warden-audit.spool` → `warden-audit.head`).
+pub fn anchor_path(spool_path: &std::path::Path) -> PathBuf {
+    spool_path.with_extension("head")
+}
+
+/// The chain heads file: one line `instance seq hash` per instance that wrote on this host, this
+/// instance's line rewritten after every batch the database took. `warden audit verify --anchor`
+/// checks the store still holds each line's row: rows cut from the end of a chain are caught.
+struct Anchor {
+    path: PathBuf,
+    /// The other instances' lines, kept as they were.
+    others: String,
+    instance: String,
+}
+
+impl Anchor {
+    fn open(path: PathBuf, instance: &str) -> Self {
+        let others = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split(' ').next() != Some(instance) && !l.trim().is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        Self {
+            path,
+            others,
+            instance: instance.to_string(),
+        }
+    }
+
+    fn set(&mut self, seq: i64, hash: &str) {
+        let tmp = self.path.with_extension("head.tmp");
+        let text = format!("{}{} {seq} {hash}\n", self.others, self.instance);
+        let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &self.path));
+        if let Err(e) = result {
+            tracing::warn!(error = %e, path = %self.path.display(), "Cannot write the audit chain anchor.");
+        }
+    }
+}
+
+/// One line of an anchor file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchorLine {
+    pub instance: String,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// Parses an anchor file's lines; malformed lines are errors (the file is evidence).
+pub fn parse_anchors(text: &str) -> Result<Vec<AnchorLine>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            let mut parts = l.split(' ');
+            match (
+                parts.next(),
+                parts.next().map(str::parse::<i64>),
+                parts.next(),
+                parts.next(),
+            ) {
+                (Some(instance), Some(Ok(seq)), Some(hash), None) => Ok(AnchorLine {
+                    instance: instance.to_string(),
+                    seq,
+                    hash: hash.to_string(),
+                }),
+                _ => Err(format!("line {}: expected `instance seq hash`", i + 1)),
+            }
+        })
+        .collect()
 }

@@ -20,10 +20,20 @@ pub struct StoreArgs {
     database_url: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Anchor files (`warden-audit.head` beside each instance's spool): each line's row must
+    /// still be in the store, which catches rows cut from the end of a chain.
+    #[arg(long)]
+    anchor: Vec<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk every instance's hash chain; exit 1 at the first altered, inserted or deleted row.
-    Verify(StoreArgs),
+    Verify(VerifyArgs),
     /// Find exchanges (newest first).
     Search(SearchArgs),
     /// One exchange with its findings, as JSON.
@@ -249,21 +259,38 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
             print_rows(&rows, Format::Jsonl)
         }),
         AuditCommand::Verify(args) => super::runtime(1)?.block_on(async {
-            let store = open(&args).await?;
-            match store
+            let store = open(&args.store).await?;
+            let rows = match store
                 .verify()
                 .await
                 .context("cannot read the audit store")?
             {
-                Ok(rows) => {
-                    println!("ok: {rows} rows, every chain intact");
-                    Ok(())
-                }
+                Ok(rows) => rows,
                 Err(broken) => {
                     println!("TAMPERED: {broken}");
                     anyhow::bail!("the audit chain is broken")
                 }
+            };
+            let mut anchors = 0;
+            for file in &args.anchor {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let lines = crate::audit::writer::parse_anchors(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                for line in &lines {
+                    if let Some(problem) = store.check_anchor(line).await? {
+                        println!("TAMPERED: {problem}");
+                        anyhow::bail!("the audit chain is broken")
+                    }
+                    anchors += 1;
+                }
             }
+            if args.anchor.is_empty() {
+                println!("ok: {rows} rows, every chain intact");
+            } else {
+                println!("ok: {rows} rows, every chain intact, {anchors} anchored heads present");
+            }
+            Ok(())
         }),
     }
 }

@@ -68,6 +68,26 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         state.policies.reload_failures(),
     );
     body.push_str(&state.approvals.render_metrics());
+    let audit = &state.audit;
+    let instance = audit.instance_id();
+    body.push_str(&format!(
+        "# HELP warden_audit_records_written_total Audit records written to the database.\n\
+         # TYPE warden_audit_records_written_total counter\n\
+         warden_audit_records_written_total {}\n\
+         # HELP warden_audit_records_spooled_total Audit records written to the spool while the database was unavailable.\n\
+         # TYPE warden_audit_records_spooled_total counter\n\
+         warden_audit_records_spooled_total {}\n\
+         # HELP warden_audit_store_ok 1 when the database takes records, 0 while spooling or failing.\n\
+         # TYPE warden_audit_store_ok gauge\n\
+         warden_audit_store_ok {}\n\
+         # HELP warden_audit_chain_head_seq Sequence number of the last row this instance wrote: an outside record of its chain's head.\n\
+         # TYPE warden_audit_chain_head_seq gauge\n\
+         warden_audit_chain_head_seq{{instance=\"{instance}\"}} {}\n",
+        audit.written(),
+        audit.spooled(),
+        u8::from(audit.state() == crate::audit::StoreState::Ok),
+        audit.head_seq(),
+    ));
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         body,

@@ -306,6 +306,61 @@ mod writer {
     }
 
     #[tokio::test]
+    async fn rows_cut_from_the_end_of_a_chain_are_caught_by_the_anchor() {
+        for (store, _) in stores().await {
+            let cfg = config("anchor");
+            let anchor_file = warden::audit::writer::anchor_path(&cfg.spool_path);
+            let instance = unique("anc");
+            let (writer, _task) = AuditWriter::start(store.clone(), cfg, instance.clone());
+            for i in 0..5 {
+                writer
+                    .submit(record(
+                        &format!("req_anchor_{i}_{}", unique("x")),
+                        "support",
+                    ))
+                    .expect("accepted");
+            }
+            writer.flush().await;
+            assert_eq!(writer.head_seq(), 5);
+            let lines = warden::audit::writer::parse_anchors(
+                &std::fs::read_to_string(&anchor_file).expect("anchor written"),
+            )
+            .expect("parses");
+            assert_eq!(lines.len(), 1);
+            assert_eq!(
+                (lines[0].instance.as_str(), lines[0].seq),
+                (instance.as_str(), 5)
+            );
+            assert_eq!(store.check_anchor(&lines[0]).await.expect("check"), None);
+
+            // Cutting the last two rows leaves a chain that verifies on its own...
+            tamper(
+                &store,
+                &["findings", "tool_calls", "tool_results", "exchanges"]
+                    .map(|t| {
+                        let id = if t == "exchanges" { "id" } else { "exchange_id" };
+                        format!("DELETE FROM {t} WHERE {id} IN (SELECT id FROM exchanges WHERE instance_id = '{instance}' AND seq > 3)")
+                    })
+                    .join("; "),
+            )
+            .await;
+            assert!(
+                store.verify().await.expect("verify").is_ok(),
+                "{}",
+                store.backend()
+            );
+            // ...but not against the anchor.
+            let problem = store.check_anchor(&lines[0]).await.expect("check");
+            assert!(
+                problem.as_deref().is_some_and(
+                    |p| p.contains("ends at seq 3") && p.contains("removed from its end")
+                ),
+                "{problem:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn an_outage_spools_and_everything_arrives_exactly_once_afterwards() {
         let (store, url) = postgres_store().await;
         let (writer, _task) = AuditWriter::start(store.clone(), config("outage"), unique("ins"));
