@@ -334,6 +334,7 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
         "WARDEN_AUDIT_PRUNE_INTERVAL_SECONDS",
         &["audit", "prune_interval_seconds"],
     ),
+    ("WARDEN_ADMIN_LISTEN", &["admin", "listen"]),
     ("WARDEN_LOG_FORMAT", &["log", "format"]),
     ("WARDEN_LOG_LEVEL", &["log", "level"]),
 ];
@@ -543,6 +544,26 @@ mod tests {
 
     fn no_env() -> Vec<(String, String)> {
         Vec::new()
+    }
+
+    #[test]
+    fn the_shipped_deployment_configs_are_valid() {
+        let compose = include_str!("../deploy/warden.yaml");
+        let c = Config::from_yaml("deploy/warden.yaml", compose, no_env()).expect("compose config");
+        assert_ne!(c.admin.listen, c.listen, "admin never on the public port");
+        assert_eq!(c.keys.len(), 1);
+        // The Kubernetes example carries its config inside a ConfigMap.
+        let manifests = include_str!("../deploy/kubernetes/sidecar.yaml");
+        let mut found = false;
+        for doc in serde_yaml::Deserializer::from_str(manifests) {
+            let v = serde_yaml::Value::deserialize(doc).expect("manifest YAML");
+            if let Some(text) = v["data"]["warden.yaml"].as_str() {
+                let c = Config::from_yaml("sidecar.yaml", text, no_env()).expect("sidecar config");
+                assert_eq!(c.listen.to_string(), "127.0.0.1:8080", "the pod only");
+                found = true;
+            }
+        }
+        assert!(found, "the ConfigMap holds warden.yaml");
     }
 
     #[test]
