@@ -89,11 +89,14 @@ impl Walker<'_, '_, '_> {
         if self.blocked.is_some() || rewrites.is_empty() {
             return;
         }
-        // Detections come sorted by start, longest first; an overlapped one is already covered.
+        // Detections come sorted by start, longest first. One that overlaps the value just
+        // replaced is covered by the same replacement, its tail included (two secrets written
+        // without a separator must not leave the second one's end in clear).
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         for d in rewrites {
             if d.start < last {
+                last = last.max(d.end);
                 continue;
             }
             let info = self.policy.scanner.rule(d.rule);
@@ -294,7 +297,11 @@ pub fn redact_for_storage(policy: &Policy, text: &str, only_secrets: bool) -> St
         } else {
             policy.rule_actions[d.rule] != Action::Allow
         };
-        if d.start < last || !hide {
+        if !hide {
+            continue;
+        }
+        if d.start < last {
+            last = last.max(d.end);
             continue;
         }
         out.push_str(&text[last..d.start]);
