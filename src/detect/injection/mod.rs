@@ -152,10 +152,15 @@ impl Fired {
     }
 }
 
+/// The shipped weights, parsed (borrowed from the binary: no copy).
+pub fn builtin_model() -> Result<Model, ModelError> {
+    Model::from_bytes(Cow::Borrowed(BUILTIN_MODEL))
+}
+
 impl Detector {
     /// The detector with the shipped weights.
     pub fn builtin() -> Result<Self, DetectorError> {
-        Self::with_model(Model::from_bytes(Cow::Borrowed(BUILTIN_MODEL))?)
+        Self::with_model(builtin_model()?)
     }
 
     /// Same as [`Detector::builtin`].
