@@ -1,6 +1,8 @@
-//! `warden eval secrets|pii --dataset FILE`: precision, recall and throughput of the detectors on
-//! a labelled JSONL file (`{"text": …, "label": 0|1}` a line; 1 = the text holds that kind of
-//! data), using a team policy's compiled scanner.
+//! `warden eval secrets|pii|injection --dataset FILE`: precision, recall and throughput of the
+//! detectors on a labelled JSONL file (`{"text": …, "label": 0|1}` a line; 1 = the text holds that
+//! kind of data). Secrets and personal data use a team policy's compiled scanner; injection uses
+//! the built-in injection detector, on all rows or only the validation split its training held
+//! out.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,12 +11,23 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
+use crate::detect::injection::{self, Detector, model};
 use crate::policy::PolicySet;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Kind {
     Secrets,
     Pii,
+    Injection,
+}
+
+/// Which rows of the dataset to evaluate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Split {
+    #[default]
+    All,
+    /// The rows `warden train` held out (the same hash rule as training).
+    Validation,
 }
 
 #[derive(Debug, Args)]
@@ -28,12 +41,30 @@ pub struct EvalArgs {
     /// The team whose scanner is evaluated.
     #[arg(long, default_value = "default")]
     team: String,
+    /// Injection only: evaluate all rows or only the validation split.
+    #[arg(long, value_enum, default_value_t = Split::All)]
+    split: Split,
+    /// Injection only: a weights file to use instead of the shipped one (e.g. one just written
+    /// by `warden train injection --out`).
+    #[arg(long)]
+    model: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
-struct Row {
-    text: String,
-    label: u8,
+pub(crate) struct Row {
+    pub text: String,
+    pub label: u8,
+}
+
+/// The rows of a JSONL dataset.
+pub(crate) fn load_rows(path: &std::path::Path) -> anyhow::Result<Vec<Row>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("line {}", i + 1)))
+        .collect()
 }
 
 /// Counts for a binary detector.
@@ -62,6 +93,19 @@ impl Confusion {
     pub fn recall(&self) -> f64 {
         ratio(self.tp, self.tp + self.r#fn)
     }
+
+    pub fn fpr(&self) -> f64 {
+        ratio(self.fp, self.fp + self.tn)
+    }
+
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -69,6 +113,9 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if let Kind::Injection = args.kind {
+        return run_injection(&args);
+    }
     let set = PolicySet::load(&args.policies).map_err(|e| {
         anyhow::anyhow!(
             e.iter()
@@ -81,17 +128,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .for_team(&args.team, false)
         .with_context(|| format!("no policy for team {}", args.team))?
         .policy;
-    let text = std::fs::read_to_string(&args.dataset)
-        .with_context(|| format!("cannot read {}", args.dataset.display()))?;
-    let rows: Vec<Row> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("line {}", i + 1)))
-        .collect::<anyhow::Result<_>>()?;
+    let rows = load_rows(&args.dataset)?;
     let wanted = |class: &str| match args.kind {
         Kind::Secrets => class == "secrets",
-        Kind::Pii => class.starts_with("pii."),
+        Kind::Pii | Kind::Injection => class.starts_with("pii."),
     };
     let mut confusion = Confusion::default();
     let mut bytes = 0usize;
@@ -125,6 +165,98 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     println!(
         "throughput {:.1} MB/s ({} bytes in {:.3} s)",
         bytes as f64 / 1e6 / secs.max(1e-9),
+        bytes,
+        secs
+    );
+    Ok(())
+}
+
+/// The largest false-positive rate the injection detector's operating point may have.
+pub(crate) const MAX_FPR: f64 = 0.02;
+
+fn run_injection(args: &EvalArgs) -> anyhow::Result<()> {
+    let rows: Vec<Row> = load_rows(&args.dataset)?
+        .into_iter()
+        .filter(|r| args.split == Split::All || model::is_validation(&r.text))
+        .collect();
+    let started = Instant::now();
+    let shipped = injection::builtin_model()?;
+    let model_load = started.elapsed();
+    drop(shipped);
+    let started = Instant::now();
+    let detector = match &args.model {
+        None => Detector::builtin()?,
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Detector::with_model(injection::Model::from_bytes(bytes.into())?)?
+        }
+    };
+    let load = started.elapsed();
+
+    let mut verdicts = Vec::with_capacity(rows.len());
+    let mut bytes = 0usize;
+    let started = Instant::now();
+    for row in &rows {
+        bytes += row.text.len();
+        verdicts.push(detector.scan(&row.text));
+    }
+    let secs = started.elapsed().as_secs_f64();
+
+    println!(
+        "injection on {} ({:?} split: {} rows, {} injected; shipped weights parsed in {} µs, \
+         detector with its rule automaton built in {} µs)",
+        args.dataset.display(),
+        args.split,
+        rows.len(),
+        rows.iter().filter(|r| r.label == 1).count(),
+        model_load.as_micros(),
+        load.as_micros()
+    );
+    let threshold = injection::DEFAULT_THRESHOLD;
+    for (name, score) in [
+        (
+            "detector",
+            (|v: &injection::Verdict| v.score) as fn(&injection::Verdict) -> f32,
+        ),
+        ("rules only", |v| v.rule_score),
+        ("model only", |v| v.model_score),
+    ] {
+        let mut c = Confusion::default();
+        for (row, v) in rows.iter().zip(&verdicts) {
+            c.add(score(v) >= threshold, row.label == 1);
+        }
+        println!(
+            "{name:>10} at {threshold}: TPR {:.3}  FPR {:.3}  precision {:.3}  F1 {:.3}  (tp {} fp {} tn {} fn {})",
+            c.recall(),
+            c.fpr(),
+            c.precision(),
+            c.f1(),
+            c.tp,
+            c.fp,
+            c.tn,
+            c.r#fn
+        );
+    }
+    let scores: Vec<(f64, bool)> = rows
+        .iter()
+        .zip(&verdicts)
+        .map(|(r, v)| (f64::from(v.score), r.label == 1))
+        .collect();
+    match model::operating_point(&scores, MAX_FPR) {
+        Some(p) => println!(
+            "best TPR with FPR <= {:.0} %: TPR {:.3} at threshold {:.4} (FPR {:.3})",
+            MAX_FPR * 100.0,
+            p.tpr,
+            p.threshold,
+            p.fpr
+        ),
+        None => println!("no threshold keeps FPR <= {:.0} %", MAX_FPR * 100.0),
+    }
+    println!(
+        "throughput {:.1} MB/s, {:.1} µs per row ({} bytes in {:.3} s)",
+        bytes as f64 / 1e6 / secs.max(1e-9),
+        secs * 1e6 / rows.len().max(1) as f64,
         bytes,
         secs
     );

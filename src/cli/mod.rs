@@ -7,6 +7,7 @@ mod keys;
 mod mock;
 mod policy;
 mod serve;
+mod train;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,9 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Measure the detectors on a labelled dataset.
     Eval(eval::EvalArgs),
+    /// Train a detector's model from a labelled dataset.
+    #[command(subcommand)]
+    Train(train::TrainCommand),
     /// Apply the audit store's migrations.
     Migrate(audit::StoreArgs),
     /// Work with the audit store.
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Train(cmd) => train::run(cmd),
         Command::Migrate(args) => audit::migrate(args),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Approvals(cmd) => approvals::run(cmd),

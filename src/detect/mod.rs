@@ -6,6 +6,7 @@
 //! keyword hit or on a combined-regex candidate. This module knows nothing of requests or
 //! policies: it takes rule definitions and text, and returns spans.
 
+pub mod injection;
 mod keywords;
 pub mod logs;
 pub mod validate;
