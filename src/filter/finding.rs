@@ -31,10 +31,23 @@ impl Finding {
         value: &str,
         key: &[u8],
     ) -> Self {
+        Self::labelled(class, rule, action.as_str(), location, span, value, key)
+    }
+
+    /// A finding whose action is not a data-class action (`spotlight`, `strip_hidden`, …).
+    pub fn labelled(
+        class: &str,
+        rule: &str,
+        action: &'static str,
+        location: &str,
+        span: (usize, usize),
+        value: &str,
+        key: &[u8],
+    ) -> Self {
         Self {
             class: class.to_string(),
             rule: rule.to_string(),
-            action: action.as_str(),
+            action,
             location: location.to_string(),
             start: span.0,
             end: span.1,

@@ -6,7 +6,9 @@
 
 pub mod data;
 pub mod finding;
+pub mod injection;
 pub mod models;
+pub mod preamble;
 pub mod pseudonym;
 pub mod reply;
 pub mod stream;
@@ -42,6 +44,10 @@ pub struct RequestContext<'a> {
     pub tool_log: tools::ToolLog,
     /// What the reply stages redact or withhold, for the audit record.
     pub reply_findings: ReplyFindings,
+    /// The delimiter nonce of content the injection defense spotlighted, for the preamble.
+    pub spotlight_nonce: Option<String>,
+    /// Tools (name globs) whose calls need approval because untrusted content was flagged.
+    pub escalated_tools: Vec<String>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -61,19 +67,33 @@ impl<'a> RequestContext<'a> {
             last_user_message: None,
             tool_log: tools::ToolLog::default(),
             reply_findings: ReplyFindings::new(fingerprint_key),
+            spotlight_nonce: None,
+            escalated_tools: Vec::new(),
         }
     }
 }
 
 /// The filters a policy applies, in order: models and limits, tool permissions (whose response
-/// stage denies or holds tool calls), then data boundaries (whose response stage redacts and
-/// restores the reply).
+/// stage denies or holds tool calls), data boundaries (whose response stage redacts and
+/// restores the reply), the injection defense for untrusted content, and the system preamble.
 pub fn policy_chain(policy: Arc<Policy>) -> FilterChain {
-    FilterChain::new(vec![
+    let mut filters: Vec<Arc<dyn Filter>> = vec![
         Arc::new(models::ModelGate::new(policy.clone())),
         Arc::new(tools::ToolGate::new(policy.clone())),
-        Arc::new(data::DataBoundaries::new(policy)),
-    ])
+        Arc::new(data::DataBoundaries::new(policy.clone())),
+    ];
+    // The policy compiler has checked that the detector loads (a policy that needs it and cannot
+    // have it does not load: fail closed).
+    if policy.injection.is_some() {
+        if let Ok(detector) = crate::detect::injection::shared() {
+            filters.push(Arc::new(injection::InjectionDefense::new(
+                policy.clone(),
+                detector,
+            )));
+        }
+    }
+    filters.push(Arc::new(preamble::SystemPreamble::new(policy)));
+    FilterChain::new(filters)
 }
 
 /// A filter's decision about a request.

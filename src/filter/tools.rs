@@ -224,11 +224,12 @@ impl Filter for ToolGate {
     }
 
     fn response_stage(&self, ctx: &RequestContext<'_>) -> Option<Box<dyn ResponseStage>> {
-        if self.policy.tools.is_open() {
+        if self.policy.tools.is_open() && ctx.escalated_tools.is_empty() {
             return None;
         }
         Some(Box::new(ToolStage {
             policy: self.policy.clone(),
+            escalated: ctx.escalated_tools.clone(),
             hub: ctx.approvals.clone(),
             exchange_id: ctx.request_id.to_string(),
             team: ctx.principal.team.to_string(),
@@ -263,6 +264,9 @@ struct Waiting {
 
 pub struct ToolStage {
     policy: Arc<Policy>,
+    /// Tools (name globs) whose calls wait for a human because the conversation carries
+    /// content flagged as an injection.
+    escalated: Vec<String>,
     hub: Option<Arc<Approvals>>,
     exchange_id: String,
     team: String,
@@ -285,6 +289,23 @@ pub struct ToolStage {
 const MAX_GATED_INPUT_BYTES: usize = 4 * 1024 * 1024;
 
 impl ToolStage {
+    /// The policy's decision, raised to approval for a tool the injection defense escalated.
+    fn decide(&self, name: &str, input: &Value) -> crate::policy::tools::ToolDecision {
+        let d = self.policy.tools.decide(name, input);
+        if d.action == ToolAction::Allow
+            && self
+                .escalated
+                .iter()
+                .any(|g| crate::detect::glob_match(g, name))
+        {
+            return crate::policy::tools::ToolDecision {
+                action: ToolAction::RequireApproval,
+                rule: "injection.require_approval_after".into(),
+            };
+        }
+        d
+    }
+
     fn replacement_text(name: &str, why: &str) -> String {
         format!("[Warden: the call to tool '{name}' was not run: {why}]")
     }
@@ -413,7 +434,7 @@ impl ToolStage {
                         StageError::Failed("a tool_use input is not valid JSON".into())
                     })?
                 };
-                let d = self.policy.tools.decide(&g.name, &input);
+                let d = self.decide(&g.name, &input);
                 match d.action {
                     ToolAction::Allow => {
                         self.log.record(&g.id, "allowed", None);
@@ -560,7 +581,7 @@ impl ResponseStage for ToolStage {
             else {
                 continue;
             };
-            let d = self.policy.tools.decide(name, input);
+            let d = self.decide(name, input);
             match d.action {
                 ToolAction::Allow => {
                     self.log.record(id, "allowed", None);

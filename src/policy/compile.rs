@@ -195,6 +195,43 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
             super::tools::ToolPolicy::default()
         }
     };
+    if let Some(inj) = &raw.injection {
+        if !(0.0..=1.0).contains(&inj.threshold) || inj.threshold.is_nan() {
+            ctx.error(
+                "threshold",
+                "injection.threshold".into(),
+                "must be between 0 and 1",
+            );
+        }
+        for (i, glob) in inj.untrusted.tool_results.iter().enumerate() {
+            if glob.trim().is_empty() {
+                ctx.error(
+                    "tool_results",
+                    format!("injection.untrusted.tool_results[{i}]"),
+                    "must not be empty",
+                );
+            }
+        }
+        for (i, glob) in inj.require_approval_after.iter().enumerate() {
+            if glob.trim().is_empty() {
+                ctx.error(
+                    "require_approval_after",
+                    format!("injection.require_approval_after[{i}]"),
+                    "must not be empty",
+                );
+            }
+        }
+        if let Err(e) = crate::detect::injection::shared() {
+            ctx.error("injection", "injection".into(), e.to_string());
+        }
+    }
+    if raw.preamble.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        ctx.error(
+            "preamble",
+            "preamble".into(),
+            "must not be empty when given",
+        );
+    }
     if !ctx.errors.is_empty() {
         return Err(ctx.errors);
     }
@@ -216,6 +253,8 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
         scanner,
         rule_actions: actions,
         tools,
+        injection: raw.injection,
+        preamble: raw.preamble,
     })
 }
 

@@ -37,6 +37,10 @@ pub struct Policy {
     /// The action for each scanner rule, by rule index.
     pub rule_actions: Vec<Action>,
     pub tools: tools::ToolPolicy,
+    /// The injection defense, when the policy turns it on.
+    pub injection: Option<raw::RawInjection>,
+    /// The team's instructions above the client's system prompt.
+    pub preamble: Option<String>,
 }
 
 impl fmt::Debug for Policy {

@@ -33,6 +33,85 @@ pub struct RawPolicy {
     /// Tool permissions and approvals.
     #[serde(default)]
     pub tools: super::tools::RawTools,
+    /// Prompt-injection defense for content the model reads from tools and documents.
+    #[serde(default)]
+    pub injection: Option<RawInjection>,
+    /// The team's instructions, placed by Warden before the client's system prompt.
+    #[serde(default)]
+    pub preamble: Option<String>,
+}
+
+/// Which content is untrusted, and what the injection defense does with it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawInjection {
+    pub untrusted: RawUntrusted,
+    /// Score in [0, 1] from which content counts as an injection (0.5: the classifier's own
+    /// operating point, chosen for at most 2 % false positives on its validation data).
+    pub threshold: f32,
+    /// For flagged content: `flag` (finding only), `spotlight` (mark it as data) or `block`.
+    pub action: InjectionAction,
+    /// Spotlight every untrusted block, flagged or not (detection can miss; marking cannot).
+    pub spotlight_all: bool,
+    /// Remove invisible characters (Unicode tags, zero-width and bidi controls) and HTML
+    /// comments from untrusted content.
+    pub strip_hidden: bool,
+    /// Once untrusted content in the conversation was flagged, calls to these tools (name globs)
+    /// wait for a human's approval.
+    pub require_approval_after: Vec<String>,
+}
+
+impl Default for RawInjection {
+    fn default() -> Self {
+        Self {
+            untrusted: RawUntrusted::default(),
+            threshold: 0.5,
+            action: InjectionAction::Spotlight,
+            spotlight_all: false,
+            strip_hidden: true,
+            require_approval_after: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawUntrusted {
+    /// Results of these tools (name globs; `*` for all) are untrusted.
+    pub tool_results: Vec<String>,
+    /// `document` blocks are untrusted.
+    pub documents: bool,
+    /// The user's own text is untrusted (for apps that paste third-party content into it).
+    pub user_text: bool,
+}
+
+impl Default for RawUntrusted {
+    fn default() -> Self {
+        Self {
+            tool_results: vec!["*".into()],
+            documents: true,
+            user_text: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum InjectionAction {
+    Flag,
+    #[default]
+    Spotlight,
+    Block,
+}
+
+impl InjectionAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Spotlight => "spotlight",
+            Self::Block => "block",
+        }
+    }
 }
 
 /// What the audit store keeps of this team's exchanges.

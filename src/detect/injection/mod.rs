@@ -157,6 +157,20 @@ pub fn builtin_model() -> Result<Model, ModelError> {
     Model::from_bytes(Cow::Borrowed(BUILTIN_MODEL))
 }
 
+/// The detector with the shipped weights, built once per process (compiling its rules takes
+/// milliseconds) and shared by every policy that turns the injection defense on.
+pub fn shared() -> Result<std::sync::Arc<Detector>, String> {
+    static SHARED: std::sync::OnceLock<Result<std::sync::Arc<Detector>, String>> =
+        std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            Detector::builtin()
+                .map(std::sync::Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
 impl Detector {
     /// The detector with the shipped weights.
     pub fn builtin() -> Result<Self, DetectorError> {
