@@ -225,6 +225,20 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
             ctx.error("injection", "injection".into(), e.to_string());
         }
     }
+    for (scope, limits) in [("key", raw.quotas.key), ("team", raw.quotas.team)] {
+        for (name, v) in [
+            ("requests_per_minute", limits.requests_per_minute),
+            ("tokens_per_minute", limits.tokens_per_minute),
+        ] {
+            if v == Some(0) {
+                ctx.error(
+                    name,
+                    format!("quotas.{scope}.{name}"),
+                    "must be greater than 0 (leave it out for no limit)",
+                );
+            }
+        }
+    }
     if raw.preamble.as_deref().is_some_and(|p| p.trim().is_empty()) {
         ctx.error(
             "preamble",
@@ -255,6 +269,7 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
         tools,
         injection: raw.injection,
         preamble: raw.preamble,
+        quotas: raw.quotas,
     })
 }
 

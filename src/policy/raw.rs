@@ -39,6 +39,9 @@ pub struct RawPolicy {
     /// The team's instructions, placed by Warden before the client's system prompt.
     #[serde(default)]
     pub preamble: Option<String>,
+    /// Requests and tokens per minute, per key and for the team (per replica).
+    #[serde(default)]
+    pub quotas: crate::quota::QuotaPolicy,
 }
 
 /// Which content is untrusted, and what the injection defense does with it.

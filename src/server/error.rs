@@ -22,6 +22,8 @@ pub struct ApiError {
     /// `Some(false)` when a retry cannot succeed (auth, policy denial): the SDKs honour
     /// `x-should-retry: false`.
     pub should_retry: Option<bool>,
+    /// Seconds to wait before retrying, sent as `retry-after` (quotas).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -32,6 +34,7 @@ impl ApiError {
             rule: None,
             policy: None,
             should_retry: None,
+            retry_after: None,
         }
     }
 
@@ -80,6 +83,11 @@ impl ApiError {
                 HeaderValue::from_static(if retry { "true" } else { "false" }),
             );
         }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
+        }
         if let Some(v) = self
             .policy
             .as_deref()
@@ -89,6 +97,23 @@ impl ApiError {
         }
         response.extensions_mut().insert(self.clone());
         response
+    }
+}
+
+impl From<crate::quota::Exceeded> for ApiError {
+    fn from(e: crate::quota::Exceeded) -> Self {
+        let secs = e.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        let mut err = Self::new(
+            ErrorKind::RateLimit,
+            format!(
+                "rate limit reached: {} is {} (per Warden replica); retry after {secs} s",
+                e.rule, e.limit
+            ),
+        )
+        .with_rule(e.rule);
+        err.retry_after = Some(secs);
+        err.should_retry = Some(true);
+        err
     }
 }
 

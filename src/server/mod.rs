@@ -58,6 +58,8 @@ pub struct AppState {
     /// Key for findings' fingerprints; memory only.
     pub fingerprint_key: Secret,
     pub metrics: metrics::Metrics,
+    /// Requests and tokens per minute, per key and team (this replica's share).
+    pub quotas: Arc<crate::quota::Quotas>,
     /// Takes one record per exchange; never blocks the request path.
     pub audit: AuditWriter,
     /// Tool calls held for a human's decision.
@@ -128,6 +130,7 @@ impl AppState {
             policies,
             fingerprint_key,
             metrics: metrics::Metrics::default(),
+            quotas: Arc::default(),
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
             ready: AtomicBool::new(true),

@@ -137,7 +137,23 @@ async fn exchange(
         .no_retry()
     })?;
     let policy = &compiled.policy;
+    let estimate = match endpoint {
+        Endpoint::Messages => crate::quota::estimate_tokens(bytes.len()),
+        Endpoint::CountTokens => 0,
+    };
+    let charge = state
+        .quotas
+        .admit(
+            &policy.quotas,
+            principal.key_id.as_str(),
+            principal.team.as_str(),
+            estimate,
+        )
+        .map_err(|e| {
+            ApiError::from(e).with_policy(&format!("{}@{}", policy.name, policy.version))
+        })?;
     if let Some(t) = trail.as_mut() {
+        t.set_quota(state.quotas.clone(), charge);
         t.set_policy(policy);
         t.set_request(&parsed.model, parsed.is_streaming());
     }

@@ -36,6 +36,8 @@ pub struct Trail {
     tool_log: Option<crate::filter::tools::ToolLog>,
     /// What the reply stages redact or withhold; collected when the exchange ends.
     reply_findings: Option<ReplyFindings>,
+    /// The quota charge to correct from the reply's usage when the exchange ends.
+    quota: Option<(Arc<crate::quota::Quotas>, crate::quota::Charge)>,
 }
 
 fn cap(mut s: String) -> String {
@@ -118,6 +120,7 @@ impl Trail {
             tool_inputs: Vec::new(),
             tool_log: None,
             reply_findings: None,
+            quota: None,
         }
     }
 
@@ -148,6 +151,10 @@ impl Trail {
 
     pub fn set_findings(&mut self, findings: &[Finding]) {
         self.record.findings = findings.iter().map(finding_row).collect();
+    }
+
+    pub fn set_quota(&mut self, quotas: Arc<crate::quota::Quotas>, charge: crate::quota::Charge) {
+        self.quota = Some((quotas, charge));
     }
 
     pub fn set_reply_findings(&mut self, sink: ReplyFindings) {
@@ -230,6 +237,12 @@ impl Trail {
         self.record.status = i32::from(status);
         self.record.rule = rule;
         self.record.latency_us = self.started.elapsed().as_micros() as i64;
+        if let Some((quotas, charge)) = self.quota.take() {
+            // What the exchange really used (nothing, if it never reached the model).
+            let used =
+                self.record.input_tokens.unwrap_or(0) + self.record.output_tokens.unwrap_or(0);
+            quotas.settle(&charge, used.max(0) as u64);
+        }
         if let Some(log) = &self.tool_log {
             for row in &mut self.record.tool_calls {
                 if let Some((decision, approval_id)) = log.get(&row.tool_use_id) {

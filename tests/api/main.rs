@@ -10,5 +10,6 @@ mod helpers;
 mod logs;
 mod passthrough;
 mod policies;
+mod quotas;
 mod streaming;
 mod tools;
