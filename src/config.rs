@@ -241,12 +241,18 @@ impl Default for UpstreamConfig {
 pub struct LimitsConfig {
     /// Largest request body accepted; the API's own limit is 32 MiB.
     pub max_body_bytes: usize,
+    /// Deepest JSON nesting accepted (tool schemas nest; nothing legitimate nests this deep).
+    pub max_json_depth: usize,
+    /// Most content blocks in one request (system, messages and tool results together).
+    pub max_content_blocks: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: 32 * 1024 * 1024,
+            max_json_depth: 64,
+            max_content_blocks: 20_000,
         }
     }
 }

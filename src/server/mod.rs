@@ -8,6 +8,7 @@ mod health;
 pub mod metrics;
 mod proxy;
 mod relay;
+mod shape;
 mod trail;
 
 use std::net::SocketAddr;

@@ -122,7 +122,9 @@ async fn exchange(
     blocked: &mut bool,
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
+    super::shape::check_depth(&bytes, state.config.limits.max_json_depth)?;
     let mut parsed = MessagesRequest::parse(&bytes, endpoint)?;
+    super::shape::check_blocks(&parsed, state.config.limits.max_content_blocks)?;
     let set = state.policies.current();
     let fallback = state.config.policies.unknown_team == UnknownTeam::Default;
     let compiled = set.for_team(principal.team.as_str(), fallback).ok_or_else(|| {

@@ -237,3 +237,53 @@ async fn wrong_methods_get_the_envelope() {
     let r = app.get("/v1/messages").send().await.expect("sent");
     expect_error(r, 404, "not_found_error").await;
 }
+
+#[tokio::test]
+async fn deep_json_and_too_many_blocks_are_400_naming_the_limit() {
+    let app = TestApp::start_with(|c| c.limits.max_content_blocks = 50).await;
+    // A tool input nested 200 levels deep: refused before it is parsed or scanned.
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let body = format!(
+        r#"{{"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{{"role": "user", "content": "hi"}}], "metadata": {{"x": {deep}}}}}"#
+    );
+    let r = app
+        .post("/v1/messages")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let msg = expect_error(r, 400, "invalid_request_error").await;
+    assert!(msg.contains("limits.max_json_depth"), "{msg}");
+
+    let blocks: Vec<serde_json::Value> = (0..60)
+        .map(|i| serde_json::json!({"type": "text", "text": format!("part {i}")}))
+        .collect();
+    let r = app
+        .post("/v1/messages")
+        .json(
+            &serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
+            "messages": [{"role": "user", "content": blocks}]}),
+        )
+        .send()
+        .await
+        .expect("sent");
+    let msg = expect_error(r, 400, "invalid_request_error").await;
+    assert!(
+        msg.contains("60 content blocks") && msg.contains("limits.max_content_blocks"),
+        "{msg}"
+    );
+    assert_eq!(app.mock.state.total(), 0, "nothing went upstream");
+
+    // Within both limits, the same shapes go through.
+    let r = app
+        .post("/v1/messages")
+        .json(
+            &serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
+            "messages": [{"role": "user", "content": &blocks[..40]}], "metadata": {"x": [[[1]]]}}),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 200);
+}
