@@ -15,7 +15,6 @@ pub mod filter;
 pub mod ids;
 pub mod mock;
 pub mod policy;
-pub mod quota;
 pub mod secret;
 pub mod server;
 pub mod upstream;

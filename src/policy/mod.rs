@@ -41,7 +41,7 @@ pub struct Policy {
     pub injection: Option<raw::RawInjection>,
     /// The team's instructions above the client's system prompt.
     pub preamble: Option<String>,
-    pub quotas: crate::quota::QuotaPolicy,
+    pub quotas: raw::QuotaPolicy,
 }
 
 impl fmt::Debug for Policy {

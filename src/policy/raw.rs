@@ -41,7 +41,7 @@ pub struct RawPolicy {
     pub preamble: Option<String>,
     /// Requests and tokens per minute, per key and for the team (per replica).
     #[serde(default)]
-    pub quotas: crate::quota::QuotaPolicy,
+    pub quotas: QuotaPolicy,
 }
 
 /// Which content is untrusted, and what the injection defense does with it.
@@ -302,4 +302,28 @@ pub struct RawRepository {
     /// Strings that mark content as coming from it: remote URLs, path prefixes, code names.
     #[serde(default)]
     pub markers: Vec<String>,
+}
+
+/// Limits for one scope (`key` or `team`); absent: unlimited.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u32>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        self.requests_per_minute.is_none() && self.tokens_per_minute.is_none()
+    }
+}
+
+/// A policy's `quotas:` section.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaPolicy {
+    /// For each key of the team.
+    pub key: Limits,
+    /// For the team as a whole.
+    pub team: Limits,
 }

@@ -100,8 +100,8 @@ impl ApiError {
     }
 }
 
-impl From<crate::quota::Exceeded> for ApiError {
-    fn from(e: crate::quota::Exceeded) -> Self {
+impl From<crate::server::quota::Exceeded> for ApiError {
+    fn from(e: crate::server::quota::Exceeded) -> Self {
         let secs = e.retry_after.as_secs_f64().ceil().max(1.0) as u64;
         let mut err = Self::new(
             ErrorKind::RateLimit,

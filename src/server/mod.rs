@@ -7,6 +7,7 @@ pub mod error;
 mod health;
 pub mod metrics;
 mod proxy;
+pub mod quota;
 mod relay;
 mod shape;
 mod trail;
@@ -60,7 +61,7 @@ pub struct AppState {
     pub fingerprint_key: Secret,
     pub metrics: metrics::Metrics,
     /// Requests and tokens per minute, per key and team (this replica's share).
-    pub quotas: Arc<crate::quota::Quotas>,
+    pub quotas: Arc<crate::server::quota::Quotas>,
     /// Takes one record per exchange; never blocks the request path.
     pub audit: AuditWriter,
     /// Tool calls held for a human's decision.

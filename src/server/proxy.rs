@@ -140,7 +140,7 @@ async fn exchange(
     })?;
     let policy = &compiled.policy;
     let estimate = match endpoint {
-        Endpoint::Messages => crate::quota::estimate_tokens(bytes.len()),
+        Endpoint::Messages => crate::server::quota::estimate_tokens(bytes.len()),
         Endpoint::CountTokens => 0,
     };
     let charge = state

@@ -37,7 +37,10 @@ pub struct Trail {
     /// What the reply stages redact or withhold; collected when the exchange ends.
     reply_findings: Option<ReplyFindings>,
     /// The quota charge to correct from the reply's usage when the exchange ends.
-    quota: Option<(Arc<crate::quota::Quotas>, crate::quota::Charge)>,
+    quota: Option<(
+        Arc<crate::server::quota::Quotas>,
+        crate::server::quota::Charge,
+    )>,
 }
 
 fn cap(mut s: String) -> String {
@@ -153,7 +156,11 @@ impl Trail {
         self.record.findings = findings.iter().map(finding_row).collect();
     }
 
-    pub fn set_quota(&mut self, quotas: Arc<crate::quota::Quotas>, charge: crate::quota::Charge) {
+    pub fn set_quota(
+        &mut self,
+        quotas: Arc<crate::server::quota::Quotas>,
+        charge: crate::server::quota::Charge,
+    ) {
         self.quota = Some((quotas, charge));
     }
 

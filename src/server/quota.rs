@@ -1,4 +1,4 @@
-//! Quotas: requests and tokens per minute, per key and per team, as the team's policy sets them.
+//! Quotas (an ingress limit): requests and tokens per minute, per key and per team, as the team's policy sets them.
 //! In-process and per replica: with N replicas behind a balancer a team gets up to N times its
 //! limit (documented in docs/policies.md). Each limit is a token bucket that holds a minute's
 //! worth and refills continuously. Input tokens are estimated from the request's size before it
@@ -9,31 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
-/// Limits for one scope (`key` or `team`); absent: unlimited.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    pub requests_per_minute: Option<u32>,
-    pub tokens_per_minute: Option<u32>,
-}
-
-impl Limits {
-    pub fn is_empty(&self) -> bool {
-        self.requests_per_minute.is_none() && self.tokens_per_minute.is_none()
-    }
-}
-
-/// A policy's `quotas:` section.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct QuotaPolicy {
-    /// For each key of the team.
-    pub key: Limits,
-    /// For the team as a whole.
-    pub team: Limits,
-}
+use crate::policy::raw::QuotaPolicy;
 
 /// Bytes per token when estimating a request's input before it is sent (the usual ratio for
 /// English and code; the estimate is corrected from `usage`).
@@ -191,6 +167,8 @@ fn refill<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::policy::raw::Limits;
 
     fn policy(key_rpm: Option<u32>, team_tpm: Option<u32>) -> QuotaPolicy {
         QuotaPolicy {
