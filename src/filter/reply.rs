@@ -416,7 +416,7 @@ mod tests {
     use crate::policy::PolicySet;
 
     /// The bundled default policy, compiled once for all cases.
-    fn default_policy() -> Arc<Policy> {
+    pub(super) fn default_policy() -> Arc<Policy> {
         static POLICY: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
         POLICY
             .get_or_init(|| {
@@ -594,17 +594,13 @@ mod tests {
 #[cfg(test)]
 mod recorded {
     use super::*;
-    use crate::policy::PolicySet;
 
     fn guard(restore: Vec<(String, String)>, sink: &ReplyFindings) -> ReplyGuard {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-        let set = PolicySet::load(&dir).expect("bundled policies");
-        let policy = set
-            .for_team("default", false)
-            .expect("default")
-            .policy
-            .clone();
-        ReplyGuard::new(policy, Arc::new(restore), sink.clone())
+        ReplyGuard::new(
+            super::tests::default_policy(),
+            Arc::new(restore),
+            sink.clone(),
+        )
     }
 
     #[test]
@@ -700,7 +696,6 @@ mod recorded {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::policy::PolicySet;
     use proptest::prelude::*;
 
     /// Fragments that make secrets, placeholders, near-misses and multibyte text when joined.
@@ -723,17 +718,7 @@ mod properties {
     ];
 
     fn policy() -> Arc<Policy> {
-        static POLICY: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
-        POLICY
-            .get_or_init(|| {
-                let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-                let set = PolicySet::load(&dir).expect("bundled policies");
-                set.for_team("default", false)
-                    .expect("default")
-                    .policy
-                    .clone()
-            })
-            .clone()
+        super::tests::default_policy()
     }
 
     proptest! {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_error, key_entry};
+use crate::helpers::{TestApp, WARDEN_KEY, expect_error, key_entry};
 
 const SECOND_KEY: &str = "wdn_SecondKeySameTeam0123456789abcdefghijklm";
 
@@ -20,6 +20,15 @@ async fn app() -> TestApp {
 
 fn ask(text: &str) -> Value {
     json!({"model": "claude-sonnet-4-5", "max_tokens": 20, "messages": [{"role": "user", "content": text}]})
+}
+
+/// Asks `text` with `key`.
+async fn send(app: &TestApp, key: &str, text: &str) -> reqwest::Response {
+    app.post_as(key, "/v1/messages")
+        .json(&ask(text))
+        .send()
+        .await
+        .expect("sent")
 }
 
 async fn upstream_calls(app: &TestApp) -> u64 {
@@ -39,20 +48,10 @@ async fn upstream_calls(app: &TestApp) -> u64 {
 async fn a_key_over_its_requests_per_minute_gets_429_with_retry_after() {
     let app = app().await;
     for _ in 0..2 {
-        let r = app
-            .post("/v1/messages")
-            .json(&ask("hi"))
-            .send()
-            .await
-            .expect("sent");
+        let r = send(&app, WARDEN_KEY, "hi").await;
         assert_eq!(r.status(), 200);
     }
-    let r = app
-        .post("/v1/messages")
-        .json(&ask("hi"))
-        .send()
-        .await
-        .expect("sent");
+    let r = send(&app, WARDEN_KEY, "hi").await;
     let retry_after: u64 = r
         .headers()
         .get("retry-after")
@@ -80,12 +79,7 @@ async fn a_key_over_its_requests_per_minute_gets_429_with_retry_after() {
         "the refused request never went out"
     );
     // The limit is per key: the team's other key still gets through.
-    let r = app
-        .post_as(SECOND_KEY, "/v1/messages")
-        .json(&ask("hi"))
-        .send()
-        .await
-        .expect("sent");
+    let r = send(&app, SECOND_KEY, "hi").await;
     assert_eq!(r.status(), 200);
 }
 
@@ -94,19 +88,9 @@ async fn the_team_shares_its_tokens_per_minute() {
     let app = app().await;
     // About 2,000 tokens estimated (8 KB): the team's 3,000 a minute take one such request.
     let big = "lorem ipsum dolor sit amet ".repeat(300);
-    let r = app
-        .post("/v1/messages")
-        .json(&ask(&big))
-        .send()
-        .await
-        .expect("sent");
+    let r = send(&app, WARDEN_KEY, &big).await;
     assert_eq!(r.status(), 200);
-    let r = app
-        .post_as(SECOND_KEY, "/v1/messages")
-        .json(&ask(&big))
-        .send()
-        .await
-        .expect("sent");
+    let r = send(&app, SECOND_KEY, &big).await;
     assert!(r.headers().contains_key("retry-after"));
     let message = expect_error(r, 429, "rate_limit_error").await;
     assert!(
@@ -114,11 +98,6 @@ async fn the_team_shares_its_tokens_per_minute() {
         "{message}"
     );
     // Small requests still fit in what is left.
-    let r = app
-        .post_as(SECOND_KEY, "/v1/messages")
-        .json(&ask("hi"))
-        .send()
-        .await
-        .expect("sent");
+    let r = send(&app, SECOND_KEY, "hi").await;
     assert_eq!(r.status(), 200);
 }
