@@ -72,17 +72,12 @@ impl ReplyFindings {
         }
     }
 
-    /// Records a finding in the reply; `value` only feeds the fingerprint.
-    pub fn add(
-        &self,
-        class: &str,
-        rule: &str,
-        action: Action,
-        location: &str,
-        span: (usize, usize),
-        value: &str,
-    ) {
-        let finding = Finding::new(class, rule, action, location, span, value, &self.key);
+    /// The key for the fingerprints of the findings recorded here.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    pub fn push(&self, finding: Finding) {
         if let Ok(mut found) = self.found.lock() {
             found.push(finding);
         }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::data::redaction_label;
 use super::pseudonym::{MAX_PLACEHOLDER_LEN, restore};
-use super::{ReplyFindings, ResponseStage, StageError};
+use super::{Finding, ReplyFindings, ResponseStage, StageError};
 use crate::api::messages::MessageReply;
 use crate::api::{ContentBlock, SseEvent};
 use crate::policy::{Action, Policy, ThinkingAction};
@@ -86,14 +86,15 @@ impl ReplyGuard {
                     continue;
                 }
                 let info = self.policy.scanner.rule(d.rule);
-                self.findings.add(
+                self.findings.push(Finding::new(
                     &info.class,
                     &info.id,
                     Action::Redact,
                     location,
                     (offset + d.start, offset + d.end),
                     &text[d.start..d.end],
-                );
+                    self.findings.key(),
+                ));
                 out.push_str(&text[last..d.start]);
                 out.push_str(&redaction_label(&info.id));
                 last = d.end;
@@ -180,14 +181,15 @@ impl ReplyGuard {
             None => Ok(()),
             Some(d) => {
                 let info = self.policy.scanner.rule(d.rule);
-                self.findings.add(
+                self.findings.push(Finding::new(
                     &info.class,
                     &info.id,
                     Action::Block,
                     &format!("reply.content[{index}].thinking"),
                     (d.start, d.end),
                     &text[d.start..d.end],
-                );
+                    self.findings.key(),
+                ));
                 Err(StageError::Withheld {
                     rule: info.id.clone(),
                     message: format!(
