@@ -1,17 +1,26 @@
-//! Prometheus metrics at `GET /metrics`: counters only, labels from small closed sets (team,
-//! decision, class, action), never a request id or a user string. Names follow
-//! `warden_<area>_<thing>_<unit>`.
+//! Prometheus metrics at `GET /metrics` on the admin listener: labels from small closed sets
+//! (team, endpoint, status, decision, class, action), never a request id or a user string.
+//! Names follow `warden_<area>_<thing>_<unit>`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::filter::Finding;
 
+/// (team, endpoint, status, decision)
+type RequestLabels = (String, &'static str, u16, &'static str);
+
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, &'static str), u64>>,
+    requests: Mutex<BTreeMap<RequestLabels, u64>>,
     findings: Mutex<BTreeMap<(String, &'static str), u64>>,
+    tool_decisions: Mutex<BTreeMap<String, u64>>,
+    upstream_latency: Histogram,
+    added_latency: Histogram,
+    open_streams: AtomicI64,
 }
 
 /// What happened to a request, for `warden_requests_total{decision}`.
@@ -32,6 +41,45 @@ impl Decision {
     }
 }
 
+/// Upper bounds of the latency buckets, in seconds: 100 µs to a minute.
+const BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+    30.0, 60.0,
+];
+
+/// A latency histogram with fixed buckets; lock-free to observe.
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_us: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|&b| secs <= b) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(&self.counts) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
     if let Ok(mut m) = map.lock() {
         *m.entry(key).or_insert(0) += 1;
@@ -39,8 +87,11 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
 }
 
 impl Metrics {
-    pub fn request(&self, team: &str, decision: Decision) {
-        bump(&self.requests, (team.to_string(), decision.as_str()));
+    pub fn request(&self, team: &str, endpoint: &'static str, status: u16, decision: Decision) {
+        bump(
+            &self.requests,
+            (team.to_string(), endpoint, status, decision.as_str()),
+        );
     }
 
     pub fn findings(&self, findings: &[Finding]) {
@@ -49,15 +100,39 @@ impl Metrics {
         }
     }
 
+    /// A tool call's decision (`allowed`, `denied`, `approved`, `rejected`, `expired`).
+    pub fn tool_decision(&self, decision: &str) {
+        bump(&self.tool_decisions, decision.to_string());
+    }
+
+    /// Time from sending upstream to its response headers.
+    pub fn upstream_latency(&self, d: Duration) {
+        self.upstream_latency.observe(d);
+    }
+
+    /// Warden's own time before a request went upstream (auth, parsing, every filter).
+    pub fn added_latency(&self, d: Duration) {
+        self.added_latency.observe(d);
+    }
+
+    /// A streamed reply started being relayed; `stream_closed` when it ends.
+    pub fn stream_opened(&self) {
+        self.open_streams.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stream_closed(&self) {
+        self.open_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+
     /// The exposition text; `policy` carries the live set's facts.
     pub fn render(&self, policy_version: &str, reloads: u64, reload_failures: u64) -> String {
         let mut out = String::new();
-        out.push_str("# HELP warden_requests_total Messages requests by team and decision.\n# TYPE warden_requests_total counter\n");
+        out.push_str("# HELP warden_requests_total Messages requests by team, endpoint, status and decision.\n# TYPE warden_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
-            for ((team, decision), n) in m.iter() {
+            for ((team, endpoint, status, decision), n) in m.iter() {
                 let _ = writeln!(
                     out,
-                    "warden_requests_total{{team=\"{}\",decision=\"{decision}\"}} {n}",
+                    "warden_requests_total{{team=\"{}\",endpoint=\"{endpoint}\",status=\"{status}\",decision=\"{decision}\"}} {n}",
                     escape(team)
                 );
             }
@@ -72,11 +147,33 @@ impl Metrics {
                 );
             }
         }
+        out.push_str("# HELP warden_tool_decisions_total Tool calls in replies by decision.\n# TYPE warden_tool_decisions_total counter\n");
+        if let Ok(m) = self.tool_decisions.lock() {
+            for (decision, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "warden_tool_decisions_total{{decision=\"{}\"}} {n}",
+                    escape(decision)
+                );
+            }
+        }
+        self.upstream_latency.render(
+            &mut out,
+            "warden_upstream_latency_seconds",
+            "Time from sending a request upstream to its response headers.",
+        );
+        self.added_latency.render(
+            &mut out,
+            "warden_added_latency_seconds",
+            "Warden's own time before a request goes upstream (auth, parsing, every filter).",
+        );
         let _ = write!(
             out,
-            "# HELP warden_policy_reloads_total Policy sets that went live after start.\n# TYPE warden_policy_reloads_total counter\nwarden_policy_reloads_total {reloads}\n\
+            "# HELP warden_open_streams Streamed replies being relayed now.\n# TYPE warden_open_streams gauge\nwarden_open_streams {}\n\
+             # HELP warden_policy_reloads_total Policy sets that went live after start.\n# TYPE warden_policy_reloads_total counter\nwarden_policy_reloads_total {reloads}\n\
              # HELP warden_policy_reload_failures_total Policy reloads refused because the files did not validate.\n# TYPE warden_policy_reload_failures_total counter\nwarden_policy_reload_failures_total {reload_failures}\n\
              # HELP warden_policy_info The live policy set.\n# TYPE warden_policy_info gauge\nwarden_policy_info{{version=\"{}\"}} 1\n",
+            self.open_streams.load(Ordering::Relaxed),
             escape(policy_version)
         );
         out
@@ -87,4 +184,26 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_count_everything() {
+        let m = Metrics::default();
+        m.upstream_latency(Duration::from_micros(80));
+        m.upstream_latency(Duration::from_millis(3));
+        m.upstream_latency(Duration::from_secs(120));
+        let text = m.render("v", 0, 0);
+        assert!(
+            text.contains("warden_upstream_latency_seconds_bucket{le=\"0.0001\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("warden_upstream_latency_seconds_bucket{le=\"0.005\"} 2"));
+        assert!(text.contains("warden_upstream_latency_seconds_bucket{le=\"60\"} 2"));
+        assert!(text.contains("warden_upstream_latency_seconds_bucket{le=\"+Inf\"} 3"));
+        assert!(text.contains("warden_upstream_latency_seconds_count 3"));
+    }
 }

@@ -59,7 +59,7 @@ pub struct AppState {
     pub policies: Arc<PolicyStore>,
     /// Key for findings' fingerprints; memory only.
     pub fingerprint_key: Secret,
-    pub metrics: metrics::Metrics,
+    pub metrics: Arc<metrics::Metrics>,
     /// Requests and tokens per minute, per key and team (this replica's share).
     pub quotas: Arc<crate::server::quota::Quotas>,
     /// Takes one record per exchange; never blocks the request path.
@@ -131,7 +131,7 @@ impl AppState {
             forwarder,
             policies,
             fingerprint_key,
-            metrics: metrics::Metrics::default(),
+            metrics: Arc::default(),
             quotas: Arc::default(),
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
@@ -168,8 +168,8 @@ fn prune_on_timer(store: AuditStore, policies: Arc<PolicyStore>, every: Duration
 /// The router. Layers run outermost first:
 /// 1. `request_context`: a request id for every response, Warden's own errors rendered with it,
 ///    and one log line per request;
-/// 2. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`,
-///    `/metrics`), so no route added later can be left open by accident.
+/// 2. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`), so
+///    no route added later can be left open by accident. `/metrics` is on the admin listener.
 pub fn router(state: Arc<AppState>) -> Router {
     let authenticated = Router::new()
         .route("/v1/messages", post(proxy::create_message))
@@ -185,8 +185,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let open = Router::new()
         .route("/", get(health::probe))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics));
+        .route("/readyz", get(health::readyz));
     open.merge(authenticated)
         .layer(middleware::from_fn(request_context))
         .with_state(state)
@@ -283,7 +282,11 @@ impl RunningServer {
                         &state.config.admin.keys,
                     ),
                 });
-                let app = crate::approvals::admin::router(admin_state);
+                // Metrics are for the operators' scraper, on the admin listener only.
+                let metrics = Router::new()
+                    .route("/metrics", get(health::metrics))
+                    .with_state(state.clone());
+                let app = crate::approvals::admin::router(admin_state).merge(metrics);
                 let stop = shutdown.clone();
                 tokio::spawn(async move {
                     let served = axum::serve(admin, app)

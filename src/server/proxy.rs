@@ -72,6 +72,7 @@ async fn messages(
     request: Request,
     endpoint: Endpoint,
 ) -> Result<Response, ApiError> {
+    let began = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let mut trail = Some(Trail::begin(&state, &id, &principal, &parts));
     let mut blocked = false;
@@ -84,8 +85,21 @@ async fn messages(
         endpoint,
         &mut trail,
         &mut blocked,
+        began,
     )
     .await;
+    let (status, decision) = match &result {
+        Ok(response) => (response.status().as_u16(), Decision::Forwarded),
+        Err(e) if blocked => (e.kind.status().as_u16(), Decision::Blocked),
+        Err(e) => (e.kind.status().as_u16(), Decision::Error),
+    };
+    let endpoint_label = match endpoint {
+        Endpoint::Messages => "/v1/messages",
+        Endpoint::CountTokens => "/v1/messages/count_tokens",
+    };
+    state
+        .metrics
+        .request(principal.team.as_str(), endpoint_label, status, decision);
     // A stream takes its trail along and completes it when it ends; everything else ends here.
     if let Some(mut trail) = trail {
         state.metrics.findings(&trail.take_reply_findings());
@@ -120,6 +134,7 @@ async fn exchange(
     endpoint: Endpoint,
     trail: &mut Option<Trail>,
     blocked: &mut bool,
+    began: std::time::Instant,
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
     super::shape::check_depth(&bytes, state.config.limits.max_json_depth)?;
@@ -173,9 +188,6 @@ async fn exchange(
         Ok(o) => o,
         Err(rejection) => {
             *blocked = true;
-            state
-                .metrics
-                .request(principal.team.as_str(), Decision::Blocked);
             if let Some(t) = trail.as_mut() {
                 t.set_prompt(bytes.clone(), None);
             }
@@ -218,15 +230,9 @@ async fn exchange(
         t.set_prompt(bytes.clone(), Some(body.clone()));
     }
     let sent = std::time::Instant::now();
-    let upstream = match forward(state, &parts, body).await {
-        Ok(u) => u,
-        Err(e) => {
-            state
-                .metrics
-                .request(principal.team.as_str(), Decision::Error);
-            return Err(e);
-        }
-    };
+    state.metrics.added_latency(sent - began);
+    let upstream = forward(state, &parts, body).await?;
+    state.metrics.upstream_latency(sent.elapsed());
     if let Some(t) = trail.as_mut() {
         let upstream_id = upstream
             .headers()
@@ -235,9 +241,6 @@ async fn exchange(
             .map(str::to_string);
         t.set_upstream(upstream_id, sent.elapsed());
     }
-    state
-        .metrics
-        .request(principal.team.as_str(), Decision::Forwarded);
     let mut response = relay::respond(state, upstream, pipeline, id, trail).await?;
     if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
         response.headers_mut().insert("x-warden-policy", v);

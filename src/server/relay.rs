@@ -152,6 +152,7 @@ fn stream(
 ) -> Response {
     let mut ping = tokio::time::interval(Duration::from_millis(HELD_PING_INTERVAL_MS));
     ping.reset();
+    state.metrics.stream_opened();
     let pump = Pump {
         state: state.clone(),
         passthrough: pipeline.is_empty(),
@@ -311,6 +312,7 @@ const MAX_CAPTURED_OUTPUT_BYTES: usize = 1024 * 1024;
 
 impl Drop for Pump {
     fn drop(&mut self) {
+        self.state.metrics.stream_closed();
         let Some(mut trail) = self.trail.take() else {
             return;
         };

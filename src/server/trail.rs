@@ -36,6 +36,7 @@ pub struct Trail {
     tool_log: Option<crate::filter::tools::ToolLog>,
     /// What the reply stages redact or withhold; collected when the exchange ends.
     reply_findings: Option<ReplyFindings>,
+    metrics: Arc<crate::server::metrics::Metrics>,
     /// The quota charge to correct from the reply's usage when the exchange ends.
     quota: Option<(
         Arc<crate::server::quota::Quotas>,
@@ -124,6 +125,7 @@ impl Trail {
             tool_log: None,
             reply_findings: None,
             quota: None,
+            metrics: state.metrics.clone(),
         }
     }
 
@@ -257,6 +259,9 @@ impl Trail {
                     row.approval_id = approval_id;
                 }
             }
+        }
+        for row in &self.record.tool_calls {
+            self.metrics.tool_decision(&row.decision);
         }
         let (policy, prompt, output, tool_inputs) =
             (self.policy, self.prompt, self.output, self.tool_inputs);

@@ -140,10 +140,10 @@ impl TestApp {
             .expect("json")
     }
 
-    /// The `/metrics` exposition text (open endpoint).
+    /// The `/metrics` exposition text (admin listener, no key).
     pub async fn metrics(&self) -> String {
         self.http
-            .get(format!("{}/metrics", self.url))
+            .get(format!("{}/metrics", self.admin_url))
             .send()
             .await
             .expect("sent")

@@ -304,11 +304,11 @@ async fn metrics_count_decisions_and_findings_without_values() {
         .await;
     let text = app.metrics().await;
     assert!(
-        text.contains("warden_requests_total{team=\"default\",decision=\"forwarded\"} 1"),
+        text.contains("warden_requests_total{team=\"default\",endpoint=\"/v1/messages\",status=\"200\",decision=\"forwarded\"} 1"),
         "{text}"
     );
     assert!(
-        text.contains("warden_requests_total{team=\"support\",decision=\"blocked\"} 1"),
+        text.contains("warden_requests_total{team=\"support\",endpoint=\"/v1/messages\",status=\"403\",decision=\"blocked\"} 1"),
         "{text}"
     );
     assert!(
@@ -320,7 +320,24 @@ async fn metrics_count_decisions_and_findings_without_values() {
         "{text}"
     );
     assert!(text.contains("warden_policy_reload_failures_total 0"));
+    // One request went upstream: one observation in each latency histogram; no stream open.
+    assert!(
+        text.contains("warden_upstream_latency_seconds_count 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warden_added_latency_seconds_count 1"),
+        "{text}"
+    );
+    assert!(text.contains("warden_open_streams 0"), "{text}");
     assert!(!text.contains(AWS_KEY) && !text.contains("123-45-6789"));
+    // Metrics are on the admin listener, not on the public port.
+    let public = app.get("/metrics").send().await.expect("sent");
+    assert_eq!(
+        public.status(),
+        404,
+        "the public port has no /metrics, even with a key"
+    );
 }
 
 #[tokio::test]
