@@ -165,17 +165,31 @@ fn prune_on_timer(store: AuditStore, policies: Arc<PolicyStore>, every: Duration
     });
 }
 
+/// The public listener's routes that answer without a key; everything else needs one.
+pub const OPEN_ROUTES: [&str; 3] = ["/", "/healthz", "/readyz"];
+
+/// The public listener's keyed routes (the fallback, for every other path and method, is keyed
+/// too).
+pub const KEYED_ROUTES: [&str; 4] = [
+    "/v1/messages",
+    "/v1/messages/count_tokens",
+    "/v1/models",
+    "/v1/models/{id}",
+];
+
 /// The router. Layers run outermost first:
 /// 1. `request_context`: a request id for every response, Warden's own errors rendered with it,
 ///    and one log line per request;
 /// 2. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`), so
 ///    no route added later can be left open by accident. `/metrics` is on the admin listener.
 pub fn router(state: Arc<AppState>) -> Router {
+    let [messages, count_tokens, models, model] = KEYED_ROUTES;
+    let [probe, healthz, readyz] = OPEN_ROUTES;
     let authenticated = Router::new()
-        .route("/v1/messages", post(proxy::create_message))
-        .route("/v1/messages/count_tokens", post(proxy::count_tokens))
-        .route("/v1/models", get(proxy::passthrough))
-        .route("/v1/models/{id}", get(proxy::passthrough))
+        .route(messages, post(proxy::create_message))
+        .route(count_tokens, post(proxy::count_tokens))
+        .route(models, get(proxy::passthrough))
+        .route(model, get(proxy::passthrough))
         .fallback(proxy::fallback)
         .method_not_allowed_fallback(proxy::method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -183,9 +197,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             auth::require_key,
         ));
     let open = Router::new()
-        .route("/", get(health::probe))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route(probe, get(health::probe))
+        .route(healthz, get(health::healthz))
+        .route(readyz, get(health::readyz));
     open.merge(authenticated)
         .layer(middleware::from_fn(request_context))
         .with_state(state)

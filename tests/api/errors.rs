@@ -287,3 +287,61 @@ async fn deep_json_and_too_many_blocks_are_400_naming_the_limit() {
         .expect("sent");
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn every_route_but_the_open_ones_needs_a_key() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let methods = [
+        reqwest::Method::GET,
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+        reqwest::Method::OPTIONS,
+    ];
+    // Every keyed route, and paths no route names (the fallback is keyed too).
+    let mut paths: Vec<String> = warden::server::KEYED_ROUTES
+        .iter()
+        .map(|p| p.replace("{id}", "claude-sonnet-4-5"))
+        .collect();
+    paths.extend(
+        [
+            "/metrics",
+            "/admin/approvals",
+            "/v1/files",
+            "/v1/messages/batches",
+            "/v1/complete",
+            "/%2e%2e/etc/passwd",
+            "/healthz/extra",
+        ]
+        .map(String::from),
+    );
+    for path in &paths {
+        for method in &methods {
+            let r = http
+                .request(method.clone(), format!("{}{path}", app.url))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(r.status(), 401, "{method} {path} without a key");
+        }
+    }
+    for path in warden::server::OPEN_ROUTES {
+        let r = http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .expect("sent");
+        assert!(
+            r.status().is_success(),
+            "GET {path} is open: {}",
+            r.status()
+        );
+    }
+    assert_eq!(
+        app.mock.state.total(),
+        0,
+        "nothing unauthenticated went upstream"
+    );
+}
