@@ -85,6 +85,10 @@ pub struct ExchangeRecord {
     pub team: String,
     pub client_addr: Option<String>,
     pub user_agent: Option<String>,
+    /// The W3C `traceparent` the client sent (forwarded upstream as it came). Left out of the
+    /// canonical form when absent, so rows written before the column existed keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
     pub endpoint: String,
     pub model: Option<String>,
     pub streamed: bool,
@@ -331,6 +335,7 @@ pub(crate) fn sample(id: &str) -> ExchangeRecord {
         team: "support".into(),
         client_addr: Some("127.0.0.1".into()),
         user_agent: Some("Anthropic/Python 2.10.0".into()),
+        traceparent: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: true,

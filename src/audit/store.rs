@@ -168,7 +168,7 @@ macro_rules! push_age {
 
 const EXCHANGE_COLUMNS: &str = "id, instance_id, seq, occurred_at, upstream_request_id, key_id, principal, team, \
 client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, \
-latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash";
+latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent";
 
 const FINDING_COLUMNS: &str = "exchange_id, ordinal, class, rule, action, location, span_start, span_end, length, fingerprint";
 
@@ -258,7 +258,8 @@ impl AuditStore {
                         .push_bind(r.prompt.clone())
                         .push_bind(r.output.clone())
                         .push_bind(c.prev_hash.clone())
-                        .push_bind(c.hash.clone());
+                        .push_bind(c.hash.clone())
+                        .push_bind(r.traceparent.clone());
                 });
                 q.push(" ON CONFLICT (id) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
@@ -393,6 +394,7 @@ impl AuditStore {
                     team: row.try_get("team")?,
                     client_addr: row.try_get("client_addr")?,
                     user_agent: row.try_get("user_agent")?,
+                    traceparent: row.try_get("traceparent")?,
                     endpoint: row.try_get("endpoint")?,
                     model: row.try_get("model")?,
                     streamed: row.try_get("streamed")?,

@@ -70,6 +70,7 @@ fn record(id: &str, team: &str) -> ExchangeRecord {
         team: team.into(),
         client_addr: Some("127.0.0.1".into()),
         user_agent: Some("Anthropic/Python 2.10.0".into()),
+        traceparent: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: false,
@@ -243,7 +244,7 @@ async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
                 "deleted",
             ),
             (
-                "INSERT INTO exchanges SELECT 'req_forged', instance_id, 99, occurred_at, upstream_request_id, key_id, principal, team, client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash FROM exchanges WHERE seq = 5",
+                "INSERT INTO exchanges SELECT 'req_forged', instance_id, 99, occurred_at, upstream_request_id, key_id, principal, team, client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent FROM exchanges WHERE seq = 5",
                 "inserted",
             ),
         ] {
@@ -463,6 +464,7 @@ mod gateway {
     const SUPPORT_KEY: &str = "wdn_SupportAuditKey0000000000000000000000000";
     const AWS_KEY: &str = "AKIAZ3MSJV7WQ2PLX4NB";
     const SSN: &str = "123-45-6789";
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     async fn app(database_url: Option<String>) -> TestApp {
         TestApp::start_with(|c| {
@@ -504,6 +506,7 @@ mod gateway {
             let app = app(database_url.clone()).await;
             let forwarded = app
                 .post("/v1/messages")
+                .header("traceparent", TRACEPARENT)
                 .json(&ask(
                     &format!("why is {AWS_KEY} rejected?"),
                     "claude-sonnet-4-5",
@@ -581,6 +584,20 @@ mod gateway {
                 (Decision::Forwarded, 200, "default")
             );
             assert_eq!(f.policy_name.as_deref(), Some("default"));
+            assert_eq!(f.traceparent.as_deref(), Some(TRACEPARENT));
+            let seen: Value = app
+                .http
+                .get(format!("{}/_mock/requests", app.mock.url()))
+                .send()
+                .await
+                .expect("mock")
+                .json()
+                .await
+                .expect("json");
+            assert!(
+                seen.to_string().contains(TRACEPARENT),
+                "traceparent forwarded upstream"
+            );
             assert!(f.policy_version.is_some() && f.upstream_request_id.is_some());
             assert!(
                 f.findings
