@@ -77,7 +77,8 @@ impl AdminKeys {
 pub struct AdminState {
     pub approvals: Arc<Approvals>,
     pub policies: Arc<PolicyStore>,
-    pub keys: AdminKeys,
+    /// Shared with the gateway, which swaps them when the config is reloaded.
+    pub keys: Arc<arc_swap::ArcSwap<AdminKeys>>,
 }
 
 fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
@@ -115,7 +116,7 @@ async fn require_admin(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match state.keys.lookup(request.headers()) {
+    match state.keys.load().lookup(request.headers()) {
         Some(identity) => {
             let identity = identity.clone();
             request.extensions_mut().insert(identity);

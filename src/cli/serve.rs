@@ -31,7 +31,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = args.upstream {
         env.push(("WARDEN_UPSTREAM_URL".into(), url));
     }
-    let config = Config::load(args.config.as_deref(), env).context("invalid configuration")?;
+    let config =
+        Config::load(args.config.as_deref(), env.clone()).context("invalid configuration")?;
+    let config_path = args.config.clone();
     super::init_logging(&config.log.level, config.log.format == LogFormat::Json);
     let upstream_key = config
         .upstream_key(std::env::var("ANTHROPIC_API_KEY").ok())
@@ -84,13 +86,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         });
         #[cfg(unix)]
         {
-            // SIGHUP: reload the policies now rather than at the next poll.
-            let store = server.state.policies.clone();
+            // SIGHUP: reload the policies now rather than at the next poll, and the config's
+            // keys (an invalid config file keeps the keys in use and says why).
+            let state = server.state.clone();
             if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
                 tokio::spawn(async move {
                     while hup.recv().await.is_some() {
-                        let store = store.clone();
+                        let store = state.policies.clone();
                         let _ = tokio::task::spawn_blocking(move || store.reload(true)).await;
+                        match Config::load(config_path.as_deref(), env.clone()) {
+                            Ok(config) => state.reload_keys(&config),
+                            Err(e) => tracing::error!(error = %e, "Config reload failed; keeping the keys in use."),
+                        }
                     }
                 });
             }

@@ -79,8 +79,9 @@ pub async fn require_key(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let keys = state.keys.load();
     let Some(principal) = presented_keys(request.headers())
-        .find_map(|k| state.keys.lookup(k))
+        .find_map(|k| keys.lookup(k))
         .cloned()
     else {
         record_refusal(&state, &request);

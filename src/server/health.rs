@@ -27,7 +27,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if !state.forwarder.has_credential() {
         problems.push("no upstream credential (set ANTHROPIC_API_KEY or upstream.api_key_file)");
     }
-    if state.keys.is_empty() {
+    if state.keys.load().is_empty() {
         problems.push("no Warden keys configured (create one with `warden keys new`)");
     }
     let set = state.policies.current();

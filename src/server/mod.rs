@@ -54,7 +54,10 @@ pub enum StartError {
 /// Everything a request handler needs, shared by all requests.
 pub struct AppState {
     pub config: Config,
-    pub keys: KeyStore,
+    /// Warden keys; replaced whole when the config is reloaded (SIGHUP).
+    pub keys: arc_swap::ArcSwap<KeyStore>,
+    /// Admin keys, shared with the admin listener; replaced with the Warden keys.
+    pub admin_keys: Arc<arc_swap::ArcSwap<crate::approvals::admin::AdminKeys>>,
     pub forwarder: Forwarder,
     pub policies: Arc<PolicyStore>,
     /// Key for findings' fingerprints; memory only.
@@ -127,7 +130,10 @@ impl AppState {
         Ok(Self {
             audit,
             approvals,
-            keys: KeyStore::from_entries(&config.keys),
+            keys: arc_swap::ArcSwap::from_pointee(KeyStore::from_entries(&config.keys)),
+            admin_keys: Arc::new(arc_swap::ArcSwap::from_pointee(
+                crate::approvals::admin::AdminKeys::from_entries(&config.admin.keys),
+            )),
             forwarder,
             policies,
             fingerprint_key,
@@ -138,6 +144,22 @@ impl AppState {
             ready: AtomicBool::new(true),
             config,
         })
+    }
+
+    /// Takes the keys (Warden and admin) of a reloaded config; the rest of the config needs a
+    /// restart, and the log says which parts differ.
+    pub fn reload_keys(&self, config: &Config) {
+        self.keys
+            .store(Arc::new(KeyStore::from_entries(&config.keys)));
+        self.admin_keys
+            .store(Arc::new(crate::approvals::admin::AdminKeys::from_entries(
+                &config.admin.keys,
+            )));
+        tracing::info!(
+            keys = config.keys.len(),
+            admin_keys = config.admin.keys.len(),
+            "Keys reloaded; other configuration changes take effect at the next restart."
+        );
     }
 
     pub fn is_ready(&self) -> bool {
@@ -292,9 +314,7 @@ impl RunningServer {
                 let admin_state = Arc::new(crate::approvals::admin::AdminState {
                     approvals: state.approvals.clone(),
                     policies: state.policies.clone(),
-                    keys: crate::approvals::admin::AdminKeys::from_entries(
-                        &state.config.admin.keys,
-                    ),
+                    keys: state.admin_keys.clone(),
                 });
                 // Metrics are for the operators' scraper, on the admin listener only.
                 let metrics = Router::new()

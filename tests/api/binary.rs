@@ -15,6 +15,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_warden");
 pub struct Proc(Child);
 
 impl Proc {
+    /// Sends a signal (`HUP`, `TERM`, …) without waiting.
+    pub fn signal(&self, name: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{name}"), &self.0.id().to_string()])
+            .status();
+    }
+
     /// SIGTERM, then waits for the process to exit; returns whether it exited cleanly.
     pub fn terminate(&mut self) -> bool {
         let _ = Command::new("kill")
@@ -167,6 +174,8 @@ pub struct Stack {
     /// This stack's own copy of the bundled policies, reloaded every 100 ms.
     pub policy_dir: PathBuf,
     pub warden_log: PathBuf,
+    /// The generated warden.yaml.
+    pub config: PathBuf,
 }
 
 impl Stack {
@@ -215,7 +224,13 @@ impl Stack {
             admin_key,
             policy_dir,
             warden_log,
+            config,
         }
+    }
+
+    /// Asks the Warden process to reload (SIGHUP).
+    pub fn hup(&self) {
+        self._warden.signal("HUP");
     }
 
     /// Everything Warden logged so far.
@@ -239,4 +254,63 @@ impl Stack {
         );
         assert!(!log.contains(&self.admin_key), "admin key in Warden's log");
     }
+}
+
+/// The status Warden answers a small request with, using `key`.
+async fn status_with(url: &str, key: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{url}/v1/messages"))
+        .header("x-api-key", key)
+        .json(
+            &serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
+            "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .expect("sent")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn sighup_takes_new_keys_from_the_config_and_a_broken_config_keeps_the_old_ones() {
+    let stack = Stack::start("hup", "");
+    let url = stack.warden_url.clone();
+    let (new_key_value, new_entry) = new_key("default");
+    assert_eq!(
+        status_with(&url, &new_key_value).await,
+        401,
+        "not configured yet"
+    );
+    let original = std::fs::read_to_string(&stack.config).expect("config");
+    std::fs::write(&stack.config, format!("{original}{new_entry}")).expect("config");
+    stack.hup();
+    let mut status = 0;
+    for _ in 0..100 {
+        status = status_with(&url, &new_key_value).await;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200, "the new key works after SIGHUP");
+    assert_eq!(
+        status_with(&url, &stack.key).await,
+        200,
+        "the old keys still work"
+    );
+
+    // A broken file: the keys in use stay.
+    std::fs::write(&stack.config, "keys: [not, a, key]\n").expect("config");
+    stack.hup();
+    let mut logged = false;
+    for _ in 0..100 {
+        if stack.log().contains("Config reload failed") {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(logged, "the failure is logged");
+    assert_eq!(status_with(&url, &new_key_value).await, 200);
 }
