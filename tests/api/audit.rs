@@ -585,15 +585,7 @@ mod gateway {
             );
             assert_eq!(f.policy_name.as_deref(), Some("default"));
             assert_eq!(f.traceparent.as_deref(), Some(TRACEPARENT));
-            let seen: Value = app
-                .http
-                .get(format!("{}/_mock/requests", app.mock.url()))
-                .send()
-                .await
-                .expect("mock")
-                .json()
-                .await
-                .expect("json");
+            let seen = app.mock_requests().await;
             assert!(
                 seen.to_string().contains(TRACEPARENT),
                 "traceparent forwarded upstream"

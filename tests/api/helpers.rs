@@ -140,6 +140,18 @@ impl TestApp {
             .expect("json")
     }
 
+    /// What the mock saw: `{"total": N, "requests": [...]}` (bodies and headers).
+    pub async fn mock_requests(&self) -> serde_json::Value {
+        self.http
+            .get(format!("{}/_mock/requests", self.mock.url()))
+            .send()
+            .await
+            .expect("mock")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// The `/metrics` exposition text (admin listener, no key).
     pub async fn metrics(&self) -> String {
         self.http

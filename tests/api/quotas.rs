@@ -32,16 +32,7 @@ async fn send(app: &TestApp, key: &str, text: &str) -> reqwest::Response {
 }
 
 async fn upstream_calls(app: &TestApp) -> u64 {
-    let v: Value = app
-        .http
-        .get(format!("{}/_mock/requests", app.mock.url()))
-        .send()
-        .await
-        .expect("mock")
-        .json()
-        .await
-        .expect("json");
-    v["total"].as_u64().expect("total")
+    app.mock_requests().await["total"].as_u64().expect("total")
 }
 
 #[tokio::test]
