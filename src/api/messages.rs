@@ -19,6 +19,25 @@ pub enum RequestParseError {
     Missing(&'static str),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    #[error("request JSON nests deeper than {0} levels (limits.max_json_depth)")]
+    TooDeep(usize),
+}
+
+/// Whether `value` nests `[`/`{` deeper than `limit` (walked without recursion).
+fn deeper_than(value: &Value, limit: usize) -> bool {
+    let mut stack = vec![(value, 1usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let nests = matches!(v, Value::Array(_) | Value::Object(_));
+        if nests && depth > limit {
+            return true;
+        }
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|c| (c, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|c| (c, depth + 1))),
+            _ => {}
+        }
+    }
+    false
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -180,7 +199,20 @@ fn scrub_serde_message(message: &str) -> String {
 impl MessagesRequest {
     /// Parses and validates a request body for `endpoint`.
     pub fn parse(body: &[u8], endpoint: Endpoint) -> Result<Self, RequestParseError> {
+        Self::parse_within(body, endpoint, usize::MAX)
+    }
+
+    /// [`MessagesRequest::parse`], refusing JSON that nests deeper than `max_depth`.
+    pub fn parse_within(
+        body: &[u8],
+        endpoint: Endpoint,
+        max_depth: usize,
+    ) -> Result<Self, RequestParseError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
+            // serde_json's own guard against deep nesting (128 levels) fires first.
+            if e.to_string().contains("recursion limit exceeded") {
+                return RequestParseError::TooDeep(max_depth.min(128));
+            }
             RequestParseError::Json(format!(
                 "{} at line {} column {}",
                 match e.classify() {
@@ -193,6 +225,9 @@ impl MessagesRequest {
                 e.column()
             ))
         })?;
+        if deeper_than(&value, max_depth) {
+            return Err(RequestParseError::TooDeep(max_depth));
+        }
         let Value::Object(mut map) = value else {
             return Err(RequestParseError::NotAnObject);
         };
@@ -256,6 +291,28 @@ mod tests {
 
     fn parse(v: Value) -> Result<MessagesRequest, RequestParseError> {
         MessagesRequest::parse(v.to_string().as_bytes(), Endpoint::Messages)
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused_while_parsing() {
+        let body = |depth: usize| {
+            format!(
+                r#"{{"model": "m", "max_tokens": 1, "messages": [], "metadata": {{"x": {}1{}}}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        // The object itself and `metadata` are two levels; the arrays add the rest.
+        assert!(MessagesRequest::parse_within(body(62).as_bytes(), Endpoint::Messages, 64).is_ok());
+        assert!(matches!(
+            MessagesRequest::parse_within(body(63).as_bytes(), Endpoint::Messages, 64),
+            Err(RequestParseError::TooDeep(64))
+        ));
+        // Past serde_json's own guard, the same error.
+        assert!(matches!(
+            MessagesRequest::parse_within(body(500).as_bytes(), Endpoint::Messages, 64),
+            Err(RequestParseError::TooDeep(64))
+        ));
     }
 
     #[test]

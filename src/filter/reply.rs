@@ -113,22 +113,45 @@ impl ReplyGuard {
 
     /// Cleans every string in `value`; findings name their path below `location`.
     fn clean_json(&self, value: &mut Value, location: &str) -> bool {
-        match value {
-            Value::String(s) => match self.clean(s, location, 0) {
+        let mut path = location.to_string();
+        self.clean_json_at(value, &mut path)
+    }
+
+    /// `path` grows and shrinks as the walk descends: one buffer, not a string per node.
+    fn clean_json_at(&self, value: &mut Value, path: &mut String) -> bool {
+        use std::fmt::Write as _;
+        let len = path.len();
+        let changed = match value {
+            Value::String(s) => match self.clean(s, path, 0) {
                 Some(c) => {
                     *s = c;
                     true
                 }
                 None => false,
             },
-            Value::Array(items) => items.iter_mut().enumerate().fold(false, |acc, (i, v)| {
-                self.clean_json(v, &format!("{location}[{i}]")) | acc
-            }),
-            Value::Object(map) => map.iter_mut().fold(false, |acc, (k, v)| {
-                self.clean_json(v, &format!("{location}.{k}")) | acc
-            }),
+            Value::Array(items) => {
+                let mut changed = false;
+                for (i, v) in items.iter_mut().enumerate() {
+                    let _ = write!(path, "[{i}]");
+                    changed |= self.clean_json_at(v, path);
+                    path.truncate(len);
+                }
+                changed
+            }
+            Value::Object(map) => {
+                let mut changed = false;
+                for (k, v) in map.iter_mut() {
+                    path.push('.');
+                    path.push_str(k);
+                    changed |= self.clean_json_at(v, path);
+                    path.truncate(len);
+                }
+                changed
+            }
             _ => false,
-        }
+        };
+        path.truncate(len);
+        changed
     }
 
     /// How much of `pending` can be sent now without cutting a possible match or placeholder.

@@ -125,7 +125,11 @@ impl IntoResponse for ApiError {
 
 impl From<RequestParseError> for ApiError {
     fn from(e: RequestParseError) -> Self {
-        Self::new(ErrorKind::InvalidRequest, e.to_string()).with_rule("request")
+        let rule = match e {
+            RequestParseError::TooDeep(_) => "limits.max_json_depth",
+            _ => "request",
+        };
+        Self::new(ErrorKind::InvalidRequest, e.to_string()).with_rule(rule)
     }
 }
 

@@ -101,8 +101,7 @@ async fn messages(
         .metrics
         .request(principal.team.as_str(), endpoint_label, status, decision);
     // A stream takes its trail along and completes it when it ends; everything else ends here.
-    if let Some(mut trail) = trail {
-        state.metrics.findings(&trail.take_reply_findings());
+    if let Some(trail) = trail {
         match &result {
             Ok(response) => {
                 trail.finish(AuditDecision::Forwarded, response.status().as_u16(), None)
@@ -137,8 +136,8 @@ async fn exchange(
     began: std::time::Instant,
 ) -> Result<Response, ApiError> {
     let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
-    super::shape::check_depth(&bytes, state.config.limits.max_json_depth)?;
-    let mut parsed = MessagesRequest::parse(&bytes, endpoint)?;
+    let mut parsed =
+        MessagesRequest::parse_within(&bytes, endpoint, state.config.limits.max_json_depth)?;
     super::shape::check_blocks(&parsed, state.config.limits.max_content_blocks)?;
     let set = state.policies.current();
     let fallback = state.config.policies.unknown_team == UnknownTeam::Default;

@@ -317,7 +317,6 @@ impl Drop for Pump {
             return;
         };
         trail.set_output(Bytes::from(std::mem::take(&mut self.output)));
-        self.state.metrics.findings(&trail.take_reply_findings());
         let rule = match (&self.phase, self.failure.take()) {
             (_, Some(rule)) => Some(rule),
             (Phase::Done, None) => None,

@@ -171,17 +171,6 @@ impl Trail {
         self.reply_findings = Some(sink);
     }
 
-    /// Moves what the reply stages found into the record, and returns it for the metrics.
-    pub fn take_reply_findings(&mut self) -> Vec<Finding> {
-        let found = self
-            .reply_findings
-            .as_ref()
-            .map(ReplyFindings::take)
-            .unwrap_or_default();
-        self.record.findings.extend(found.iter().map(finding_row));
-        found
-    }
-
     /// A tool call the model emitted; its decision comes from the tool log at the end.
     pub fn add_tool_call(&mut self, id: &str, name: &str, input: &serde_json::Value) {
         self.tool_inputs.push(Bytes::from(input.to_string()));
@@ -247,6 +236,12 @@ impl Trail {
         self.record.status = i32::from(status);
         self.record.rule = rule;
         self.record.latency_us = self.started.elapsed().as_micros() as i64;
+        // What the reply stages redacted or withheld, now that the reply has gone out.
+        if let Some(sink) = self.reply_findings.take() {
+            let found = sink.take();
+            self.metrics.findings(&found);
+            self.record.findings.extend(found.iter().map(finding_row));
+        }
         if let Some((quotas, charge)) = self.quota.take() {
             // What the exchange really used (nothing, if it never reached the model).
             let used =
