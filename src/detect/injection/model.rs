@@ -87,14 +87,14 @@ impl FeatureConfig {
         1 << self.hash_bits
     }
 
-    #[inline]
+    #[inline(always)]
     fn bucket(&self, key: u64) -> u32 {
         // Multiplicative hashing: the top bits of the product depend on every bit of the key.
         ((key ^ (key >> 31)).wrapping_mul(MIX) >> (64 - u32::from(self.hash_bits))) as u32
     }
 
     /// Feeds every feature of `text` to `sink`, segment by segment.
-    #[inline]
+    #[inline(always)]
     pub fn walk(&self, text: &[u8], sink: &mut impl Sink) {
         let mut walk = Walk::new(self);
         let mut space = false;
@@ -165,14 +165,20 @@ impl<'c> Walk<'c> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, b: u8, sink: &mut impl Sink) {
         self.window = (self.window << 8) | u64::from(b);
         self.seen = (self.seen + 1).min(8);
-        let hi = u32::from(self.config.char_max).min(self.seen);
-        for n in u32::from(self.config.char_min)..=hi {
-            let key = (self.window & ((1u64 << (8 * n)) - 1)) | (u64::from(n) << 56);
-            sink.feature(self.config.bucket(key));
+        let (lo, hi) = (self.config.char_min, self.config.char_max);
+        if lo == hi {
+            // One n-gram length (the shipped model): no loop, no variable mask per byte.
+            if self.seen >= u32::from(lo) {
+                sink.feature(self.config.bucket(gram_key(self.window, lo)));
+            }
+        } else {
+            for n in lo..=hi.min(self.seen as u8) {
+                sink.feature(self.config.bucket(gram_key(self.window, n)));
+            }
         }
         if b.is_ascii_alphanumeric() || b >= 0x80 {
             self.word = (self.word ^ u64::from(b)).wrapping_mul(FNV_PRIME);
@@ -182,7 +188,7 @@ impl<'c> Walk<'c> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn end_word(&mut self, sink: &mut impl Sink) {
         if self.word_len == 0 {
             return;
@@ -200,6 +206,12 @@ impl<'c> Walk<'c> {
         self.word = FNV_OFFSET;
         self.word_len = 0;
     }
+}
+
+/// The hash key of the last `n` bytes of `window`: the bytes, tagged with `n`.
+#[inline(always)]
+fn gram_key(window: u64, n: u8) -> u64 {
+    (window & (u64::MAX >> (64 - 8 * u32::from(n)))) | (u64::from(n) << 56)
 }
 
 #[inline]
@@ -343,7 +355,7 @@ struct BestSegment<'w> {
 }
 
 impl Sink for BestSegment<'_> {
-    #[inline]
+    #[inline(always)]
     fn feature(&mut self, bucket: u32) {
         // i8 weights stored as bytes; `from_bytes` checked that there is one per bucket, and a
         // bucket has `hash_bits` bits. A segment is at most a few thousand features, far from
