@@ -245,6 +245,21 @@ pub struct LimitsConfig {
     pub max_json_depth: usize,
     /// Most content blocks in one request (system, messages and tool results together).
     pub max_content_blocks: usize,
+    /// Most client connections open at once; one more is answered 529 and closed.
+    pub max_connections: usize,
+    /// Most streamed replies relayed at once; one more streaming request is answered 529.
+    pub max_streams: usize,
+    /// Most request headers; up to twice this many get a JSON 431, beyond that hyper's own.
+    pub max_headers: usize,
+    /// Largest request head (request line and headers), same two steps as `max_headers`.
+    pub max_header_bytes: usize,
+    /// Time a client has to send its request head; a client trickling it is cut off.
+    pub header_read_timeout_ms: u64,
+    /// Time a client has to send its request body once the head is in (408 after that).
+    pub body_read_timeout_ms: u64,
+    /// Time a write to a client may stay blocked (a client that stopped reading its stream)
+    /// before the connection is closed and the reply dropped.
+    pub client_write_timeout_ms: u64,
 }
 
 impl Default for LimitsConfig {
@@ -253,6 +268,13 @@ impl Default for LimitsConfig {
             max_body_bytes: 32 * 1024 * 1024,
             max_json_depth: 64,
             max_content_blocks: 20_000,
+            max_connections: 4_096,
+            max_streams: 2_048,
+            max_headers: 100,
+            max_header_bytes: 32 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 60_000,
+            client_write_timeout_ms: 30_000,
         }
     }
 }
@@ -423,6 +445,21 @@ impl Config {
                 self.upstream.first_byte_timeout_ms,
             ),
             ("upstream.idle_timeout_ms", self.upstream.idle_timeout_ms),
+            ("limits.max_connections", self.limits.max_connections as u64),
+            ("limits.max_streams", self.limits.max_streams as u64),
+            ("limits.max_headers", self.limits.max_headers as u64),
+            (
+                "limits.header_read_timeout_ms",
+                self.limits.header_read_timeout_ms,
+            ),
+            (
+                "limits.body_read_timeout_ms",
+                self.limits.body_read_timeout_ms,
+            ),
+            (
+                "limits.client_write_timeout_ms",
+                self.limits.client_write_timeout_ms,
+            ),
         ] {
             if v == 0 {
                 return Err(field(name, "must be greater than 0".into()));
@@ -438,6 +475,12 @@ impl Config {
             return Err(field(
                 "audit.batch_rows",
                 "audit.batch_rows and audit.queue_capacity must be greater than 0".into(),
+            ));
+        }
+        if self.limits.max_header_bytes < 1024 {
+            return Err(field(
+                "limits.max_header_bytes",
+                "must be at least 1024".into(),
             ));
         }
         if self.limits.max_body_bytes < 1024 {

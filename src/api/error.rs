@@ -18,6 +18,10 @@ pub enum ErrorKind {
     /// 503: Warden cannot serve the request now (its audit store cannot record it).
     Unavailable,
     Overloaded,
+    /// 408: the client took too long to send its request.
+    RequestTimeout,
+    /// 431: the request head is over the configured limits.
+    HeadersTooLarge,
 }
 
 impl ErrorKind {
@@ -36,13 +40,17 @@ impl ErrorKind {
             Self::Overloaded => {
                 StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
             }
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         }
     }
 
     /// The `error.type` string. A 502 has no type of its own in the API; it is an `api_error`.
     pub fn type_str(self) -> &'static str {
         match self {
-            Self::InvalidRequest => "invalid_request_error",
+            Self::InvalidRequest | Self::RequestTimeout | Self::HeadersTooLarge => {
+                "invalid_request_error"
+            }
             Self::Authentication => "authentication_error",
             Self::Permission => "permission_error",
             Self::NotFound => "not_found_error",

@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::ApiError;
 use crate::api::ErrorKind;
+use crate::config::LimitsConfig;
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -17,12 +18,29 @@ fn too_large(limit: usize) -> ApiError {
     .no_retry()
 }
 
-/// Reads the whole body, refusing early on a declared length over `limit`.
+/// Reads the whole body within `limits.body_read_timeout_ms`, refusing early on a declared length
+/// over `limits.max_body_bytes`.
 pub async fn read_limited(
     body: Body,
     headers: &HeaderMap,
-    limit: usize,
+    limits: &LimitsConfig,
 ) -> Result<Bytes, ApiError> {
+    let timeout = std::time::Duration::from_millis(limits.body_read_timeout_ms);
+    match tokio::time::timeout(timeout, read_within(body, headers, limits.max_body_bytes)).await {
+        Ok(read) => read,
+        Err(_) => Err(ApiError::new(
+            ErrorKind::RequestTimeout,
+            format!(
+                "the request body did not arrive within limits.body_read_timeout_ms ({} ms)",
+                limits.body_read_timeout_ms
+            ),
+        )
+        .with_rule("limits.body_read_timeout_ms")
+        .no_retry()),
+    }
+}
+
+async fn read_within(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -21,6 +21,10 @@ pub struct Metrics {
     upstream_latency: Histogram,
     added_latency: Histogram,
     open_streams: AtomicI64,
+    open_connections: AtomicI64,
+    refused_connections: AtomicU64,
+    /// Connections Warden closed itself, by reason (`client_write_timeout`).
+    cut_connections: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// What happened to a request, for `warden_requests_total{decision}`.
@@ -124,6 +128,27 @@ impl Metrics {
         self.open_streams.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// A client connection was accepted; `connection_closed` when it ends.
+    pub fn connection_opened(&self) {
+        self.open_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_closed(&self) {
+        self.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A connection over `limits.max_connections` was answered 529 and closed.
+    pub fn connection_refused(&self) {
+        self.refused_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Warden closed a connection itself, for `reason`.
+    pub fn connection_cut(&self, reason: &'static str) {
+        if let Ok(mut m) = self.cut_connections.lock() {
+            *m.entry(reason).or_default() += 1;
+        }
+    }
+
     /// The exposition text; `policy` carries the live set's facts.
     pub fn render(&self, policy_version: &str, reloads: u64, reload_failures: u64) -> String {
         let mut out = String::new();
@@ -166,6 +191,22 @@ impl Metrics {
             &mut out,
             "warden_added_latency_seconds",
             "Warden's own time before a request goes upstream (auth, parsing, every filter).",
+        );
+        out.push_str("# HELP warden_connections_cut_total Client connections Warden closed itself, by reason.\n# TYPE warden_connections_cut_total counter\n");
+        if let Ok(m) = self.cut_connections.lock() {
+            for (reason, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "warden_connections_cut_total{{reason=\"{reason}\"}} {n}"
+                );
+            }
+        }
+        let _ = write!(
+            out,
+            "# HELP warden_open_connections Client connections open now.\n# TYPE warden_open_connections gauge\nwarden_open_connections {}\n\
+             # HELP warden_connections_refused_total Connections over limits.max_connections, answered 529.\n# TYPE warden_connections_refused_total counter\nwarden_connections_refused_total {}\n",
+            self.open_connections.load(Ordering::Relaxed),
+            self.refused_connections.load(Ordering::Relaxed),
         );
         let _ = write!(
             out,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 mod health;
+mod listener;
 pub mod metrics;
 mod proxy;
 pub mod quota;
@@ -18,9 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::FutureExt;
 use http::HeaderValue;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub shutting_down: CancellationToken,
     /// Cancelled when the shutdown grace period is over: streams still open end with an error.
     pub cut_streams: CancellationToken,
+    /// One permit per streamed reply being relayed (`limits.max_streams`).
+    pub streams: Arc<tokio::sync::Semaphore>,
     ready: AtomicBool,
 }
 
@@ -141,6 +144,7 @@ impl AppState {
             quotas: Arc::default(),
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
+            streams: Arc::new(tokio::sync::Semaphore::new(config.limits.max_streams)),
             ready: AtomicBool::new(true),
             config,
         })
@@ -223,8 +227,51 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(healthz, get(health::healthz))
         .route(readyz, get(health::readyz));
     open.merge(authenticated)
+        .layer(middleware::from_fn_with_state(state.clone(), header_limits))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
+}
+
+/// Refuses a request head over `limits.max_headers` or `limits.max_header_bytes` with the API's
+/// error shape (hyper's parser stops at twice those, with a bare 431).
+async fn header_limits(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limits = &state.config.limits;
+    let headers = request.headers();
+    let bytes: usize = request.uri().to_string().len()
+        + headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if headers.len() > limits.max_headers {
+        return ApiError::new(
+            crate::api::ErrorKind::HeadersTooLarge,
+            format!(
+                "the request has {} headers, more than limits.max_headers ({})",
+                headers.len(),
+                limits.max_headers
+            ),
+        )
+        .with_rule("limits.max_headers")
+        .no_retry()
+        .into_response();
+    }
+    if bytes > limits.max_header_bytes {
+        return ApiError::new(
+            crate::api::ErrorKind::HeadersTooLarge,
+            format!(
+                "the request head is {bytes} bytes, more than limits.max_header_bytes ({})",
+                limits.max_header_bytes
+            ),
+        )
+        .with_rule("limits.max_header_bytes")
+        .no_retry()
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// Assigns the request id, renders Warden's own errors with it, and logs the request once.
@@ -374,19 +421,21 @@ async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        // Small SSE records must not wait for Nagle.
-        let _ = tcp.set_nodelay(true);
-    });
     let signal = shutdown.clone();
     let ready_state = state.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         signal.cancelled().await;
         ready_state.shutting_down.cancel();
         tracing::info!("Shutdown started: no new connections, draining in-flight requests.");
     });
-    let mut server = std::pin::pin!(server.into_future());
+    let server = listener::serve(
+        listener,
+        app,
+        state.config.limits.clone(),
+        state.metrics.clone(),
+        shutdown.clone(),
+    );
+    let mut server = std::pin::pin!(server);
     let result = drain(&mut server, &state, &shutdown, grace).await;
     // Last, the audit writer: everything queued goes to the database, or else to the spool.
     state.audit.flush().await;

@@ -135,10 +135,24 @@ async fn exchange(
     blocked: &mut bool,
     began: std::time::Instant,
 ) -> Result<Response, ApiError> {
-    let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
+    let bytes = read_limited(body, &parts.headers, &state.config.limits).await?;
     let mut parsed =
         MessagesRequest::parse_within(&bytes, endpoint, state.config.limits.max_json_depth)?;
     super::shape::check_blocks(&parsed, state.config.limits.max_content_blocks)?;
+    let stream_slot = if parsed.is_streaming() {
+        Some(state.streams.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                ErrorKind::Overloaded,
+                format!(
+                    "Warden is relaying its maximum of {} streams (limits.max_streams); retry shortly",
+                    state.config.limits.max_streams
+                ),
+            )
+            .with_rule("limits.max_streams")
+        })?)
+    } else {
+        None
+    };
     let set = state.policies.current();
     let fallback = state.config.policies.unknown_team == UnknownTeam::Default;
     let compiled = set.for_team(principal.team.as_str(), fallback).ok_or_else(|| {
@@ -240,7 +254,7 @@ async fn exchange(
             .map(str::to_string);
         t.set_upstream(upstream_id, sent.elapsed());
     }
-    let mut response = relay::respond(state, upstream, pipeline, id, trail).await?;
+    let mut response = relay::respond(state, upstream, pipeline, id, trail, stream_slot).await?;
     if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
         response.headers_mut().insert("x-warden-policy", v);
     }
@@ -286,7 +300,7 @@ pub async fn passthrough(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let bytes = read_limited(body, &parts.headers, state.config.limits.max_body_bytes).await?;
+    let bytes = read_limited(body, &parts.headers, &state.config.limits).await?;
     let upstream = forward(&state, &parts, bytes).await?;
     Ok(relay::verbatim(upstream))
 }

@@ -10,6 +10,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::HeaderValue;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
 use super::error::ApiError;
@@ -81,6 +82,7 @@ pub async fn respond(
     mut pipeline: StagePipeline,
     id: &RequestId,
     trail: &mut Option<Trail>,
+    stream_slot: Option<OwnedSemaphorePermit>,
 ) -> Result<Response, ApiError> {
     let head = response_head(&upstream);
     let is_sse = upstream
@@ -98,7 +100,15 @@ pub async fn respond(
         return Ok(finish(head, Body::from(bytes)));
     }
     if is_sse {
-        return Ok(stream(state, upstream, pipeline, head, id, trail.take()));
+        return Ok(stream(
+            state,
+            upstream,
+            pipeline,
+            head,
+            id,
+            trail.take(),
+            stream_slot,
+        ));
     }
     let bytes = whole_body(state, upstream).await?;
     if let Some(t) = trail.as_mut() {
@@ -149,6 +159,7 @@ fn stream(
     mut head: http::response::Builder,
     id: &RequestId,
     trail: Option<Trail>,
+    slot: Option<OwnedSemaphorePermit>,
 ) -> Response {
     let mut ping = tokio::time::interval(Duration::from_millis(HELD_PING_INTERVAL_MS));
     ping.reset();
@@ -170,6 +181,7 @@ fn stream(
         tools: std::collections::HashMap::new(),
         failure: None,
         upstream_done: false,
+        _slot: slot,
     };
     if let Some(h) = head.headers_mut() {
         h.insert(
@@ -305,6 +317,8 @@ struct Pump {
     failure: Option<String>,
     /// Upstream's body ended; the stream ends once no stage waits on a decision.
     upstream_done: bool,
+    /// This stream's place under `limits.max_streams`, given back when the pump is dropped.
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 /// Output captured from one stream for the audit record, at most this much.

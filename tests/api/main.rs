@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod errors;
 mod helpers;
+mod limits;
 mod logs;
 mod passthrough;
 mod policies;
