@@ -40,6 +40,20 @@ impl Ctx<'_> {
 const FIXED_CLASSES: &[&str] = &["secrets", "customer_id", "production_logs", "repository"];
 
 pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        vec![PolicyError {
+            file: file.to_path_buf(),
+            line: None,
+            field: None,
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    compile_text(file, &text)
+}
+
+/// Compiles `text` as the policy file `file` (its name is the team; word lists and pattern files
+/// are read next to it). The entry point for the policy loader's fuzz target.
+pub fn compile_text(file: &Path, text: &str) -> Result<Policy, Vec<PolicyError>> {
     let err = |line, field, message: String| {
         vec![PolicyError {
             file: file.to_path_buf(),
@@ -48,8 +62,6 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
             message,
         }]
     };
-    let text =
-        std::fs::read_to_string(file).map_err(|e| err(None, None, format!("cannot read: {e}")))?;
     let name = file
         .file_stem()
         .and_then(|s| s.to_str())
@@ -58,25 +70,23 @@ pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
     let raw: RawPolicy = if text.trim().is_empty() {
         return Err(err(None, None, "empty policy file".into()));
     } else {
-        serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(&text)).map_err(
-            |e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                let line = inner.location().map(|l| l.line());
-                let message = inner.to_string();
-                // serde_yaml appends " at line N column M"; the line is reported separately.
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&message)
-                    .to_string();
-                err(line, (path != ".").then_some(path), message)
-            },
-        )?
+        serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(text)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner.location().map(|l| l.line());
+            let message = inner.to_string();
+            // serde_yaml appends " at line N column M"; the line is reported separately.
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
+            err(line, (path != ".").then_some(path), message)
+        })?
     };
     let mut ctx = Ctx {
         file,
-        text: &text,
+        text,
         errors: Vec::new(),
     };
     let mut hasher = Sha256::new();

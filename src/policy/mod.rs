@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::detect::Scanner;
 use crate::filter::FilterChain;
+pub use compile::compile_text;
 pub use raw::{Action, OnFailure, StorageMode, ThinkingAction, Unscannable};
 
 /// A compiled policy: everything a request needs, built once at load.
