@@ -49,6 +49,30 @@ pub struct Config {
     pub log: LogConfig,
     pub admin: AdminConfig,
     pub approvals: ApprovalsConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+/// OpenTelemetry trace export (the `otlp` feature, on by default).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// OTLP/HTTP collector base URL (`http://collector:4318`); spans go to `/v1/traces` under
+    /// it. Unset: no export, and `traceparent` goes upstream as it came.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+    /// How often batches of spans are posted.
+    pub flush_interval_ms: u64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: "warden".into(),
+            flush_interval_ms: 1_000,
+        }
+    }
 }
 
 /// The admin listener: the approvals API and page for approvers and auditors. Never the public
@@ -206,6 +230,7 @@ impl Default for Config {
             log: LogConfig::default(),
             admin: AdminConfig::default(),
             approvals: ApprovalsConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -340,6 +365,10 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
         &["limits", "max_body_bytes"],
     ),
     ("WARDEN_SHUTDOWN_GRACE_MS", &["shutdown_grace_ms"]),
+    (
+        "WARDEN_TELEMETRY_OTLP_ENDPOINT",
+        &["telemetry", "otlp_endpoint"],
+    ),
     ("WARDEN_WORKER_THREADS", &["worker_threads"]),
     ("WARDEN_POLICIES_DIR", &["policies", "dir"]),
     (
@@ -476,6 +505,22 @@ impl Config {
                 "audit.batch_rows",
                 "audit.batch_rows and audit.queue_capacity must be greater than 0".into(),
             ));
+        }
+        if let Some(endpoint) = &self.telemetry.otlp_endpoint {
+            if !cfg!(feature = "otlp") {
+                return Err(field(
+                    "telemetry.otlp_endpoint",
+                    "this build has no OTLP export (built without the `otlp` feature)".into(),
+                ));
+            }
+            let url = reqwest::Url::parse(endpoint)
+                .map_err(|e| field("telemetry.otlp_endpoint", format!("not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(field(
+                    "telemetry.otlp_endpoint",
+                    "must be http or https".into(),
+                ));
+            }
         }
         if self.limits.max_header_bytes < 1024 {
             return Err(field(

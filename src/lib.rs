@@ -17,4 +17,6 @@ pub mod mock;
 pub mod policy;
 pub mod secret;
 pub mod server;
+#[cfg(feature = "otlp")]
+pub mod telemetry;
 pub mod upstream;

@@ -88,6 +88,20 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         u8::from(audit.state() == crate::audit::StoreState::Ok),
         audit.head_seq(),
     ));
+    #[cfg(feature = "otlp")]
+    if let Some(exporter) = &state.telemetry {
+        use std::sync::atomic::Ordering;
+        body.push_str(&format!(
+            "# HELP warden_otlp_spans_exported_total Spans the OTLP collector accepted.\n\
+             # TYPE warden_otlp_spans_exported_total counter\n\
+             warden_otlp_spans_exported_total {}\n\
+             # HELP warden_otlp_spans_dropped_total Spans dropped: queue full, or the collector refused or did not answer.\n\
+             # TYPE warden_otlp_spans_dropped_total counter\n\
+             warden_otlp_spans_dropped_total {}\n",
+            exporter.counts.exported.load(Ordering::Relaxed),
+            exporter.counts.dropped.load(Ordering::Relaxed),
+        ));
+    }
     (
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         body,

@@ -50,6 +50,8 @@ pub enum StartError {
     Policy(Vec<PolicyError>),
     #[error("audit store: {0}")]
     Audit(#[from] crate::audit::StoreError),
+    #[error("{0}")]
+    Telemetry(String),
 }
 
 /// Everything a request handler needs, shared by all requests.
@@ -76,6 +78,9 @@ pub struct AppState {
     pub cut_streams: CancellationToken,
     /// One permit per streamed reply being relayed (`limits.max_streams`).
     pub streams: Arc<tokio::sync::Semaphore>,
+    /// Span export, when `telemetry.otlp_endpoint` is set.
+    #[cfg(feature = "otlp")]
+    pub telemetry: Option<crate::telemetry::Exporter>,
     ready: AtomicBool,
 }
 
@@ -145,6 +150,18 @@ impl AppState {
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
             streams: Arc::new(tokio::sync::Semaphore::new(config.limits.max_streams)),
+            #[cfg(feature = "otlp")]
+            telemetry: match &config.telemetry.otlp_endpoint {
+                Some(endpoint) => Some(
+                    crate::telemetry::Exporter::start(
+                        endpoint,
+                        &config.telemetry.service_name,
+                        Duration::from_millis(config.telemetry.flush_interval_ms.max(10)),
+                    )
+                    .map_err(StartError::Telemetry)?,
+                ),
+                None => None,
+            },
             ready: AtomicBool::new(true),
             config,
         })

@@ -73,8 +73,24 @@ async fn messages(
     endpoint: Endpoint,
 ) -> Result<Response, ApiError> {
     let began = std::time::Instant::now();
-    let (parts, body) = request.into_parts();
+    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
+    let (mut parts, body) = request.into_parts();
     let mut trail = Some(Trail::begin(&state, &id, &principal, &parts));
+    #[cfg(feature = "otlp")]
+    if let (Some(exporter), Some(t)) = (&state.telemetry, trail.as_mut()) {
+        // Warden's span joins the caller's trace, and upstream sees Warden as its parent.
+        let context = crate::telemetry::TraceContext::join(
+            parts
+                .headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok()),
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&context.upstream_header()) {
+            parts.headers.insert("traceparent", v);
+        }
+        parts.headers.remove("tracestate");
+        t.set_trace(context, exporter.clone());
+    }
     let mut blocked = false;
     let result = exchange(
         &state,

@@ -42,6 +42,13 @@ pub struct Trail {
         Arc<crate::server::quota::Quotas>,
         crate::server::quota::Charge,
     )>,
+    /// The exchange's span, exported when it ends.
+    #[cfg(feature = "otlp")]
+    trace: Option<(
+        crate::telemetry::TraceContext,
+        crate::telemetry::Exporter,
+        std::time::SystemTime,
+    )>,
 }
 
 fn cap(mut s: String) -> String {
@@ -127,6 +134,8 @@ impl Trail {
             reply_findings: None,
             quota: None,
             metrics: state.metrics.clone(),
+            #[cfg(feature = "otlp")]
+            trace: None,
         }
     }
 
@@ -215,6 +224,69 @@ impl Trail {
         }
     }
 
+    /// Exports the exchange as a span of `context` when it ends.
+    #[cfg(feature = "otlp")]
+    pub fn set_trace(
+        &mut self,
+        context: crate::telemetry::TraceContext,
+        exporter: crate::telemetry::Exporter,
+    ) {
+        // The span starts when the exchange did.
+        let start = std::time::SystemTime::now() - self.started.elapsed();
+        self.trace = Some((context, exporter, start));
+    }
+
+    #[cfg(feature = "otlp")]
+    fn export_span(&mut self) {
+        use crate::telemetry::{AttributeValue as V, Span};
+        let Some((context, exporter, start)) = self.trace.take() else {
+            return;
+        };
+        let r = &self.record;
+        let mut attributes = vec![
+            ("warden.request_id", V::Str(r.id.clone())),
+            ("warden.team", V::Str(r.team.clone())),
+            ("warden.key_id", V::Str(r.key_id.clone())),
+            ("warden.decision", V::Str(r.decision.as_str().to_string())),
+            ("http.response.status_code", V::Int(i64::from(r.status))),
+            ("warden.streamed", V::Bool(r.streamed)),
+            ("warden.findings", V::Int(r.findings.len() as i64)),
+        ];
+        let optional = [
+            ("gen_ai.request.model", r.model.clone()),
+            ("warden.rule", r.rule.clone()),
+            ("warden.upstream_request_id", r.upstream_request_id.clone()),
+            (
+                "warden.policy",
+                r.policy_name
+                    .as_ref()
+                    .map(|n| format!("{n}@{}", r.policy_version.clone().unwrap_or_default())),
+            ),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                attributes.push((key, V::Str(v)));
+            }
+        }
+        for (key, value) in [
+            ("gen_ai.usage.input_tokens", r.input_tokens),
+            ("gen_ai.usage.output_tokens", r.output_tokens),
+            ("warden.upstream_latency_us", r.upstream_latency_us),
+        ] {
+            if let Some(v) = value {
+                attributes.push((key, V::Int(v)));
+            }
+        }
+        exporter.record(Span {
+            context,
+            name: r.endpoint.clone(),
+            start,
+            end: std::time::SystemTime::now(),
+            error: r.status >= 500 || r.status == 0,
+            attributes,
+        });
+    }
+
     pub fn set_upstream(&mut self, request_id: Option<String>, latency: std::time::Duration) {
         self.record.upstream_request_id = request_id;
         self.record.upstream_latency_us = Some(latency.as_micros() as i64);
@@ -259,6 +331,8 @@ impl Trail {
         for row in &self.record.tool_calls {
             self.metrics.tool_decision(&row.decision);
         }
+        #[cfg(feature = "otlp")]
+        self.export_span();
         let (policy, prompt, output, tool_inputs) =
             (self.policy, self.prompt, self.output, self.tool_inputs);
         let finish = policy.map(|policy| {

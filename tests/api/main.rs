@@ -13,4 +13,5 @@ mod passthrough;
 mod policies;
 mod quotas;
 mod streaming;
+mod telemetry;
 mod tools;
