@@ -74,6 +74,19 @@ async fn a_connection_over_the_limit_is_answered_529_and_the_slot_comes_back() {
     assert_eq!(r.status(), 200);
 }
 
+/// A Messages request with `extra` headers beyond the usual ones.
+async fn with_headers(app: &TestApp, extra: usize) -> reqwest::Response {
+    let mut request = app.post("/v1/messages");
+    for i in 0..extra {
+        request = request.header(format!("x-extra-{i}"), "1");
+    }
+    request
+        .json(&message_body("m", false))
+        .send()
+        .await
+        .expect("sent")
+}
+
 #[tokio::test]
 async fn headers_over_the_limits_get_a_431_naming_the_limit() {
     let app = TestApp::start_with(|c| {
@@ -81,15 +94,7 @@ async fn headers_over_the_limits_get_a_431_naming_the_limit() {
         c.limits.max_header_bytes = 2048;
     })
     .await;
-    let mut many = app.post("/v1/messages");
-    for i in 0..25 {
-        many = many.header(format!("x-extra-{i}"), "1");
-    }
-    let r = many
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
+    let r = with_headers(&app, 25).await;
     let msg = expect_error(r, 431, "invalid_request_error").await;
     assert!(msg.contains("limits.max_headers"), "{msg}");
 
@@ -105,16 +110,7 @@ async fn headers_over_the_limits_get_a_431_naming_the_limit() {
     assert!(!msg.contains("aaaa"), "the header is not echoed: {msg}");
 
     // Far beyond the limit, hyper's parser stops reading: still a 431.
-    let mut flood = app.post("/v1/messages");
-    for i in 0..60 {
-        flood = flood.header(format!("x-flood-{i}"), "1");
-    }
-    let r = flood
-        .json(&message_body("m", false))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(r.status(), 431);
+    assert_eq!(with_headers(&app, 60).await.status(), 431);
     assert_eq!(app.mock.state.total(), 0, "nothing went upstream");
 
     // Within the limits, the same client is served.
