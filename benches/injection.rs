@@ -103,6 +103,9 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("scan/{name}"), |b| {
             b.iter(|| detector.scan(std::hint::black_box(text)))
         });
+        group.bench_function(format!("scan_cached_hit/{name}"), |b| {
+            b.iter(|| detector.scan_cached("team", std::hint::black_box(text)))
+        });
         group.bench_function(format!("model/{name}"), |b| {
             b.iter(|| detector.model().logit(std::hint::black_box(text)))
         });

@@ -95,7 +95,10 @@ impl Walker<'_, '_, '_> {
             return;
         }
         // Scored before stripping: hidden characters are evidence.
-        let verdict = self.detector.scan(text);
+        // Conversations come back whole every turn: a tool result seen before is not rescanned.
+        let verdict = self
+            .detector
+            .scan_cached(self.ctx.principal.team.as_str(), text);
         if self.cfg.strip_hidden {
             if let std::borrow::Cow::Owned(clean) = strip_hidden(text) {
                 self.finding("injection.hidden_text", "strip_hidden", location, text);

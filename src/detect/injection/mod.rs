@@ -105,12 +105,28 @@ pub enum DetectorError {
     Rules(String),
 }
 
+/// Texts shorter than this are scanned every time (cheaper than hashing and a lookup).
+const CACHE_MIN_BYTES: usize = 1024;
+/// Verdicts kept; when full, an arbitrary one makes room.
+const CACHE_ENTRIES: usize = 4096;
+
+/// Recent verdicts by SHA-256 of (scope, text). Agent loops send the whole conversation with every
+/// request, so the same tool results come back turn after turn; without this each one is scanned
+/// again every turn. A collision-resistant hash, so no text can be crafted to take another's
+/// verdict; scoped (by team) so that one team cannot time whether another sent a text.
+#[derive(Default)]
+struct VerdictCache {
+    verdicts: std::sync::Mutex<std::collections::HashMap<[u8; 32], Verdict>>,
+    hits: std::sync::atomic::AtomicU64,
+}
+
 /// The compiled rules and the model. Build once; `Send + Sync`, share it behind an `Arc`.
 pub struct Detector {
     rules: Rules,
     model: Model,
     /// log-odds of the model's threshold: subtracted so that the threshold maps to 0.5.
     model_offset: f64,
+    cache: VerdictCache,
 }
 
 impl std::fmt::Debug for Detector {
@@ -189,11 +205,53 @@ impl Detector {
             rules,
             model_offset: (t / (1.0 - t)).ln(),
             model,
+            cache: VerdictCache::default(),
         })
     }
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// [`Detector::scan`], remembering the verdicts of texts of 1 KB and more seen recently in
+    /// `scope` (a team): a text seen again costs its SHA-256 instead of a scan.
+    pub fn scan_cached(&self, scope: &str, text: &str) -> Verdict {
+        use sha2::{Digest, Sha256};
+        if text.len() < CACHE_MIN_BYTES {
+            return self.scan(text);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update((scope.len() as u64).to_le_bytes());
+        hasher.update(scope.as_bytes());
+        hasher.update(text.as_bytes());
+        let key: [u8; 32] = hasher.finalize().into();
+        if let Some(v) = self
+            .cache
+            .verdicts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            self.cache
+                .hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return v;
+        }
+        let verdict = self.scan(text);
+        if let Ok(mut m) = self.cache.verdicts.lock() {
+            if m.len() >= CACHE_ENTRIES
+                && let Some(old) = m.keys().next().copied()
+            {
+                m.remove(&old);
+            }
+            m.insert(key, verdict.clone());
+        }
+        verdict
+    }
+
+    /// How many scans [`Detector::scan_cached`] answered from its cache.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache.hits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn scan(&self, text: &str) -> Verdict {
