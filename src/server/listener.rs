@@ -7,7 +7,8 @@
 //!   buffer (twice `limits.max_header_bytes`, at least 8 KiB) with a bare 431; below that, the
 //!   `header_limits` middleware answers the configured limits with the API's error shape;
 //! - **slow clients**: the request head must arrive within `limits.header_read_timeout_ms` (a
-//!   client trickling its headers byte by byte is cut off), and a connection whose writes have
+//!   client that sends nothing, or trickles its headers byte by byte, is cut off; the same
+//!   timer closes a kept-alive connection idle that long between requests), and a connection whose writes have
 //!   made no progress for `limits.client_write_timeout_ms` (a client that stopped reading its
 //!   stream) is closed, which drops the reply and its upstream request.
 //!
@@ -105,6 +106,23 @@ async fn serve_connection(
     metrics: &Metrics,
     shutdown: CancellationToken,
 ) {
+    // hyper's header timer starts only once the protocol is known, that is once bytes arrive:
+    // a connection that never sends anything is timed here.
+    let head_timeout = Duration::from_millis(limits.header_read_timeout_ms);
+    let mut first = [0u8; 1];
+    tokio::select! {
+        peeked = tokio::time::timeout(head_timeout, tcp.peek(&mut first)) => match peeked {
+            Ok(Ok(n)) if n > 0 => {}
+            // Closed, or broken, before a request.
+            Ok(_) => return,
+            Err(_) => {
+                tracing::debug!(%remote, "A client sent nothing within the header read timeout: connection closed.");
+                metrics.connection_cut("header_read_timeout");
+                return;
+            }
+        },
+        () = shutdown.cancelled() => return,
+    }
     let io = Watched::new(tcp);
     let writes = io.writes.clone();
     let service = TowerToHyperService::new(tower::service_fn(
@@ -117,7 +135,7 @@ async fn serve_connection(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .header_read_timeout(head_timeout)
         .max_headers(limits.max_headers.saturating_mul(2))
         .max_buf_size(
             limits

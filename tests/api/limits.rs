@@ -154,6 +154,29 @@ async fn a_client_trickling_its_headers_is_cut_off() {
     );
     wait_for_metric(&app, "warden_open_connections 0", Duration::from_secs(5)).await;
     assert_eq!(app.mock.state.total(), 0);
+
+    // A connection that never sends a request is closed on the same timer.
+    let mut idle = TcpStream::connect(host(&app)).await.expect("connect");
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(3)).await;
+    assert!(closed, "an idle connection was kept open");
+    wait_for_metric(
+        &app,
+        "warden_connections_cut_total{reason=\"header_read_timeout\"} 1",
+        Duration::from_secs(5),
+    )
+    .await;
+
+    // So is a kept-alive connection left idle after a request.
+    let mut kept = TcpStream::connect(host(&app)).await.expect("connect");
+    let body = serde_json::to_string(&message_body("m", false)).expect("json");
+    let request = format!(
+        "POST /v1/messages HTTP/1.1\r\nhost: warden\r\nx-api-key: {WARDEN_KEY}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    kept.write_all(request.as_bytes()).await.expect("write");
+    let (reply, closed) = read_until_closed(&mut kept, Duration::from_secs(3)).await;
+    assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200"));
+    assert!(closed, "an idle kept-alive connection was kept open");
 }
 
 #[tokio::test]
