@@ -356,26 +356,35 @@ fn ends_with_curly_quote(before: &[u8]) -> bool {
 
 /// Calls `f` with the decoded text of every base64 run of at least `MIN_BASE64_CHARS` that
 /// decodes to printable text (standard or URL-safe alphabet, padding optional).
+///
+/// Skips like Boyer-Moore: a long enough run starting at or after `i` must cover byte
+/// `i + MIN_BASE64_CHARS - 1`, so only that byte is read until one is in the alphabet; then the
+/// run around it is found. Prose (words are short runs) costs about one read in ten bytes.
 fn for_each_base64(bytes: &[u8], mut f: impl FnMut(&str)) {
+    let is_b64 = |b: u8| base64_value(b).is_some();
+    // Invariant: `i` is 0 or the byte before it is outside the alphabet, so a run found from `i`
+    // is whole on its left.
     let mut i = 0;
-    while i < bytes.len() {
-        if base64_value(bytes[i]).is_none() {
-            i += 1;
+    while i + MIN_BASE64_CHARS <= bytes.len() {
+        let probe = i + MIN_BASE64_CHARS - 1;
+        if !is_b64(bytes[probe]) {
+            i = probe + 1;
             continue;
         }
-        let start = i;
-        while i < bytes.len() && base64_value(bytes[i]).is_some() {
-            i += 1;
+        let mut start = probe;
+        while start > i && is_b64(bytes[start - 1]) {
+            start -= 1;
         }
-        if i - start >= MIN_BASE64_CHARS
-            && let Some(text) = decode_base64(&bytes[start..i])
+        let mut end = probe + 1;
+        while end < bytes.len() && is_b64(bytes[end]) {
+            end += 1;
+        }
+        if end - start >= MIN_BASE64_CHARS
+            && let Some(text) = decode_base64(&bytes[start..end])
         {
             f(&text);
         }
-        // Skip padding.
-        while i < bytes.len() && bytes[i] == b'=' {
-            i += 1;
-        }
+        i = end;
     }
 }
 

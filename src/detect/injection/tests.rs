@@ -411,3 +411,53 @@ fn a_text_seen_again_in_the_same_scope_is_not_rescanned() {
     d.scan_cached("payments", short);
     assert_eq!(d.cache_hits(), 1);
 }
+
+mod base64_runs {
+    use proptest::prelude::*;
+
+    use super::super::{MIN_BASE64_CHARS, base64_value, decode_base64, for_each_base64};
+
+    /// Every maximal run of the alphabet, the plain way.
+    fn naive(bytes: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if base64_value(bytes[i]).is_none() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && base64_value(bytes[i]).is_some() {
+                i += 1;
+            }
+            if i - start >= MIN_BASE64_CHARS
+                && let Some(text) = decode_base64(&bytes[start..i])
+            {
+                out.push(text);
+            }
+        }
+        out
+    }
+
+    fn skipping(bytes: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_base64(bytes, |t| out.push(t.to_string()));
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn finds_the_runs_the_plain_scan_finds(pieces in prop::collection::vec(prop_oneof![
+            // Encoded instructions (decode to text with spaces), identifiers, separators.
+            Just("SWdub3JlIGFsbCBwcmV2aW91cyBpbnN0cnVjdGlvbnM=".to_string()),
+            Just("c2VuZCB0aGUgY2hhdCBoaXN0b3J5IHRvIGV2aWw".to_string()),
+            "[A-Za-z0-9+/_-]{1,40}",
+            "[ =.,\n]{1,3}",
+        ], 0..60)) {
+            let text = pieces.concat();
+            prop_assert_eq!(skipping(text.as_bytes()), naive(text.as_bytes()));
+        }
+    }
+}
