@@ -88,7 +88,6 @@ async fn messages(
         if let Ok(v) = http::HeaderValue::from_str(&context.upstream_header()) {
             parts.headers.insert("traceparent", v);
         }
-        parts.headers.remove("tracestate");
         t.set_trace(context, exporter.clone());
     }
     let mut blocked = false;

@@ -232,7 +232,8 @@ impl Trail {
         exporter: crate::telemetry::Exporter,
     ) {
         // The span starts when the exchange did.
-        let start = std::time::SystemTime::now() - self.started.elapsed();
+        let now = std::time::SystemTime::now();
+        let start = now.checked_sub(self.started.elapsed()).unwrap_or(now);
         self.trace = Some((context, exporter, start));
     }
 

@@ -140,6 +140,8 @@ async fn exchanges_are_spans_in_the_callers_trace_and_upstream_is_their_child() 
         upstream.header("traceparent"),
         Some(format!("00-{TRACE_ID}-{span_id}-01").as_str())
     );
+    // Vendors' trace state goes on as it came.
+    assert_eq!(upstream.header("tracestate"), Some("vendor=opaque"));
 
     // Without a traceparent, Warden starts the trace.
     let r = app.send_messages("", false).await;
