@@ -258,7 +258,9 @@ async fn header_limits(
 ) -> Response {
     let limits = &state.config.limits;
     let headers = request.headers();
-    let bytes: usize = request.uri().to_string().len()
+    let uri = request.uri();
+    let bytes: usize = uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len())
         + headers
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len() + 4)
