@@ -88,6 +88,29 @@ pub fn new_key_id() -> String {
     format!("key_{}", random_alnum(12))
 }
 
+/// `(trace id, parent id, flags)` of a version-00 `traceparent`, lower-cased; `None` when it is
+/// malformed or an id is all zeros (both invalid per W3C Trace Context).
+pub fn parse_traceparent(t: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = t.trim().split('-').collect();
+    let [version, trace, parent, flags] = parts.as_slice() else {
+        return None;
+    };
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    if !(hex(version, 2) && hex(trace, 32) && hex(parent, 16) && hex(flags, 2))
+        || *version == "ff"
+        || zero(trace)
+        || zero(parent)
+    {
+        return None;
+    }
+    Some((
+        trace.to_ascii_lowercase(),
+        parent.to_ascii_lowercase(),
+        flags.to_ascii_lowercase(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,7 +42,8 @@ impl TraceContext {
     /// Joins the trace of `traceparent` (if it is valid and not all zeros) or starts one.
     pub fn join(traceparent: Option<&str>) -> Self {
         let span_id = random_hex(8);
-        if let Some((trace_id, parent, flags)) = traceparent.and_then(parse_traceparent) {
+        if let Some((trace_id, parent, flags)) = traceparent.and_then(crate::ids::parse_traceparent)
+        {
             return Self {
                 trace_id,
                 span_id,
@@ -62,29 +63,6 @@ impl TraceContext {
     pub fn upstream_header(&self) -> String {
         format!("00-{}-{}-{}", self.trace_id, self.span_id, self.flags)
     }
-}
-
-/// `(trace id, parent id, flags)` of a version-00 `traceparent`, lower-cased; `None` when it is
-/// malformed or an id is all zeros (both invalid per W3C Trace Context).
-pub fn parse_traceparent(t: &str) -> Option<(String, String, String)> {
-    let parts: Vec<&str> = t.trim().split('-').collect();
-    let [version, trace, parent, flags] = parts.as_slice() else {
-        return None;
-    };
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    if !(hex(version, 2) && hex(trace, 32) && hex(parent, 16) && hex(flags, 2))
-        || *version == "ff"
-        || zero(trace)
-        || zero(parent)
-    {
-        return None;
-    }
-    Some((
-        trace.to_ascii_lowercase(),
-        parent.to_ascii_lowercase(),
-        flags.to_ascii_lowercase(),
-    ))
 }
 
 fn random_hex(bytes: usize) -> String {

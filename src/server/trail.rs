@@ -104,7 +104,9 @@ impl Trail {
                     .get::<ConnectInfo<SocketAddr>>()
                     .map(|c| c.0.ip().to_string()),
                 user_agent: header("user-agent"),
-                traceparent: header("traceparent").filter(|t| valid_traceparent(t)),
+                // A malformed one is not recorded (it still goes upstream as it came).
+                traceparent: header("traceparent")
+                    .filter(|t| crate::ids::parse_traceparent(t).is_some()),
                 endpoint: format!("{} {}", method, uri.path()),
                 model: None,
                 streamed: false,
@@ -353,17 +355,6 @@ impl Trail {
             tracing::error!("Audit record could not be kept.");
         }
     }
-}
-
-/// `version-traceid-parentid-flags` as W3C Trace Context writes it (`00-<32 hex>-<16 hex>-<2
-/// hex>`); anything else is not recorded (the header still goes upstream as it came).
-fn valid_traceparent(t: &str) -> bool {
-    let parts: Vec<&str> = t.split('-').collect();
-    parts.len() == 4
-        && [2, 32, 16, 2]
-            .iter()
-            .zip(&parts)
-            .all(|(n, p)| p.len() == *n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn finding_row(f: &Finding) -> FindingRow {
