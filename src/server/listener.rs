@@ -242,31 +242,39 @@ struct Writes {
     /// Milliseconds since `started` at which a write first returned `Pending` and has not gone
     /// through since, plus one; 0 while writes go through.
     blocked_since: AtomicU64,
+    /// Woken when writes become blocked, so a connection whose writes go through has no timer.
+    became_blocked: tokio::sync::Notify,
 }
 
 impl Writes {
     fn blocked(&self) {
         let now = self.started.elapsed().as_millis() as u64 + 1;
-        let _ = self
+        if self
             .blocked_since
-            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+            .compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.became_blocked.notify_one();
+        }
     }
 
     fn progressed(&self) {
         self.blocked_since.store(0, Ordering::Relaxed);
     }
 
-    /// Resolves once a write has been blocked for `limit`.
+    /// Resolves once a write has been blocked for `limit` without going through.
     async fn stalled_for(&self, limit: Duration) {
-        let tick = (limit / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         loop {
-            tokio::time::sleep(tick).await;
             let since = self.blocked_since.load(Ordering::Relaxed);
-            if since > 0 {
-                let blocked = self.started.elapsed().as_millis() as u64 + 1 - since;
-                if blocked >= limit.as_millis() as u64 {
-                    return;
-                }
+            if since == 0 {
+                // A stale wake-up only costs one more turn of the loop.
+                self.became_blocked.notified().await;
+                continue;
+            }
+            let deadline = self.started + Duration::from_millis(since - 1) + limit;
+            tokio::time::sleep_until(deadline.into()).await;
+            if self.blocked_since.load(Ordering::Relaxed) == since {
+                return;
             }
         }
     }
@@ -285,6 +293,7 @@ impl Watched {
             writes: Arc::new(Writes {
                 started: Instant::now(),
                 blocked_since: AtomicU64::new(0),
+                became_blocked: tokio::sync::Notify::new(),
             }),
         }
     }
