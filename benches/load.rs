@@ -291,43 +291,52 @@ fn main() {
     };
     let dir = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
-    let config = dir.join("warden.yaml");
     // LOAD_POLICIES picks the policy directory: the bundled `policies` (default team: secrets
     // redacted, PII pseudonymized, replies scanned), or `tests/fixtures/policies` for no filters.
     let policies = std::env::var("LOAD_POLICIES").unwrap_or_else(|_| "policies".into());
-    std::fs::write(
-        &config,
-        format!(
-            "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {policies}\naudit:\n  sqlite_path: {}\n  spool_path: {}\n{}keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n  - {{ id: key_bench_platform, principal: bench, team: platform, sha256: {platform_hash} }}\n",
-            dir.join("audit.db").display(),
-            dir.join("audit.spool").display(),
-            // LOAD_AUDIT_DATABASE_URL puts the audit store in Postgres instead of SQLite.
-            std::env::var("LOAD_AUDIT_DATABASE_URL")
-                .map(|u| format!("  database_url: {u}\n"))
-                .unwrap_or_default()
-        ),
-    )
-    .expect("config");
-    let (warden, warden_url) = start(
-        if pin_mode().as_deref() == Some("one") {
-            "0"
-        } else {
-            "1"
-        },
-        &[
-            "serve",
-            "--config",
-            config.to_str().expect("utf8"),
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &mock_url,
-        ],
-        &[
-            ("ANTHROPIC_API_KEY", "sk-ant-bench-upstream"),
-            ("WARDEN_WORKER_THREADS", &warden_threads),
-        ],
-    );
+    let warden_cpu = if pin_mode().as_deref() == Some("one") {
+        "0"
+    } else {
+        "1"
+    };
+    let start_warden = |name: &str, audit_enabled: bool| {
+        let config = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &config,
+            format!(
+                "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {policies}\naudit:\n  enabled: {audit_enabled}\n  sqlite_path: {}\n  spool_path: {}\n{}keys:\n  - {{ id: key_bench, principal: bench, team: default, sha256: {hash} }}\n  - {{ id: key_bench_platform, principal: bench, team: platform, sha256: {platform_hash} }}\n",
+                dir.join(format!("{name}.db")).display(),
+                dir.join(format!("{name}.spool")).display(),
+                // LOAD_AUDIT_DATABASE_URL puts the audit store in Postgres instead of SQLite.
+                std::env::var("LOAD_AUDIT_DATABASE_URL")
+                    .map(|u| format!("  database_url: {u}\n"))
+                    .unwrap_or_default()
+            ),
+        )
+        .expect("config");
+        start(
+            warden_cpu,
+            &[
+                "serve",
+                "--config",
+                config.to_str().expect("utf8"),
+                "--listen",
+                "127.0.0.1:0",
+                "--upstream",
+                &mock_url,
+            ],
+            &[
+                ("ANTHROPIC_API_KEY", "sk-ant-bench-upstream"),
+                ("WARDEN_WORKER_THREADS", &warden_threads),
+            ],
+        )
+    };
+    let (warden, warden_url) = start_warden("warden", true);
+    // LOAD_AUDIT_COMPARE=1: a second Warden, identical but with `audit.enabled: false`, joins
+    // the sequential phases, so what auditing adds is measured side by side in the same run.
+    let unaudited = std::env::var("LOAD_AUDIT_COMPARE")
+        .is_ok_and(|v| v == "1")
+        .then(|| start_warden("unaudited", false));
     let warden_pid = warden.0.id();
     if pinned() {
         let me = std::process::id().to_string();
@@ -350,7 +359,14 @@ fn main() {
         url: warden_url,
         key_header: ("x-api-key", WARDEN_KEY.into()),
     };
-    let targets = [direct.clone(), through.clone()];
+    let mut targets = vec![direct.clone(), through.clone()];
+    if let Some((_, url)) = &unaudited {
+        targets.push(Target {
+            name: "warden, audit off",
+            url: url.clone(),
+            key_header: ("x-api-key", WARDEN_KEY.into()),
+        });
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -410,6 +426,29 @@ fn main() {
         us(&sse[0].total, 0.99),
         us(&sse[1].total, 0.99),
     );
+    if unaudited.is_some() {
+        // Added latency of each Warden (over direct), and what auditing adds on top.
+        println!(
+            "\n{:<34}{:>10}{:>10}{:>10}",
+            "c=1 added (µs)", "audit off", "audit on", "on - off"
+        );
+        let added = |h: &[Sequential], pick: fn(&Sequential) -> &Histogram<u64>, i, q| {
+            us(pick(&h[i]), q) as i64 - us(pick(&h[0]), q) as i64
+        };
+        let total: fn(&Sequential) -> &Histogram<u64> = |s| &s.total;
+        let ttfb: fn(&Sequential) -> &Histogram<u64> = |s| &s.ttfb;
+        for (label, h, pick, q) in [
+            ("non-streaming p50", &json, total, 0.5),
+            ("non-streaming p99", &json, total, 0.99),
+            ("streaming first byte p50", &sse, ttfb, 0.5),
+            ("streaming first byte p99", &sse, ttfb, 0.99),
+            ("streaming complete p50", &sse, total, 0.5),
+            ("streaming complete p99", &sse, total, 0.99),
+        ] {
+            let (off, on) = (added(h, pick, 2, q), added(h, pick, 1, q));
+            println!("{label:<34}{off:>10}{on:>10}{:>10}", on - off);
+        }
+    }
 
     let direct_rps = rt.block_on(rps(&direct, seconds));
     let warden_rps = rt.block_on(rps(&through, seconds));

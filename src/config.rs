@@ -164,6 +164,10 @@ impl Default for PoliciesConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
+    /// Keep a record of every exchange (the default). `false` drops them all: for measuring
+    /// what auditing costs and for throwaway development instances, never for production;
+    /// Warden warns at start, `/readyz` says `disabled` and `warden_audit_enabled` is 0.
+    pub enabled: bool,
     /// `postgres://user:password@host/db` for the production store (a secret: never printed).
     /// Without it, the embedded SQLite store at `sqlite_path`.
     pub database_url: Option<Secret>,
@@ -184,6 +188,7 @@ pub struct AuditConfig {
 impl Default for AuditConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             database_url: None,
             sqlite_path: PathBuf::from("warden-audit.db"),
             spool_path: PathBuf::from("warden-audit.spool"),
@@ -380,6 +385,7 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
         &["policies", "unknown_team"],
     ),
     ("WARDEN_FINGERPRINT_KEY_FILE", &["fingerprint_key_file"]),
+    ("WARDEN_AUDIT_ENABLED", &["audit", "enabled"]),
     ("WARDEN_AUDIT_DATABASE_URL", &["audit", "database_url"]),
     ("WARDEN_AUDIT_SQLITE_PATH", &["audit", "sqlite_path"]),
     ("WARDEN_AUDIT_SPOOL_PATH", &["audit", "spool_path"]),

@@ -106,6 +106,8 @@ pub struct AuditWriter {
     tx: mpsc::Sender<Msg>,
     shared: Arc<Shared>,
     instance_id: Arc<str>,
+    /// False when the config turns exchange records off (`audit.enabled: false`).
+    enabled: bool,
 }
 
 impl std::fmt::Debug for AuditWriter {
@@ -113,6 +115,7 @@ impl std::fmt::Debug for AuditWriter {
         f.debug_struct("AuditWriter")
             .field("instance_id", &self.instance_id)
             .field("state", &self.shared.state())
+            .field("enabled", &self.enabled)
             .finish()
     }
 }
@@ -147,9 +150,22 @@ impl AuditWriter {
                 tx,
                 shared,
                 instance_id: instance_id.into(),
+                enabled: true,
             },
             handle,
         )
+    }
+
+    /// This writer drops every record it is given (`audit.enabled: false`): for measuring what
+    /// auditing costs, and for throwaway development instances. Never for production.
+    pub fn disabled(mut self) -> Self {
+        self.enabled = false;
+        self
+    }
+
+    /// Whether records are kept at all.
+    pub fn enabled(&self) -> bool {
+        self.enabled
     }
 
     pub fn instance_id(&self) -> &str {
@@ -193,6 +209,9 @@ impl AuditWriter {
         record: ExchangeRecord,
         finish: Option<Finisher>,
     ) -> Result<(), Unavailable> {
+        if !self.enabled {
+            return Ok(());
+        }
         match self.tx.try_send(Msg::Record(Box::new(record), finish)) {
             Ok(()) => Ok(()),
             Err(

@@ -44,7 +44,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         problems.push("the audit store can take no records (database and spool both failing)");
     }
     let audit = json!({
-        "state": audit_state.as_str(),
+        "state": if state.audit.enabled() { audit_state.as_str() } else { "disabled" },
         "instance_id": state.audit.instance_id(),
         "written": state.audit.written(),
         "spooled": state.audit.spooled(),
@@ -80,12 +80,16 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          # HELP warden_audit_store_ok 1 when the database takes records, 0 while spooling or failing.\n\
          # TYPE warden_audit_store_ok gauge\n\
          warden_audit_store_ok {}\n\
+         # HELP warden_audit_enabled 1 when exchanges are recorded; 0 when the config turned records off (alert on it).\n\
+         # TYPE warden_audit_enabled gauge\n\
+         warden_audit_enabled {}\n\
          # HELP warden_audit_chain_head_seq Sequence number of the last row this instance wrote: an outside record of its chain's head.\n\
          # TYPE warden_audit_chain_head_seq gauge\n\
          warden_audit_chain_head_seq{{instance=\"{instance}\"}} {}\n",
         audit.written(),
         audit.spooled(),
         u8::from(audit.state() == crate::audit::StoreState::Ok),
+        u8::from(audit.enabled()),
         audit.head_seq(),
     ));
     #[cfg(feature = "otlp")]

@@ -135,6 +135,14 @@ impl AppState {
             },
             instance_id,
         );
+        let audit = if config.audit.enabled {
+            audit
+        } else {
+            tracing::warn!(
+                "Audit records are OFF (audit.enabled: false): no exchange will be recorded. Never run production like this."
+            );
+            audit.disabled()
+        };
         Ok(Self {
             audit,
             approvals,

@@ -336,6 +336,9 @@ impl Trail {
         }
         #[cfg(feature = "otlp")]
         self.export_span();
+        if !self.writer.enabled() {
+            return;
+        }
         let (policy, prompt, output, tool_inputs) =
             (self.policy, self.prompt, self.output, self.tool_inputs);
         let finish = policy.map(|policy| {

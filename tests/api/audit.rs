@@ -686,6 +686,40 @@ mod gateway {
         assert_eq!(store.verify().await.expect("verify"), Ok(1));
     }
 
+    /// `audit.enabled: false` (for measuring what auditing costs) records nothing and says so
+    /// where ops look: `/readyz` and the `warden_audit_enabled` gauge.
+    #[tokio::test]
+    async fn with_records_turned_off_nothing_is_stored_and_readyz_and_metrics_say_so() {
+        let app = TestApp::start_with(|c| {
+            c.policies.dir = bundled_policies();
+            c.audit.enabled = false;
+        })
+        .await;
+        let r = app
+            .post("/v1/messages")
+            .json(&ask(
+                &format!("my key is {AWS_KEY}"),
+                "claude-sonnet-4-5",
+                false,
+            ))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200);
+        app.warden.state.audit.flush().await;
+        let url = format!(
+            "sqlite://{}",
+            app.warden.state.config.audit.sqlite_path.display()
+        );
+        let store = AuditStore::connect(&url).await.expect("open");
+        assert_eq!(store.count().await.expect("count"), 0);
+        assert_eq!(app.readyz().await["audit"]["state"], "disabled");
+        assert!(app.metrics().await.contains("\nwarden_audit_enabled 0\n"));
+        // The filters still ran: the key went upstream redacted.
+        let seen = app.mock_requests().await.to_string();
+        assert!(!seen.contains(AWS_KEY), "{seen}");
+    }
+
     #[tokio::test]
     async fn tool_calls_and_their_results_are_linked_across_exchanges() {
         let (_pg, pg_url) = postgres_store().await;
