@@ -191,6 +191,25 @@ impl AuditStore {
         }
     }
 
+    /// A new pool onto the same database, its connections opened lazily by whoever uses it
+    /// first: the audit writer's own thread takes one so that its I/O is driven there, not by
+    /// the request path's runtime. Call it inside the runtime that will use it.
+    pub fn detached(&self) -> Self {
+        match self {
+            Self::Postgres(pool) => Self::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(std::time::Duration::from_secs(5))
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+            Self::Sqlite(pool) => Self::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(2)
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+        }
+    }
+
     pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
