@@ -84,6 +84,12 @@ struct Shared {
     spooled: AtomicU64,
     /// The last row this instance wrote to the database: its `seq` (0: none yet).
     head_seq: std::sync::atomic::AtomicI64,
+    /// Wakes the writer before its deadline: a full batch is queued, or someone waits on a flush.
+    /// A record on its own does not wake it (a wake-up is a syscall and, on a busy core, a
+    /// context switch the request would pay for).
+    wake: tokio::sync::Notify,
+    /// Queued records that make a batch worth waking the writer for.
+    batch_rows: usize,
 }
 
 impl Shared {
@@ -135,6 +141,8 @@ impl AuditWriter {
             written: AtomicU64::new(0),
             spooled: AtomicU64::new(0),
             head_seq: std::sync::atomic::AtomicI64::new(0),
+            wake: tokio::sync::Notify::new(),
+            batch_rows: config.batch_rows.max(1),
         });
         let anchor = Anchor::open(anchor_path(&config.spool_path), &instance_id);
         let chain = Chain::new(instance_id.clone());
@@ -244,7 +252,12 @@ impl AuditWriter {
             return Ok(());
         }
         match self.tx.try_send(Msg::Record(Box::new(record), finish)) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if self.tx.max_capacity() - self.tx.capacity() >= self.shared.batch_rows {
+                    self.shared.wake.notify_one();
+                }
+                Ok(())
+            }
             Err(
                 mpsc::error::TrySendError::Full(Msg::Record(mut r, finish))
                 | mpsc::error::TrySendError::Closed(Msg::Record(mut r, finish)),
@@ -273,6 +286,7 @@ impl AuditWriter {
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
         if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+            self.shared.wake.notify_one();
             let _ = done.await;
         }
     }
@@ -289,7 +303,6 @@ struct Task {
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut batch: Vec<ChainedRecord> = Vec::with_capacity(self.config.batch_rows);
-        let mut msgs: Vec<Msg> = Vec::with_capacity(self.config.batch_rows);
         let flush_every = Duration::from_millis(self.config.flush_interval_ms.max(1));
         let retry_every = Duration::from_millis(self.config.retry_interval_ms.max(10));
         // Whatever an earlier process left in the spool goes in first.
@@ -297,36 +310,33 @@ impl Task {
         let mut retry = tokio::time::interval(retry_every);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let deadline = tokio::time::sleep(flush_every);
-            tokio::pin!(deadline);
+            // Sleep until the deadline, a full batch, a flush request, or a retry is due.
+            tokio::select! {
+                () = tokio::time::sleep(flush_every) => {}
+                () = self.shared.wake.notified() => {}
+                _ = retry.tick(), if self.shared.state() != StoreState::Ok => {
+                    self.recover().await;
+                    continue;
+                }
+            }
             let mut acks = Vec::new();
             let mut closed = false;
-            // Gather until the batch is full, the deadline passes, or someone asks for a flush.
             loop {
-                tokio::select! {
-                    n = rx.recv_many(&mut msgs, self.config.batch_rows - batch.len().min(self.config.batch_rows - 1)) => {
-                        if n == 0 {
-                            closed = true;
-                            break;
+                match rx.try_recv() {
+                    Ok(Msg::Record(mut r, finish)) => {
+                        if let Some(f) = finish {
+                            f(&mut r);
                         }
-                        for msg in msgs.drain(..) {
-                            match msg {
-                                Msg::Record(mut r, finish) => {
-                    if let Some(f) = finish {
-                        f(&mut r);
-                    }
-                    batch.push(self.chain.link(*r));
-                }
-                                Msg::Flush(ack) => acks.push(ack),
-                            }
-                        }
-                        if batch.len() >= self.config.batch_rows || !acks.is_empty() {
-                            break;
+                        batch.push(self.chain.link(*r));
+                        if batch.len() >= self.config.batch_rows {
+                            self.write(&mut batch).await;
                         }
                     }
-                    () = &mut deadline => break,
-                    _ = retry.tick(), if self.shared.state() != StoreState::Ok => {
-                        self.recover().await;
+                    Ok(Msg::Flush(ack)) => acks.push(ack),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
                     }
                 }
             }
