@@ -4,8 +4,9 @@
 //! Prints p50/p99 latency at concurrency 1, the latency Warden adds, time to first byte on
 //! streams, requests per second at concurrency 32, and Warden's resident memory.
 //!
-//! Run: `cargo bench --bench load` (env `LOAD_SECONDS` sets the duration of each RPS phase;
-//! `LOAD_HELD=50` adds a phase of 500 concurrent streams, 50 of them held for approval).
+//! Run: `cargo bench --bench load` (env `LOAD_SECONDS` sets the duration of each RPS phase,
+//! `LOAD_REQUESTS` the sequential requests per target; `LOAD_AUDIT_COMPARE=1` adds a Warden with
+//! auditing off; `LOAD_HELD=50` adds a phase of 500 concurrent streams, 50 of them held for approval).
 //!
 //! Why a small generator here rather than `oha`: it must measure time to the first SSE byte, run
 //! both targets with the same client in one process, and start and read Warden's RSS itself; and
@@ -23,6 +24,7 @@ use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_warden");
 const WARDEN_KEY: &str = "wdn_BenchmarkKey000000000000000000000000000";
+/// Sequential requests per target at c=1 (`LOAD_REQUESTS` overrides).
 const SEQUENTIAL_REQUESTS: usize = 3000;
 const WARMUP_REQUESTS: usize = 300;
 const CONCURRENCY: usize = 32;
@@ -139,6 +141,13 @@ async fn one(client: &reqwest::Client, t: &Target, body: &str) -> (Duration, Dur
     (ttfb, started.elapsed())
 }
 
+fn sequential_requests() -> usize {
+    std::env::var("LOAD_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SEQUENTIAL_REQUESTS)
+}
+
 struct Sequential {
     total: Histogram<u64>,
     ttfb: Histogram<u64>,
@@ -158,7 +167,7 @@ async fn sequential(targets: &[Target], stream: bool) -> Vec<Sequential> {
             ttfb: Histogram::new(3).expect("histogram"),
         })
         .collect();
-    for i in 0..WARMUP_REQUESTS + SEQUENTIAL_REQUESTS {
+    for i in 0..WARMUP_REQUESTS + sequential_requests() {
         for (t, h) in targets.iter().zip(out.iter_mut()) {
             let (ttfb, total) = one(&client, t, &body).await;
             if i >= WARMUP_REQUESTS {
@@ -374,7 +383,8 @@ fn main() {
         .expect("runtime");
 
     println!(
-        "Warden load benchmark: {SEQUENTIAL_REQUESTS} sequential requests per target (after {WARMUP_REQUESTS} warm-up), ~4 KB body; RPS over {seconds} s at c={CONCURRENCY}."
+        "Warden load benchmark: {} sequential requests per target (after {WARMUP_REQUESTS} warm-up), ~4 KB body; RPS over {seconds} s at c={CONCURRENCY}.",
+        sequential_requests()
     );
     println!("Warden worker threads: {warden_threads} (0 = one per core); policies: {policies}.");
     match pin_mode().as_deref() {
