@@ -155,6 +155,7 @@ impl AuditWriter {
         let spawned = std::thread::Builder::new()
             .name("warden-audit".into())
             .spawn(move || {
+                lower_priority();
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build();
@@ -288,6 +289,25 @@ impl AuditWriter {
         if self.tx.send(Msg::Flush(ack)).await.is_ok() {
             self.shared.wake.notify_one();
             let _ = done.await;
+        }
+    }
+}
+
+/// How much less CPU priority (nice) the writer thread and the SQLite threads it starts take
+/// than the request path. Under CPU pressure requests come first; the audit queue absorbs the
+/// lag and spills to the spool if it must, so nothing is lost, only written later.
+const WRITER_NICE: i32 = 10;
+
+/// Lowers this thread's CPU priority by [`WRITER_NICE`] (Linux: `setpriority` on the thread
+/// id affects only this thread and the threads it starts). Best effort.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        let result = rustix::process::getpriority_process(Some(tid))
+            .and_then(|now| rustix::process::setpriority_process(Some(tid), now + WRITER_NICE));
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "The audit writer's priority could not be lowered.");
         }
     }
 }
