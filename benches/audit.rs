@@ -59,6 +59,7 @@ async fn run(name: &str, store: AuditStore, n: usize) {
             batch_rows: 1_000,
             flush_interval_ms: 50,
             queue_capacity: n + 1,
+            queue_max_bytes: usize::MAX,
             spool_path: spool,
             retry_interval_ms: 1_000,
             migrate_on_recover: false,

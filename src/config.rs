@@ -179,6 +179,10 @@ pub struct AuditConfig {
     pub flush_interval_ms: u64,
     /// Records queued in memory before they spill to the spool.
     pub queue_capacity: usize,
+    /// Bytes of prompts and outputs queued in memory before records spill to the spool (a
+    /// record carries its whole prompt, possibly megabytes): bounds memory when the database
+    /// falls behind.
+    pub queue_max_bytes: usize,
     /// Apply the migrations in `migrations/` at start (else run `warden migrate`).
     pub migrate_on_start: bool,
     /// Run `warden audit prune` on this interval (seconds; 3600 is plenty); 0: only by hand.
@@ -195,6 +199,7 @@ impl Default for AuditConfig {
             batch_rows: 500,
             flush_interval_ms: 100,
             queue_capacity: 10_000,
+            queue_max_bytes: 64 << 20,
             migrate_on_start: true,
             prune_interval_seconds: 0,
         }

@@ -23,6 +23,10 @@ pub struct WriterConfig {
     pub flush_interval_ms: u64,
     /// Records the queue holds; beyond it, records go straight to the spool.
     pub queue_capacity: usize,
+    /// Bytes of prompts and outputs the queue holds (records carry whole prompts, which may be
+    /// megabytes each); beyond it, records go straight to the spool. Bounds the writer's memory
+    /// when the database falls behind.
+    pub queue_max_bytes: usize,
     pub spool_path: PathBuf,
     /// How often a spooling writer tries the database again.
     pub retry_interval_ms: u64,
@@ -36,6 +40,7 @@ impl Default for WriterConfig {
             batch_rows: 500,
             flush_interval_ms: 100,
             queue_capacity: 10_000,
+            queue_max_bytes: 64 << 20,
             spool_path: PathBuf::from("warden-audit.spool"),
             retry_interval_ms: 1_000,
             migrate_on_recover: false,
@@ -73,7 +78,8 @@ pub struct Unavailable;
 pub type Finisher = Box<dyn FnOnce(&mut ExchangeRecord) + Send>;
 
 enum Msg {
-    Record(Box<ExchangeRecord>, Option<Finisher>),
+    /// A record, its finisher, and the bytes it holds (counted against `queue_max_bytes`).
+    Record(Box<ExchangeRecord>, Option<Finisher>, usize),
     Flush(oneshot::Sender<()>),
 }
 
@@ -90,6 +96,9 @@ struct Shared {
     wake: tokio::sync::Notify,
     /// Queued records that make a batch worth waking the writer for.
     batch_rows: usize,
+    /// Bytes the queued records hold, and the most they may.
+    queued_bytes: std::sync::atomic::AtomicUsize,
+    queue_max_bytes: usize,
 }
 
 impl Shared {
@@ -143,6 +152,8 @@ impl AuditWriter {
             head_seq: std::sync::atomic::AtomicI64::new(0),
             wake: tokio::sync::Notify::new(),
             batch_rows: config.batch_rows.max(1),
+            queued_bytes: std::sync::atomic::AtomicUsize::new(0),
+            queue_max_bytes: config.queue_max_bytes,
         });
         let anchor = Anchor::open(anchor_path(&config.spool_path), &instance_id);
         let chain = Chain::new(instance_id.clone());
@@ -240,45 +251,67 @@ impl AuditWriter {
 
     /// Queues a record; with the queue full, it goes to the spool. Never waits on the database.
     pub fn submit(&self, record: ExchangeRecord) -> Result<(), Unavailable> {
-        self.submit_with(record, None)
+        let bytes = record.prompt.as_ref().map_or(0, String::len)
+            + record.output.as_ref().map_or(0, String::len);
+        self.submit_with(record, None, bytes)
     }
 
     /// Like `submit`, with work for the writer task to do on the record before it is stored.
+    /// `bytes`: what the record and its finisher hold (prompts, outputs), for the queue's byte
+    /// budget.
     pub fn submit_with(
         &self,
         record: ExchangeRecord,
         finish: Option<Finisher>,
+        bytes: usize,
     ) -> Result<(), Unavailable> {
         if !self.enabled {
             return Ok(());
         }
-        match self.tx.try_send(Msg::Record(Box::new(record), finish)) {
-            Ok(()) => {
-                if self.tx.max_capacity() - self.tx.capacity() >= self.shared.batch_rows {
-                    self.shared.wake.notify_one();
+        let queued = self.shared.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
+        let over_budget = queued > 0 && queued + bytes > self.shared.queue_max_bytes;
+        let refused = if over_budget {
+            Some((Box::new(record), finish))
+        } else {
+            match self
+                .tx
+                .try_send(Msg::Record(Box::new(record), finish, bytes))
+            {
+                Ok(()) => {
+                    if self.tx.max_capacity() - self.tx.capacity() >= self.shared.batch_rows {
+                        self.shared.wake.notify_one();
+                    }
+                    None
                 }
+                Err(
+                    mpsc::error::TrySendError::Full(Msg::Record(r, finish, _))
+                    | mpsc::error::TrySendError::Closed(Msg::Record(r, finish, _)),
+                ) => Some((r, finish)),
+                Err(_) => None,
+            }
+        };
+        let Some((mut r, finish)) = refused else {
+            return Ok(());
+        };
+        // Not queued: the bytes are not held, and the record goes to the spool right here.
+        self.shared.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        if over_budget {
+            // The writer is behind: wake it, it has more than a batch to do.
+            self.shared.wake.notify_one();
+        }
+        if let Some(f) = finish {
+            f(&mut r);
+        }
+        match self.shared.spool.append(&[Entry::Pending(*r)], false) {
+            Ok(()) => {
+                self.shared.spooled.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(
-                mpsc::error::TrySendError::Full(Msg::Record(mut r, finish))
-                | mpsc::error::TrySendError::Closed(Msg::Record(mut r, finish)),
-            ) => {
-                if let Some(f) = finish {
-                    f(&mut r);
-                }
-                match self.shared.spool.append(&[Entry::Pending(*r)], false) {
-                    Ok(()) => {
-                        self.shared.spooled.fetch_add(1, Ordering::Relaxed);
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.shared.set_state(StoreState::Failing);
-                        tracing::error!(error = %e, "Audit record lost: queue full and spool not writable.");
-                        Err(Unavailable)
-                    }
-                }
+            Err(e) => {
+                self.shared.set_state(StoreState::Failing);
+                tracing::error!(error = %e, "Audit record lost: queue full and spool not writable.");
+                Err(Unavailable)
             }
-            Err(_) => Err(Unavailable),
         }
     }
 
@@ -343,7 +376,8 @@ impl Task {
             let mut closed = false;
             loop {
                 match rx.try_recv() {
-                    Ok(Msg::Record(mut r, finish)) => {
+                    Ok(Msg::Record(mut r, finish, bytes)) => {
+                        self.shared.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
                         if let Some(f) = finish {
                             f(&mut r);
                         }

@@ -129,6 +129,7 @@ impl AppState {
                 batch_rows: config.audit.batch_rows,
                 flush_interval_ms: config.audit.flush_interval_ms,
                 queue_capacity: config.audit.queue_capacity,
+                queue_max_bytes: config.audit.queue_max_bytes,
                 spool_path: config.audit.spool_path.clone(),
                 retry_interval_ms: 1_000,
                 migrate_on_recover: config.audit.migrate_on_start,

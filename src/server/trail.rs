@@ -341,6 +341,10 @@ impl Trail {
         }
         let (policy, prompt, output, tool_inputs) =
             (self.policy, self.prompt, self.output, self.tool_inputs);
+        let bytes = prompt.as_ref().map_or(0, |(original, sent)| {
+            original.len() + sent.as_ref().map_or(0, Bytes::len)
+        }) + output.as_ref().map_or(0, Bytes::len)
+            + tool_inputs.iter().map(Bytes::len).sum::<usize>();
         let finish = policy.map(|policy| {
             Box::new(move |r: &mut ExchangeRecord| {
                 if let Some((original, sent)) = prompt {
@@ -354,7 +358,7 @@ impl Trail {
                 }
             }) as crate::audit::writer::Finisher
         });
-        if self.writer.submit_with(self.record, finish).is_err() {
+        if self.writer.submit_with(self.record, finish, bytes).is_err() {
             tracing::error!("Audit record could not be kept.");
         }
     }

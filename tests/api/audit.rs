@@ -278,6 +278,7 @@ mod writer {
             batch_rows: 100,
             flush_interval_ms: 20,
             queue_capacity: 10_000,
+            queue_max_bytes: 64 << 20,
             spool_path: std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
                 .join(format!("{}.spool", unique(spool))),
             retry_interval_ms: 50,
@@ -424,6 +425,31 @@ mod writer {
                 store.backend()
             );
             assert_eq!(store.verify().await.expect("verify"), Ok(500));
+        }
+    }
+
+    /// Records carry whole prompts: the queue is bounded in bytes as well as in records, so a
+    /// database that falls behind cannot make Warden hold gigabytes of prompts in memory.
+    #[tokio::test]
+    async fn a_queue_over_its_byte_budget_spills_to_the_spool_without_losing_a_record() {
+        for (store, _) in stores().await {
+            let mut cfg = config("bytes");
+            cfg.queue_max_bytes = 10_000;
+            let (writer, _task) = AuditWriter::start(store.clone(), cfg, unique("ins"));
+            for i in 0..50 {
+                let mut r = record(&format!("req_{i}"), "support");
+                r.prompt = Some("x".repeat(4_000));
+                writer.submit(r).expect("accepted");
+            }
+            writer.flush().await;
+            assert!(writer.spooled() > 0, "some records went through the spool");
+            assert_eq!(
+                store.count().await.expect("count"),
+                50,
+                "{}",
+                store.backend()
+            );
+            assert_eq!(store.verify().await.expect("verify"), Ok(50));
         }
     }
 
