@@ -99,9 +99,10 @@ impl Spool {
         empty(&self.path) && empty(&self.replaying)
     }
 
-    /// The entries to replay, oldest first: a replay file left by a failed attempt, else the
-    /// spool rotated into one. `None` when there is nothing to replay.
-    pub fn take_for_replay(&self) -> std::io::Result<Option<Contents>> {
+    /// The file to replay, oldest entries first: a replay file left by a failed attempt, else
+    /// the spool rotated into one. `None` when there is nothing to replay. It is read a chunk at
+    /// a time: a spool that grew for hours must not be loaded into memory at once.
+    pub fn take_for_replay(&self) -> std::io::Result<Option<ReplayFile>> {
         let exists = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.len() > 0);
         if !exists(&self.replaying) {
             if !exists(&self.path) {
@@ -115,7 +116,13 @@ impl Spool {
             *guard = None;
             std::fs::rename(&self.path, &self.replaying)?;
         }
-        read_file(&self.replaying).map(Some)
+        match File::open(&self.replaying) {
+            Ok(f) => Ok(Some(ReplayFile {
+                reader: BufReader::new(f),
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The replayed entries are in the database: forget them.
@@ -126,57 +133,86 @@ impl Spool {
         }
     }
 
-    /// A replay failed after linking pending entries: keep them, linked, for the next attempt.
-    /// Written to a temporary file and renamed, so a crash leaves either version, never neither.
-    pub fn keep_for_replay(&self, entries: &[Entry]) -> std::io::Result<()> {
+    /// A replay failed: what is left of it is `entries` (the chunk that failed, its pending
+    /// entries linked now, which must keep their place in the chain) followed by the lines of
+    /// `rest` not read yet. Chunks already in the database are dropped. Written to a temporary
+    /// file and renamed, so a crash leaves either version, never neither.
+    pub fn keep_for_replay(&self, entries: &[Entry], mut rest: ReplayFile) -> std::io::Result<()> {
         let mut tmp = self.replaying.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let mut f = File::create(&tmp)?;
-        let mut buf = Vec::new();
+        let mut f = std::io::BufWriter::new(File::create(&tmp)?);
         for entry in entries {
             let entry_json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
             serde_json::to_writer(
-                &mut buf,
+                &mut f,
                 &Line {
                     sum: checksum(&entry_json),
                     entry: entry.clone(),
                 },
             )
             .map_err(std::io::Error::other)?;
-            buf.push(b'\n');
+            f.write_all(b"\n")?;
         }
-        f.write_all(&buf)?;
+        std::io::copy(&mut rest.reader, &mut f)?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&tmp, &self.replaying)
     }
 }
 
-fn read_file(path: &Path) -> std::io::Result<Contents> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Contents::default()),
-        Err(e) => return Err(e),
-    };
-    let mut contents = Contents::default();
-    for line in BufReader::new(file).lines() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Line>(&line) {
-            Ok(l) => {
-                let entry_json = serde_json::to_string(&l.entry).map_err(std::io::Error::other)?;
-                if checksum(&entry_json) == l.sum {
-                    contents.entries.push(l.entry);
-                } else {
-                    contents.damaged += 1;
-                }
+/// A spool file being replayed, read a chunk at a time.
+#[derive(Debug)]
+pub struct ReplayFile {
+    reader: BufReader<File>,
+}
+
+impl ReplayFile {
+    /// The next entries in order, up to `max_entries` of them or about `max_bytes` of lines;
+    /// `None` at the end. Damaged lines (a write torn by a crash) are skipped and counted.
+    pub fn next_chunk(
+        &mut self,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> std::io::Result<Option<Contents>> {
+        let mut contents = Contents::default();
+        let mut bytes = 0;
+        let mut line = String::new();
+        while contents.entries.len() < max_entries.max(1) && bytes < max_bytes {
+            line.clear();
+            let n = self.reader.read_line(&mut line)?;
+            if n == 0 {
+                break;
             }
-            Err(_) => contents.damaged += 1,
+            bytes += n;
+            if let Some(entry) = parse_line(&line, &mut contents.damaged)? {
+                contents.entries.push(entry);
+            }
+        }
+        Ok((!contents.entries.is_empty() || contents.damaged > 0).then_some(contents))
+    }
+}
+
+/// One spool line: its entry if intact; `None` (and `damaged` counted) if torn or altered.
+fn parse_line(line: &str, damaged: &mut usize) -> std::io::Result<Option<Entry>> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    match serde_json::from_str::<Line>(line) {
+        Ok(l) => {
+            let entry_json = serde_json::to_string(&l.entry).map_err(std::io::Error::other)?;
+            if checksum(&entry_json) == l.sum {
+                Ok(Some(l.entry))
+            } else {
+                *damaged += 1;
+                Ok(None)
+            }
+        }
+        Err(_) => {
+            *damaged += 1;
+            Ok(None)
         }
     }
-    Ok(contents)
 }
 
 #[cfg(test)]
@@ -202,7 +238,12 @@ mod tests {
             .open(&path)
             .and_then(|mut f| f.write_all(b"{\"sum\":\"00\",\"entry\":{\"pend"))
             .expect("torn write");
-        let c = spool.take_for_replay().expect("read").expect("entries");
+        let mut file = spool.take_for_replay().expect("read").expect("a file");
+        let c = file
+            .next_chunk(100, 1 << 20)
+            .expect("read")
+            .expect("entries");
+        assert!(file.next_chunk(100, 1 << 20).expect("read").is_none());
         assert_eq!(c.entries.len(), 2);
         assert_eq!(c.damaged, 1);
         assert!(matches!(&c.entries[0], Entry::Linked(r) if r.record.id == "req_a"));
@@ -213,8 +254,61 @@ mod tests {
             .expect("append");
         spool.replay_done().expect("done");
         assert!(!spool.is_empty());
-        let c = spool.take_for_replay().expect("read").expect("entries");
+        let mut file = spool.take_for_replay().expect("read").expect("a file");
+        let c = file
+            .next_chunk(100, 1 << 20)
+            .expect("read")
+            .expect("entries");
         assert!(matches!(&c.entries[..], [Entry::Pending(r)] if r.id == "req_c"));
+        spool.replay_done().expect("done");
+        assert!(spool.is_empty());
+    }
+
+    #[test]
+    fn a_replay_reads_in_chunks_and_a_failed_one_keeps_the_rest_in_order() {
+        let path = std::env::temp_dir().join(format!(
+            "warden-spool-chunks-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let spool = Spool::new(&path);
+        let ids = ["req_0", "req_1", "req_2", "req_3", "req_4"];
+        let entries: Vec<Entry> = ids.iter().map(|id| Entry::Pending(sample(id))).collect();
+        spool.append(&entries, true).expect("append");
+        let mut file = spool.take_for_replay().expect("read").expect("a file");
+        let first = file.next_chunk(2, 1 << 20).expect("read").expect("entries");
+        assert_eq!(first.entries.len(), 2, "no more than a chunk at a time");
+        // The insert of the first chunk failed after its entries were linked: they are kept,
+        // linked, ahead of the lines not read yet.
+        let mut chain = Chain::new("ins_t".into());
+        let linked: Vec<Entry> = first
+            .entries
+            .into_iter()
+            .map(|e| match e {
+                Entry::Pending(r) => Entry::Linked(chain.link(r)),
+                linked => linked,
+            })
+            .collect();
+        spool.keep_for_replay(&linked, file).expect("kept");
+        let mut file = spool.take_for_replay().expect("read").expect("a file");
+        let mut seen = Vec::new();
+        while let Some(c) = file.next_chunk(2, 1 << 20).expect("read") {
+            assert_eq!(c.damaged, 0);
+            seen.extend(c.entries.into_iter().map(|e| match e {
+                Entry::Linked(r) => format!("linked {} seq {}", r.record.id, r.seq),
+                Entry::Pending(r) => format!("pending {}", r.id),
+            }));
+        }
+        assert_eq!(
+            seen,
+            [
+                "linked req_0 seq 1",
+                "linked req_1 seq 2",
+                "pending req_2",
+                "pending req_3",
+                "pending req_4"
+            ]
+        );
         spool.replay_done().expect("done");
         assert!(spool.is_empty());
     }

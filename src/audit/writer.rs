@@ -476,67 +476,80 @@ impl Task {
         }
     }
 
-    /// Moves the spool into the database, in order; on failure the spool stays for next time.
+    /// Moves the spool into the database, in order, a chunk at a time (a spool that grew
+    /// during a long outage is never read into memory whole); on failure what is left stays
+    /// for next time.
     async fn replay(&mut self) {
         // Bounded: appends can arrive while a replay runs; the next tick takes those.
         for _ in 0..4 {
-            let contents = match self.shared.spool.take_for_replay() {
-                Ok(Some(c)) => c,
+            let mut file = match self.shared.spool.take_for_replay() {
+                Ok(Some(f)) => f,
                 Ok(None) => return,
                 Err(e) => {
                     tracing::error!(error = %e, "Cannot read the audit spool.");
                     return;
                 }
             };
-            if contents.damaged > 0 {
-                tracing::warn!(
-                    damaged = contents.damaged,
-                    "Skipped damaged audit spool lines (torn writes)."
-                );
-            }
-            let had_pending = contents
-                .entries
-                .iter()
-                .any(|e| matches!(e, Entry::Pending(_)));
-            let records: Vec<ChainedRecord> = contents
-                .entries
-                .into_iter()
-                .map(|e| match e {
-                    Entry::Linked(r) => r,
-                    Entry::Pending(r) => self.chain.link(r),
-                })
-                .collect();
-            match self.store.insert(&records).await {
-                Ok(()) => {
-                    if let Err(e) = self.shared.spool.replay_done() {
-                        tracing::error!(error = %e, "Cannot remove the replayed audit spool.");
+            let (mut rows, mut damaged, mut inserted_any) = (0usize, 0usize, false);
+            loop {
+                let contents = match file.next_chunk(REPLAY_CHUNK_ROWS, REPLAY_CHUNK_BYTES) {
+                    Ok(Some(c)) => c,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "Cannot read the audit spool.");
                         return;
                     }
-                    self.shared
-                        .written
-                        .fetch_add(records.len() as u64, Ordering::Relaxed);
-                    self.shared.set_state(StoreState::Ok);
-                    self.advance_head(&records);
-                    tracing::info!(
-                        rows = records.len(),
-                        "Audit spool replayed into the database."
-                    );
-                }
-                Err(e) => {
-                    // Entries linked just now must keep their place in the chain next time.
-                    if had_pending {
+                };
+                damaged += contents.damaged;
+                let had_pending = contents
+                    .entries
+                    .iter()
+                    .any(|e| matches!(e, Entry::Pending(_)));
+                let records: Vec<ChainedRecord> = contents
+                    .entries
+                    .into_iter()
+                    .map(|e| match e {
+                        Entry::Linked(r) => r,
+                        Entry::Pending(r) => self.chain.link(r),
+                    })
+                    .collect();
+                if let Err(e) = self.store.insert(&records).await {
+                    // Entries linked just now must keep their place in the chain next time, and
+                    // chunks already in the database must not be replayed with pending entries
+                    // linked a second time: what is left is rewritten as it now stands.
+                    if had_pending || inserted_any {
                         let linked: Vec<Entry> = records.into_iter().map(Entry::Linked).collect();
-                        if self.shared.spool.keep_for_replay(&linked).is_err() {
+                        if let Err(e) = self.shared.spool.keep_for_replay(&linked, file) {
+                            tracing::error!(error = %e, "Cannot rewrite the audit spool after a failed replay.");
                             self.shared.set_state(StoreState::Failing);
                         }
                     }
                     tracing::debug!(error = %e, "Audit database still unavailable.");
                     return;
                 }
+                inserted_any = true;
+                rows += records.len();
+                self.shared
+                    .written
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+                self.advance_head(&records);
             }
+            if damaged > 0 {
+                tracing::warn!(damaged, "Skipped damaged audit spool lines (torn writes).");
+            }
+            if let Err(e) = self.shared.spool.replay_done() {
+                tracing::error!(error = %e, "Cannot remove the replayed audit spool.");
+                return;
+            }
+            self.shared.set_state(StoreState::Ok);
+            tracing::info!(rows, "Audit spool replayed into the database.");
         }
     }
 }
+
+/// A replay reads and inserts the spool this many records (or bytes of spool lines) at a time.
+const REPLAY_CHUNK_ROWS: usize = 1_000;
+const REPLAY_CHUNK_BYTES: usize = 16 << 20;
 
 /// Where an instance's chain heads are anchored outside the database: beside the spool, with
 /// the extension `head` (`warden-audit.spool` → `warden-audit.head`).

@@ -373,7 +373,8 @@ mod writer {
         }
         writer.flush().await;
         outage(&url, true).await;
-        for i in 0..200 {
+        // More than one replay chunk (1,000 records) goes through the spool.
+        for i in 0..2_500 {
             writer
                 .submit(record(&format!("req_during_{i}"), "support"))
                 .expect("accepted");
@@ -384,7 +385,7 @@ mod writer {
             StoreState::Spooling,
             "the database is down: records are spooled"
         );
-        assert!(writer.spooled() >= 200);
+        assert!(writer.spooled() >= 2_500);
         outage(&url, false).await;
         for i in 0..50 {
             writer
@@ -395,12 +396,12 @@ mod writer {
         assert_eq!(writer.state(), StoreState::Ok);
         assert_eq!(
             store.count().await.expect("count"),
-            300,
+            2_600,
             "every record exactly once"
         );
         assert_eq!(
             store.verify().await.expect("verify"),
-            Ok(300),
+            Ok(2_600),
             "and the chain is intact"
         );
     }
