@@ -341,6 +341,28 @@ impl Trail {
         }
         let (policy, prompt, output, tool_inputs) =
             (self.policy, self.prompt, self.output, self.tool_inputs);
+        // What waits in the queue is only what the storage mode will keep, copied out of the
+        // buffers it came in: a request body is a slice of hyper's read buffer, and holding the
+        // slice would hold the whole buffer (measured: 2-3x the queue's byte budget).
+        let mode = policy.as_ref().map(|p| p.audit.storage);
+        let own = |b: &Bytes| Bytes::copy_from_slice(b);
+        let prompt = match (mode, prompt) {
+            (None | Some(StorageMode::None), _) | (_, None) => None,
+            (Some(StorageMode::Redacted), Some((original, sent))) => Some(match sent {
+                Some(sent) => (Bytes::new(), Some(own(&sent))),
+                None => (own(&original), None),
+            }),
+            (Some(StorageMode::Full | StorageMode::Hash), Some((original, _))) => {
+                Some((own(&original), None))
+            }
+        };
+        let (output, tool_inputs) = match mode {
+            None | Some(StorageMode::None) => (None, Vec::new()),
+            Some(_) => (
+                output.as_ref().map(own),
+                tool_inputs.iter().map(own).collect(),
+            ),
+        };
         let bytes = prompt.as_ref().map_or(0, |(original, sent)| {
             original.len() + sent.as_ref().map_or(0, Bytes::len)
         }) + output.as_ref().map_or(0, Bytes::len)
