@@ -57,12 +57,16 @@ fn pinned() -> bool {
 }
 
 fn command(cpu: &str) -> Command {
+    command_for(BIN, cpu)
+}
+
+fn command_for(program: &str, cpu: &str) -> Command {
     if pinned() {
         let mut c = Command::new("taskset");
-        c.args(["-c", cpu, BIN]);
+        c.args(["-c", cpu, program]);
         c
     } else {
-        Command::new(BIN)
+        Command::new(program)
     }
 }
 
@@ -274,6 +278,52 @@ async fn held_streams(t: &Target, n: usize) -> Vec<tokio::task::JoinHandle<()>> 
     tasks
 }
 
+/// Starts nginx as a single process (no master, no daemon) proxying to `upstream` with
+/// keep-alive connections and no buffering (SSE passes through as it comes).
+fn start_nginx(dir: &std::path::Path, upstream: &str, cpu: &str) -> (Proc, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let upstream = upstream.trim_start_matches("http://");
+    let d = dir.display();
+    let conf = dir.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\n\
+             events {{ worker_connections 4096; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/nginx-body;\n  proxy_temp_path {d}/nginx-proxy;\n\
+               client_max_body_size 32m;\n\
+               upstream mock {{ server {upstream}; keepalive 64; }}\n\
+               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
+                 proxy_pass http://mock;\n      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n\
+                 proxy_buffering off;\n      proxy_request_buffering off;\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .expect("nginx config");
+    let proc = command_for("nginx", cpu)
+        .args([
+            "-c",
+            conf.to_str().expect("utf8"),
+            "-e",
+            &format!("{d}/nginx-error.log"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(Proc)
+        .expect("nginx on PATH (LOAD_NGINX=1)");
+    let url = format!("127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&url).is_ok() {
+            return (proc, format!("http://{url}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nginx did not start: see {d}/nginx-error.log");
+}
+
 fn us(h: &Histogram<u64>, q: f64) -> u64 {
     h.value_at_quantile(q)
 }
@@ -346,6 +396,12 @@ fn main() {
     let unaudited = std::env::var("LOAD_AUDIT_COMPARE")
         .is_ok_and(|v| v == "1")
         .then(|| start_warden("unaudited", false));
+    // LOAD_NGINX=1: nginx (from PATH; nothing is downloaded) as a plain reverse proxy in front
+    // of the same mock, one process like Warden's one worker thread: what any proxy costs on
+    // this machine, the floor under Warden's figures.
+    let nginx = std::env::var("LOAD_NGINX")
+        .is_ok_and(|v| v == "1")
+        .then(|| start_nginx(&dir, &mock_url, warden_cpu));
     let warden_pid = warden.0.id();
     if pinned() {
         let me = std::process::id().to_string();
@@ -369,12 +425,20 @@ fn main() {
         key_header: ("x-api-key", WARDEN_KEY.into()),
     };
     let mut targets = vec![direct.clone(), through.clone()];
+    let nginx_target = nginx.as_ref().map(|(_, url)| Target {
+        name: "nginx",
+        url: url.clone(),
+        key_header: ("x-api-key", "sk-ant-bench-direct".into()),
+    });
     if let Some((_, url)) = &unaudited {
         targets.push(Target {
             name: "warden, audit off",
             url: url.clone(),
             key_header: ("x-api-key", WARDEN_KEY.into()),
         });
+    }
+    if let Some(t) = &nginx_target {
+        targets.push(t.clone());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -459,6 +523,29 @@ fn main() {
             println!("{label:<34}{off:>10}{on:>10}{:>10}", on - off);
         }
     }
+    if nginx_target.is_some() {
+        let n = targets.len() - 1;
+        println!(
+            "\n{:<34}{:>10}{:>10}",
+            "c=1 added over direct (µs)", "nginx", "warden"
+        );
+        for (label, h, ttfb, q) in [
+            ("non-streaming p50", &json, false, 0.5),
+            ("non-streaming p99", &json, false, 0.99),
+            ("streaming first byte p50", &sse, true, 0.5),
+            ("streaming first byte p99", &sse, true, 0.99),
+        ] {
+            let pick = |i: usize| {
+                let hist = if ttfb { &h[i].ttfb } else { &h[i].total };
+                us(hist, q) as i64
+            };
+            println!(
+                "{label:<34}{:>10}{:>10}",
+                pick(n) - pick(0),
+                pick(1) - pick(0)
+            );
+        }
+    }
 
     let direct_rps = rt.block_on(rps(&direct, seconds));
     let warden_rps = rt.block_on(rps(&through, seconds));
@@ -466,6 +553,25 @@ fn main() {
         "\nc={CONCURRENCY} non-streaming RPS: direct {direct_rps:.0}, warden {warden_rps:.0}, ratio {:.2}",
         warden_rps / direct_rps
     );
+    if let Some((_, url)) = &unaudited {
+        let t = Target {
+            name: "warden, audit off",
+            url: url.clone(),
+            key_header: ("x-api-key", WARDEN_KEY.into()),
+        };
+        let off_rps = rt.block_on(rps(&t, seconds));
+        println!(
+            "c={CONCURRENCY} non-streaming RPS through Warden with auditing off: {off_rps:.0}, ratio {:.2}",
+            off_rps / direct_rps
+        );
+    }
+    if let Some(t) = &nginx_target {
+        let nginx_rps = rt.block_on(rps(t, seconds));
+        println!(
+            "c={CONCURRENCY} non-streaming RPS through nginx: {nginx_rps:.0}, ratio {:.2}",
+            nginx_rps / direct_rps
+        );
+    }
     println!(
         "Warden RSS: idle {:.1} MB, peak {:.1} MB",
         idle_rss as f64 / 1024.0,
