@@ -79,13 +79,7 @@ impl Spool {
         };
         let mut buf = Vec::new();
         for entry in entries {
-            let entry_json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
-            let line = Line {
-                sum: checksum(&entry_json),
-                entry: entry.clone(),
-            };
-            serde_json::to_writer(&mut buf, &line).map_err(std::io::Error::other)?;
-            buf.push(b'\n');
+            write_line(&mut buf, entry)?;
         }
         file.write_all(&buf)?;
         if sync {
@@ -142,18 +136,11 @@ impl Spool {
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
         let mut f = std::io::BufWriter::new(File::create(&tmp)?);
+        let mut buf = Vec::new();
         for entry in entries {
-            let entry_json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
-            serde_json::to_writer(
-                &mut f,
-                &Line {
-                    sum: checksum(&entry_json),
-                    entry: entry.clone(),
-                },
-            )
-            .map_err(std::io::Error::other)?;
-            f.write_all(b"\n")?;
+            write_line(&mut buf, entry)?;
         }
+        f.write_all(&buf)?;
         std::io::copy(&mut rest.reader, &mut f)?;
         let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
@@ -191,6 +178,19 @@ impl ReplayFile {
         }
         Ok((!contents.entries.is_empty() || contents.damaged > 0).then_some(contents))
     }
+}
+
+/// Appends one spool line, `{"sum":…,"entry":…}`: the entry is serialized once, for its
+/// checksum and for the line (a clone and a second serialization of a prompt-sized record cost
+/// the request path when the queue spills).
+fn write_line(buf: &mut Vec<u8>, entry: &Entry) -> std::io::Result<()> {
+    let entry_json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+    buf.extend_from_slice(b"{\"sum\":\"");
+    buf.extend_from_slice(checksum(&entry_json).as_bytes());
+    buf.extend_from_slice(b"\",\"entry\":");
+    buf.extend_from_slice(entry_json.as_bytes());
+    buf.extend_from_slice(b"}\n");
+    Ok(())
 }
 
 /// One spool line: its entry if intact; `None` (and `damaged` counted) if torn or altered.
