@@ -253,3 +253,31 @@ fn personal_data_is_found_at_every_offset_among_other_numbers() {
         }
     }
 }
+
+#[test]
+fn every_context_word_starts_with_a_byte_the_context_check_looks_for() {
+    for w in NOT_PII_CONTEXT {
+        assert!(CONTEXT_FIRST_BYTES.contains(&w.as_bytes()[0]), "{w}");
+    }
+}
+
+#[test]
+fn iban_checksums_hold_for_every_country_length() {
+    // Valid examples (the registry's own) and the same with one digit changed.
+    for iban in [
+        "NO9386011117947",
+        "BE68539007547034",
+        "NL91ABNA0417164300",
+        "DE89370400440532013000",
+        "GB29NWBK60161331926819",
+        "FR1420041010050500013M02606",
+        "MT84MALT011000012345MTLCAST001S",
+        "LC55HEMM000100010012001200023015",
+    ] {
+        assert!(validate::iban(iban), "{iban}");
+        let mut broken = iban.as_bytes().to_vec();
+        broken[6] = if broken[6] == b'1' { b'2' } else { b'1' };
+        let broken = String::from_utf8(broken).expect("ascii");
+        assert!(!validate::iban(&broken), "{broken}");
+    }
+}

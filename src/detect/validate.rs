@@ -137,20 +137,20 @@ pub fn iban(s: &str) -> bool {
         return false;
     }
     let rearranged = compact[4..].iter().chain(&compact[..4]);
-    let mut rem: u32 = 0;
+    // Mod 97 of the digit string, reduced only when the accumulator nears overflow (a division
+    // per character was most of this function's time on text dense with IBANs).
+    let mut rem: u64 = 0;
     for &c in rearranged {
-        let v = match c {
-            b'0'..=b'9' => u32::from(c - b'0'),
-            b'A'..=b'Z' => u32::from(c - b'A') + 10,
+        rem = match c {
+            b'0'..=b'9' => rem * 10 + u64::from(c - b'0'),
+            b'A'..=b'Z' => rem * 100 + u64::from(c - b'A') + 10,
             _ => return false,
         };
-        rem = if v >= 10 {
-            (rem * 100 + v) % 97
-        } else {
-            (rem * 10 + v) % 97
-        };
+        if rem >= 1 << 56 {
+            rem %= 97;
+        }
     }
-    rem == 1
+    rem % 97 == 1
 }
 
 fn iban_length(country: &str) -> Option<usize> {
