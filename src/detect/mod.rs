@@ -265,6 +265,9 @@ pub struct Scanner {
     free: Option<FreeGroup>,
     /// Built-in personal-data patterns (all validated, all containing digits).
     numeric: Option<FreeGroup>,
+    /// The built-in IBAN rule, when the policy scans for IBANs: matched by hand (see
+    /// [`match_iban`]) rather than by the numeric group's regex.
+    iban_rule: Option<usize>,
     /// Longest keyword or listed word, for the stream hold-back window.
     max_literal_len: usize,
 }
@@ -310,6 +313,34 @@ fn compile_regex(rule: &str, pattern: &str) -> Result<Regex, BuildError> {
     Ok(re)
 }
 
+/// The built-in IBAN pattern, by hand: `(?-u:\b)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)`
+/// taken exactly as long as the country's IBAN (a single space allowed before each group of
+/// four), which is the only span of that pattern the IBAN validator accepts (a property test
+/// compares the two). The word boundary before `start` is the caller's. On text dense with
+/// IBANs, the regex here was about a sixth of the scanner's time.
+fn match_iban(b: &[u8], start: usize) -> Option<usize> {
+    let expected = validate::iban_length(b.get(start..start + 2)?)?;
+    if !b.get(start + 2..start + 4)?.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let (mut i, mut n) = (start + 4, 4);
+    while n < expected {
+        if n % 4 == 0 && b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        let c = *b.get(i)?;
+        if !(c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            return None;
+        }
+        i += 1;
+        n += 1;
+    }
+    match b.get(i) {
+        Some(c) if c.is_ascii_alphanumeric() || *c == b'_' => None,
+        _ => Some(i),
+    }
+}
+
 impl Scanner {
     pub fn new(specs: Vec<RuleSpec>) -> Result<Self, BuildError> {
         let mut rules = Vec::with_capacity(specs.len());
@@ -330,6 +361,7 @@ impl Scanner {
         let mut free_rules = Vec::new();
         let mut numeric_patterns = Vec::new();
         let mut numeric_rules = Vec::new();
+        let mut iban_rule = None;
         for (i, spec) in specs.into_iter().enumerate() {
             let info = RuleInfo {
                 id: spec.id.clone(),
@@ -396,6 +428,9 @@ impl Scanner {
                 }
                 Matcher::Free { regex, validator } => {
                     compile_regex(&spec.id, &regex)?;
+                    if validator == Validator::Iban {
+                        iban_rule = Some(i);
+                    }
                     if validator == Validator::None {
                         free_patterns.push(regex);
                         free_rules.push(i);
@@ -451,6 +486,7 @@ impl Scanner {
             triggers,
             free,
             numeric,
+            iban_rule,
             max_literal_len,
         })
     }
@@ -627,12 +663,16 @@ impl Scanner {
         let b = text.as_bytes();
         let word = |i: usize| b[i].is_ascii_alphanumeric() || b[i] == b'_';
         let lead = |n: usize| at >= n && (at == n || !word(at - n - 1));
+        if at >= 2 && b[at - 2].is_ascii_uppercase() && b[at - 1].is_ascii_uppercase() {
+            // Two capitals before the digits: only an IBAN starts like this, and nothing else
+            // can start at the digits (a letter precedes them).
+            let start = at - 2;
+            let rule = self.iban_rule.filter(|_| lead(2))?;
+            let end = match_iban(b, start).filter(|&end| validate::iban(&text[start..end]))?;
+            found.push(Detection { rule, start, end });
+            return Some(end);
+        }
         let starts = [
-            (at >= 2
-                && b[at - 2].is_ascii_uppercase()
-                && b[at - 1].is_ascii_uppercase()
-                && lead(2))
-            .then(|| at - 2),
             (at >= 1 && matches!(b[at - 1], b'+' | b'(')).then(|| at - 1),
             lead(0).then_some(at),
         ];

@@ -281,3 +281,58 @@ fn iban_checksums_hold_for_every_country_length() {
         assert!(!validate::iban(&broken), "{broken}");
     }
 }
+
+mod iban_by_hand {
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALID: &[&str] = &[
+        "NO9386011117947",
+        "BE68539007547034",
+        "NL91ABNA0417164300",
+        "DE89370400440532013000",
+        "GB29NWBK60161331926819",
+        "FR1420041010050500013M02606",
+        "MT84MALT011000012345MTLCAST001S",
+    ];
+
+    /// What the IBAN regex and its validator make of `text` from offset 0.
+    fn by_regex(text: &str) -> Option<usize> {
+        let spec = pii_rule("pii.iban", false).expect("rule");
+        let Matcher::Free { regex, .. } = spec.matcher else {
+            unreachable!("the IBAN rule is a keywordless pattern")
+        };
+        let re = regex::Regex::new(&format!("^(?:{regex})")).expect("regex");
+        re.find(text)
+            .filter(|m| validate::iban(m.as_str()))
+            .map(|m| m.end())
+    }
+
+    proptest! {
+        /// The hand-written matcher takes exactly the span the regex takes whenever the
+        /// validator would accept it, whatever the spacing and whatever follows.
+        #[test]
+        fn agrees_with_the_regex(
+            which in 0..VALID.len(),
+            spaces in proptest::collection::vec(any::<bool>(), 8),
+            stray_space in proptest::option::of(5usize..30),
+            tail in "[A-Za-z0-9 _.,\\-]{0,6}",
+        ) {
+            let compact = VALID[which];
+            let mut text = String::new();
+            for (i, c) in compact.chars().enumerate() {
+                if i > 0 && i % 4 == 0 && spaces[i / 4 - 1] {
+                    text.push(' ');
+                }
+                if stray_space == Some(i) {
+                    text.push(' ');
+                }
+                text.push(c);
+            }
+            text.push_str(&tail);
+            let by_hand = match_iban(text.as_bytes(), 0)
+                .filter(|&end| validate::iban(&text[..end]));
+            prop_assert_eq!(by_hand, by_regex(&text), "{:?}", text);
+        }
+    }
+}
