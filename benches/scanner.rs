@@ -103,6 +103,30 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Each delta timed on its own, for the per-delta p99 (criterion gives means).
+    let mut ns: Vec<u128> = Vec::with_capacity(deltas.len() * 200);
+    for _ in 0..200 {
+        let mut guard = ReplyGuard::new(policy.clone(), restore.clone(), Default::default());
+        let mut out = Vec::new();
+        guard.on_event(start.clone(), &mut out).expect("ok");
+        for d in &deltas {
+            let d = d.clone();
+            let t = std::time::Instant::now();
+            guard.on_event(d, &mut out).expect("ok");
+            ns.push(t.elapsed().as_nanos());
+            out.clear();
+        }
+    }
+    ns.sort_unstable();
+    let p = |q: f64| ns[((ns.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    println!(
+        "reply_stage per text delta ({} timed): p50 {:.2} µs, p99 {:.2} µs, max {:.1} µs",
+        ns.len(),
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
 }
 
 criterion_group!(benches, bench);
