@@ -21,7 +21,8 @@ pub enum Entry {
     Pending(ExchangeRecord),
 }
 
-#[derive(Serialize, Deserialize)]
+/// A spool line as read back; [`write_line`] writes the same shape.
+#[derive(Deserialize)]
 struct Line {
     sum: String,
     entry: Entry,

@@ -287,7 +287,11 @@ impl AuditWriter {
                     mpsc::error::TrySendError::Full(Msg::Record(r, finish, _))
                     | mpsc::error::TrySendError::Closed(Msg::Record(r, finish, _)),
                 ) => Some((r, finish)),
-                Err(_) => None,
+                // Only records are sent here; were it anything else, say so rather than drop it.
+                Err(_) => {
+                    self.shared.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
+                    return Err(Unavailable);
+                }
             }
         };
         let Some((mut r, finish)) = refused else {

@@ -346,15 +346,12 @@ impl Trail {
         // slice would hold the whole buffer (measured: 2-3x the queue's byte budget).
         let mode = policy.as_ref().map(|p| p.audit.storage);
         let own = |b: &Bytes| Bytes::copy_from_slice(b);
+        // The prompt to keep, and whether it is the text as sent upstream (the filters'
+        // rewrite: `redacted` keeps it as it is) or as received.
         let prompt = match (mode, prompt) {
             (None | Some(StorageMode::None), _) | (_, None) => None,
-            (Some(StorageMode::Redacted), Some((original, sent))) => Some(match sent {
-                Some(sent) => (Bytes::new(), Some(own(&sent))),
-                None => (own(&original), None),
-            }),
-            (Some(StorageMode::Full | StorageMode::Hash), Some((original, _))) => {
-                Some((own(&original), None))
-            }
+            (Some(StorageMode::Redacted), Some((_, Some(sent)))) => Some((own(&sent), true)),
+            (Some(_), Some((original, _))) => Some((own(&original), false)),
         };
         let (output, tool_inputs) = match mode {
             None | Some(StorageMode::None) => (None, Vec::new()),
@@ -363,20 +360,19 @@ impl Trail {
                 tool_inputs.iter().map(own).collect(),
             ),
         };
-        let bytes = prompt.as_ref().map_or(0, |(original, sent)| {
-            original.len() + sent.as_ref().map_or(0, Bytes::len)
-        }) + output.as_ref().map_or(0, Bytes::len)
+        let bytes = prompt.as_ref().map_or(0, |(p, _)| p.len())
+            + output.as_ref().map_or(0, Bytes::len)
             + tool_inputs.iter().map(Bytes::len).sum::<usize>();
         let finish = policy.map(|policy| {
             Box::new(move |r: &mut ExchangeRecord| {
-                if let Some((original, sent)) = prompt {
-                    r.prompt = stored(&policy, &original, sent.as_deref());
+                if let Some((prompt, as_sent)) = prompt {
+                    r.prompt = stored(&policy, &prompt, as_sent);
                 }
                 if let Some(output) = output {
-                    r.output = stored(&policy, &output, None);
+                    r.output = stored(&policy, &output, false);
                 }
                 for (row, input) in r.tool_calls.iter_mut().zip(tool_inputs) {
-                    row.input = stored(&policy, &input, None);
+                    row.input = stored(&policy, &input, false);
                 }
             }) as crate::audit::writer::Finisher
         });
@@ -398,21 +394,19 @@ fn finding_row(f: &Finding) -> FindingRow {
     }
 }
 
-/// What the store keeps of `original` under the policy's storage mode. `as_sent` is the request
-/// as it went upstream, already redacted by the filters.
-fn stored(policy: &Policy, original: &[u8], as_sent: Option<&[u8]>) -> Option<String> {
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+/// What the store keeps of `text` under the policy's storage mode. `as_sent`: `text` is the
+/// request as it went upstream, already rewritten by the filters.
+fn stored(policy: &Policy, text: &[u8], as_sent: bool) -> Option<String> {
+    let owned = || String::from_utf8_lossy(text).into_owned();
     Some(cap(match policy.audit.storage {
         StorageMode::None => return None,
-        StorageMode::Hash => hex::encode(Sha256::digest(original)),
+        StorageMode::Hash => hex::encode(Sha256::digest(text)),
         // Secrets are never stored in plaintext, whatever the mode.
-        StorageMode::Full => redact_for_storage(policy, &text(original), true),
+        StorageMode::Full => redact_for_storage(policy, &owned(), true),
         // What went upstream was rewritten by the filters already; anything else (a blocked
         // request, the model's output) is redacted here.
-        StorageMode::Redacted => match as_sent {
-            Some(sent) => text(sent),
-            None => redact_for_storage(policy, &text(original), false),
-        },
+        StorageMode::Redacted if as_sent => owned(),
+        StorageMode::Redacted => redact_for_storage(policy, &owned(), false),
     }))
 }
 

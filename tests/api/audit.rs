@@ -713,6 +713,73 @@ mod gateway {
         assert_eq!(store.verify().await.expect("verify"), Ok(1));
     }
 
+    /// Each storage mode keeps what it says of the prompt and the output: `full` the request as
+    /// received with secrets still redacted, `redacted` the text as it went upstream, `hash` the
+    /// SHA-256 of the request as received, `none` nothing.
+    #[tokio::test]
+    async fn each_storage_mode_keeps_what_it_says_and_never_a_secret() {
+        use sha2::Digest;
+        const EMAIL: &str = "jane.doe@example.com";
+        for mode in ["full", "redacted", "hash", "none"] {
+            let dir = std::env::temp_dir().join(unique(&format!("warden-storage-{mode}")));
+            std::fs::create_dir_all(&dir).expect("dir");
+            let default = std::fs::read_to_string(bundled_policies().join("default.yaml"))
+                .expect("bundled default");
+            std::fs::write(
+                dir.join("default.yaml"),
+                format!("{default}\naudit:\n  storage: {mode}\n"),
+            )
+            .expect("policy");
+            let app = TestApp::start_with(|c| c.policies.dir = dir.clone()).await;
+            let body = ask(
+                &format!("mail {EMAIL} with the key {AWS_KEY}"),
+                "claude-sonnet-4-5",
+                false,
+            );
+            let r = app
+                .post("/v1/messages")
+                .body(serde_json::to_vec(&body).expect("json"))
+                .header("content-type", "application/json")
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(r.status(), 200, "{mode}");
+            let id = request_id(&r);
+            let _ = r.text().await;
+            app.warden.state.audit.flush().await;
+            let url = format!(
+                "sqlite://{}",
+                app.warden.state.config.audit.sqlite_path.display()
+            );
+            let rows = rows(&url).await;
+            let row = &rows
+                .iter()
+                .find(|r| r.record.id == id)
+                .expect("row for the exchange")
+                .record;
+            assert_eq!(row.storage_mode, mode);
+            let prompt = row.prompt.clone().unwrap_or_default();
+            assert!(!prompt.contains(AWS_KEY), "{mode}: {prompt}");
+            match mode {
+                "full" => {
+                    assert!(prompt.contains(EMAIL), "{prompt}");
+                    assert!(prompt.contains("[REDACTED:aws_access_key_id]"), "{prompt}");
+                }
+                "redacted" => {
+                    assert!(!prompt.contains(EMAIL), "{prompt}");
+                    assert!(prompt.contains("[REDACTED:aws_access_key_id]"), "{prompt}");
+                }
+                "hash" => {
+                    let sent = serde_json::to_vec(&body).expect("json");
+                    assert_eq!(prompt, hex::encode(sha2::Sha256::digest(&sent)));
+                    assert_eq!(row.output.as_ref().map(String::len), Some(64));
+                }
+                _ => assert!(row.prompt.is_none() && row.output.is_none()),
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
     /// `audit.enabled: false` (for measuring what auditing costs) records nothing and says so
     /// where ops look: `/readyz` and the `warden_audit_enabled` gauge.
     #[tokio::test]
