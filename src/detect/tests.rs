@@ -112,6 +112,14 @@ fn pii_rules_validate_what_they_match() {
         "pii.iban",
         "DE89 3704 0044 0532 0130 00",
     );
+    // A one-letter word after the number is not part of it (a greedy pattern would take it
+    // and then fail the length check).
+    assert_finds(
+        &s,
+        "pay BE68539007547034 A/C 7",
+        "pii.iban",
+        "BE68539007547034",
+    );
     assert_finds(&s, "SSN 123-45-6789", "pii.ssn", "123-45-6789");
     assert_finds(
         &s,
@@ -302,8 +310,11 @@ mod iban_by_hand {
     }
 
     proptest! {
-        /// The hand-written matcher takes exactly the span the regex takes whenever the
-        /// validator would accept it, whatever the spacing and whatever follows.
+        /// Whenever the regex and its validator accept a span, the hand-written matcher takes
+        /// exactly that span, whatever the spacing and whatever follows. It may also find the
+        /// IBAN where the regex cannot: the regex's optional last group swallows a following
+        /// short word (`BE68539007547034 A`) and the validator then rejects the whole; the
+        /// hand matcher stops at the country's length. What it finds is always the IBAN itself.
         #[test]
         fn agrees_with_the_regex(
             which in 0..VALID_IBANS.len(),
@@ -325,7 +336,12 @@ mod iban_by_hand {
             text.push_str(&tail);
             let by_hand = match_iban(text.as_bytes(), 0)
                 .filter(|&end| validate::iban(&text[..end]));
-            prop_assert_eq!(by_hand, by_regex(&text), "{:?}", text);
+            if let Some(end) = by_regex(&text) {
+                prop_assert_eq!(by_hand, Some(end), "{:?}", text);
+            }
+            if let Some(end) = by_hand {
+                prop_assert_eq!(text[..end].replace(' ', ""), compact, "{:?}", text);
+            }
         }
     }
 }
