@@ -110,6 +110,11 @@ fn bench(c: &mut Criterion) {
             b.iter(|| detector.model().logit(std::hint::black_box(text)))
         });
     }
+    for (name, text) in &inputs {
+        group.bench_function(format!("walk/{name}"), |b| {
+            b.iter(|| detector.model().logit_by_walk(std::hint::black_box(text)))
+        });
+    }
     group.finish();
     for (name, text) in &inputs {
         percentiles(&detector, name, text);
