@@ -1,6 +1,7 @@
 //! Injection detector cost on a realistic 20 KB tool result: a fetched HTML page and a source
 //! file, each scanned whole (rules, hidden text, base64, model), plus the model alone. Prints
-//! p50/p99 from a plain loop after criterion's means.
+//! p50/p99 from a plain loop after criterion's means. `walk/` is the same model scored by the
+//! per-byte feature walk training uses, for comparison with the fast path.
 //!
 //! Run: `cargo bench --bench injection`.
 
