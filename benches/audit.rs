@@ -2,7 +2,8 @@
 //! database on WARDEN_TEST_DATABASE_URL, default 127.0.0.1:5432) and into the embedded SQLite
 //! store; and what `submit` costs the request path.
 //!
-//! Run: `cargo bench --bench audit` (AUDIT_RECORDS sets the count, default 100,000).
+//! Run: `cargo bench --bench audit` (AUDIT_RECORDS sets the count, default 100,000;
+//! AUDIT_PROMPT_REPEAT the prompt's length in 55-byte sentences, default 8: 75 makes it 4 KB).
 
 use std::time::Instant;
 
@@ -34,7 +35,14 @@ fn record(i: usize) -> ExchangeRecord {
         input_tokens: Some(1000),
         output_tokens: Some(200),
         storage_mode: "redacted".into(),
-        prompt: Some("Please review this function and suggest improvements. ".repeat(8)),
+        prompt: Some(
+            "Please review this function and suggest improvements. ".repeat(
+                std::env::var("AUDIT_PROMPT_REPEAT")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(8),
+            ),
+        ),
         output: Some("Here are three improvements.".into()),
         findings: vec![FindingRow {
             class: "secrets".into(),

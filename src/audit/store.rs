@@ -216,6 +216,11 @@ impl AuditStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
+            // Rows carry whole prompts (4–10 KB is common): with the default 4 KB pages most
+            // spill into overflow pages. 64 KB pages: +22 % records/s with 4 KB prompts, +15 %
+            // with 0.5 KB ones (`cargo bench --bench audit`). Applies when the file is created;
+            // an existing WAL database keeps its page size.
+            .page_size(65536)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

@@ -269,6 +269,19 @@ async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
     }
 }
 
+#[tokio::test]
+async fn a_new_sqlite_store_uses_large_pages_for_prompt_sized_rows() {
+    let (store, _) = sqlite_store().await;
+    let AuditStore::Sqlite(pool) = &store else {
+        unreachable!("sqlite_store opens SQLite")
+    };
+    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size")
+        .fetch_one(pool)
+        .await
+        .expect("pragma");
+    assert_eq!(page_size, 65536);
+}
+
 mod writer {
     use super::*;
     use warden::audit::{AuditWriter, StoreState, WriterConfig};
