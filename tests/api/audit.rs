@@ -22,15 +22,27 @@ pub async fn postgres_store() -> (AuditStore, String) {
     let admin = sqlx::PgPool::connect(&admin_url())
         .await
         .expect("Postgres answers at WARDEN_TEST_DATABASE_URL (scripts/test starts one if needed)");
-    // Databases left by earlier runs (other process ids) are dropped; this run's are kept until
-    // the next run, so a failing test's data can be inspected.
-    let mine = format!("warden_test_{}_", std::process::id());
+    // Databases left by earlier runs (processes no longer alive) are dropped; this run's, and
+    // those of test processes running beside it (cargo nextest runs one per test), are kept,
+    // so a failing test's data can be inspected until the next run.
     let old: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'warden_test_%'")
             .fetch_all(&admin)
             .await
             .unwrap_or_default();
-    for db in old.iter().filter(|d| !d.starts_with(&mine)) {
+    let left_behind = |db: &&String| {
+        let pid = db
+            .strip_prefix("warden_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        match pid {
+            Some(pid) => {
+                pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            }
+            None => false,
+        }
+    };
+    for db in old.iter().filter(left_behind) {
         let _ = admin
             .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
             .await;
