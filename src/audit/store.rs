@@ -134,7 +134,7 @@ macro_rules! insert_children {
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::new($insert);
             q.push_values(chunk, |mut $b, (id, i, $row)| {
-                $b.push_bind(id.to_string()).push_bind(*i as i32);
+                $b.push_bind(*id).push_bind(*i as i32);
                 $binds
             });
             q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
@@ -256,34 +256,34 @@ impl AuditStore {
                 let mut q = QueryBuilder::new(format!("INSERT INTO exchanges ({EXCHANGE_COLUMNS}) "));
                 q.push_values(chunk, |mut b, c| {
                     let r = &c.record;
-                    b.push_bind(r.id.clone())
-                        .push_bind(c.instance_id.clone())
+                    b.push_bind(r.id.as_str())
+                        .push_bind(c.instance_id.as_str())
                         .push_bind(c.seq)
                         .push_bind(r.occurred_at)
-                        .push_bind(r.upstream_request_id.clone())
-                        .push_bind(r.key_id.clone())
-                        .push_bind(r.principal.clone())
-                        .push_bind(r.team.clone())
-                        .push_bind(r.client_addr.clone())
-                        .push_bind(r.user_agent.clone())
-                        .push_bind(r.endpoint.clone())
-                        .push_bind(r.model.clone())
+                        .push_bind(r.upstream_request_id.as_deref())
+                        .push_bind(r.key_id.as_str())
+                        .push_bind(r.principal.as_str())
+                        .push_bind(r.team.as_str())
+                        .push_bind(r.client_addr.as_deref())
+                        .push_bind(r.user_agent.as_deref())
+                        .push_bind(r.endpoint.as_str())
+                        .push_bind(r.model.as_deref())
                         .push_bind(r.streamed)
-                        .push_bind(r.policy_name.clone())
-                        .push_bind(r.policy_version.clone())
+                        .push_bind(r.policy_name.as_deref())
+                        .push_bind(r.policy_version.as_deref())
                         .push_bind(r.decision.as_str())
                         .push_bind(r.status)
-                        .push_bind(r.rule.clone())
+                        .push_bind(r.rule.as_deref())
                         .push_bind(r.latency_us)
                         .push_bind(r.upstream_latency_us)
                         .push_bind(r.input_tokens)
                         .push_bind(r.output_tokens)
-                        .push_bind(r.storage_mode.clone())
-                        .push_bind(r.prompt.clone())
-                        .push_bind(r.output.clone())
-                        .push_bind(c.prev_hash.clone())
-                        .push_bind(c.hash.clone())
-                        .push_bind(r.traceparent.clone());
+                        .push_bind(r.storage_mode.as_str())
+                        .push_bind(r.prompt.as_deref())
+                        .push_bind(r.output.as_deref())
+                        .push_bind(c.prev_hash.as_str())
+                        .push_bind(c.hash.as_str())
+                        .push_bind(r.traceparent.as_deref());
                 });
                 q.push(" ON CONFLICT (id) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
@@ -291,28 +291,28 @@ impl AuditStore {
             insert_children!(tx, records, findings,
                 "INSERT INTO findings (exchange_id, ordinal, class, rule, action, location, span_start, span_end, length, fingerprint) ",
                 |b, f| {
-                    b.push_bind(f.class.clone())
-                        .push_bind(f.rule.clone())
-                        .push_bind(f.action.clone())
-                        .push_bind(f.location.clone())
+                    b.push_bind(f.class.as_str())
+                        .push_bind(f.rule.as_str())
+                        .push_bind(f.action.as_str())
+                        .push_bind(f.location.as_str())
                         .push_bind(f.span_start)
                         .push_bind(f.span_end)
                         .push_bind(f.span_end - f.span_start)
-                        .push_bind(f.fingerprint.clone());
+                        .push_bind(f.fingerprint.as_str());
                 });
             insert_children!(tx, records, tool_calls,
                 "INSERT INTO tool_calls (exchange_id, ordinal, tool_use_id, name, input, decision, approval_id) ",
                 |b, t| {
-                    b.push_bind(t.tool_use_id.clone())
-                        .push_bind(t.name.clone())
-                        .push_bind(t.input.clone())
-                        .push_bind(t.decision.clone())
-                        .push_bind(t.approval_id.clone());
+                    b.push_bind(t.tool_use_id.as_str())
+                        .push_bind(t.name.as_str())
+                        .push_bind(t.input.as_deref())
+                        .push_bind(t.decision.as_str())
+                        .push_bind(t.approval_id.as_deref());
                 });
             insert_children!(tx, records, tool_results,
                 "INSERT INTO tool_results (exchange_id, ordinal, tool_use_id, bytes, flagged) ",
                 |b, t| {
-                    b.push_bind(t.tool_use_id.clone())
+                    b.push_bind(t.tool_use_id.as_str())
                         .push_bind(t.bytes)
                         .push_bind(t.flagged);
                 });
