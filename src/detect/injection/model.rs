@@ -364,11 +364,11 @@ impl Model {
     /// The log-odds that `text` carries an injected instruction: its best segment's.
     ///
     /// The same features as [`FeatureConfig::walk`], computed in a different order for speed:
-    /// each segment is first normalised into a buffer, then its character n-grams are summed in
-    /// a loop with no branches and no carried state (every n-gram is one unaligned read, so the
-    /// weight loads overlap), and then its words. The walk interleaves the three and its one
-    /// dependency chain per byte costs twice as much. `logit_by_walk` in the tests is the
-    /// reference.
+    /// each segment is first normalised into a buffer, then its character 4-grams are summed in
+    /// a loop with no branches and no carried state (five from each 8-byte read, so the weight
+    /// loads overlap), and then its words. 14–18 % faster than the walk on 20 KB
+    /// (`cargo bench --bench injection`, `model/` against `walk/`); [`Model::logit_by_walk`] is
+    /// the reference a property test holds it to, bit for bit.
     pub fn logit(&self, text: &str) -> f64 {
         let bytes = text.as_bytes();
         let mut best: Option<f64> = None;
@@ -471,9 +471,8 @@ fn shipped_shape(seg: &[u8], table: &[u8; 1 << 16]) -> (i32, u32) {
     // Character 4-grams, big-endian (the walk's window holds the newest byte lowest), five from
     // each 8-byte read; independent of each other, so the table loads overlap.
     let mut sum = 0i32;
-    let mut chunks = seg.windows(8).step_by(5);
     let mut next = 0;
-    for w in chunks.by_ref() {
+    for w in seg.windows(8).step_by(5) {
         let x = u64::from_be_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
         for k in 0..5 {
             sum += weight(table, ((x >> (32 - 8 * k)) & 0xFFFF_FFFF) | TAG);
