@@ -370,6 +370,11 @@ impl Model {
     /// (`cargo bench --bench injection`, `model/` against `walk/`); [`Model::logit_by_walk`] is
     /// the reference a property test holds it to, bit for bit.
     pub fn logit(&self, text: &str) -> f64 {
+        // The fast path is written for the shipped feature shape; any other shape walks.
+        let table = match <&[u8; 1 << 16]>::try_from(&*self.weights) {
+            Ok(table) if self.config == FeatureConfig::default() => table,
+            _ => return self.logit_by_walk(text),
+        };
         let bytes = text.as_bytes();
         let mut best: Option<f64> = None;
         // The normalised segments, one after another; never longer than the text.
@@ -390,7 +395,7 @@ impl Model {
                     | (segment_bytes >= MAX_SEGMENT_BYTES));
             prev = raw;
             if cut {
-                self.score_segment(&buf[start..len], &mut best);
+                self.score_segment(&buf[start..len], table, &mut best);
                 (start, segment_bytes, space) = (len, 0, 0);
                 continue;
             }
@@ -403,33 +408,15 @@ impl Model {
             space = ws & usize::from(segment_bytes > 0);
         }
         if segment_bytes > 0 {
-            self.score_segment(&buf[start..len], &mut best);
+            self.score_segment(&buf[start..len], table, &mut best);
         }
         best.unwrap_or(f64::from(self.bias))
     }
 
     /// Adds one normalised segment's log-odds to `best`: the bytes `push` would have seen.
     #[inline]
-    fn score_segment(&self, seg: &[u8], best: &mut Option<f64>) {
-        let (sum, count) = match <&[u8; 1 << 16]>::try_from(&*self.weights) {
-            Ok(table) if self.config == FeatureConfig::default() => shipped_shape(seg, table),
-            _ => {
-                let mut walked = BestSegment {
-                    weights: &self.weights,
-                    sum: 0,
-                    count: 0,
-                    best: None,
-                    bias: 0.0,
-                    scale: 1.0,
-                };
-                let mut walk = Walk::new(&self.config);
-                for &b in seg {
-                    walk.push(b, &mut walked);
-                }
-                walk.end_word(&mut walked);
-                (walked.sum, walked.count)
-            }
-        };
+    fn score_segment(&self, seg: &[u8], table: &[u8; 1 << 16], best: &mut Option<f64>) {
+        let (sum, count) = shipped_shape(seg, table);
         if count > 0 {
             let z = f64::from(self.bias)
                 + f64::from(self.scale) * f64::from(sum) / f64::from(count).sqrt();
