@@ -192,9 +192,9 @@ impl SseParser {
             None => (line, &b""[..]),
         };
         match name {
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => self.event = Some(crate::text_lossy(value).into_owned()),
             b"data" => {
-                let value = String::from_utf8_lossy(value);
+                let value = crate::text_lossy(value);
                 match &mut self.data {
                     Some(d) => {
                         d.push('\n');

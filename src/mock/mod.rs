@@ -231,7 +231,7 @@ async fn check_and_record(
                 )
             })
             .collect(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+        body: crate::text_lossy(&bytes).into_owned(),
     });
     if state.options.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(state.options.latency_ms)).await;

@@ -397,7 +397,7 @@ fn finding_row(f: &Finding) -> FindingRow {
 /// What the store keeps of `text` under the policy's storage mode. `as_sent`: `text` is the
 /// request as it went upstream, already rewritten by the filters.
 fn stored(policy: &Policy, text: &[u8], as_sent: bool) -> Option<String> {
-    let owned = || String::from_utf8_lossy(text).into_owned();
+    let owned = || crate::text_lossy(text).into_owned();
     Some(cap(match policy.audit.storage {
         StorageMode::None => return None,
         StorageMode::Hash => hex::encode(Sha256::digest(text)),
