@@ -1,9 +1,7 @@
 //! Injection detector cost on a realistic 20 KB tool result: a fetched HTML page and a source
 //! file, each scanned whole (rules, hidden text, base64, model), plus the model alone. Prints
 //! p50/p99 from a plain loop after criterion's means. `walk/` is the same model scored by the
-//! per-byte feature walk training uses, for comparison with the fast path; `rules/` is the rule
-//! pass alone (keyword automaton, then the regex at candidates) and `rules_whole/` the same rules
-//! by the one regex over the whole text.
+//! per-byte feature walk training uses, for comparison with the fast path.
 //!
 //! Run: `cargo bench --bench injection`.
 
@@ -111,14 +109,6 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(format!("model/{name}"), |b| {
             b.iter(|| detector.model().logit(std::hint::black_box(text)))
-        });
-    }
-    for (name, text) in &inputs {
-        group.bench_function(format!("rules/{name}"), |b| {
-            b.iter(|| detector.count_rule_matches(std::hint::black_box(text), false))
-        });
-        group.bench_function(format!("rules_whole/{name}"), |b| {
-            b.iter(|| detector.count_rule_matches(std::hint::black_box(text), true))
         });
     }
     for (name, text) in &inputs {

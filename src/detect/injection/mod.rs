@@ -254,19 +254,6 @@ impl Detector {
         self.cache.hits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// How many rule matches `text` has, found through the keyword automaton or (`whole`) by the
-    /// regex alone over the whole text. For the benchmark.
-    #[doc(hidden)]
-    pub fn count_rule_matches(&self, text: &str, whole: bool) -> usize {
-        let mut n = 0;
-        if whole {
-            self.rules.scan_whole(text, |_| n += 1);
-        } else {
-            self.rules.scan(text, |_| n += 1);
-        }
-        n
-    }
-
     pub fn scan(&self, text: &str) -> Verdict {
         let chars = hidden::scan_chars(text);
         let mut hidden = chars.counts;

@@ -1,31 +1,8 @@
 //! The known forms of prompt injection as one multi-pattern regex: every rule is a pattern of one
-//! `regex_automata` meta regex. Each match names its rule; the caller weighs it.
-//!
-//! The regex alone cannot skip text quickly (its case-insensitive alternatives are too many
-//! literals for a prefilter, and the line-start rules have none), so a text is first walked once
-//! by a keyword automaton of the words every match starts with (or, for three rules, a word every
-//! match has at a known distance from its start); the regex then runs anchored at those places
-//! only. The result is the same as the regex run over the whole text: every match start is a
-//! candidate, and the candidates are tried left to right with the regex's own leftmost-first
-//! priority (a property test holds the two equal).
+//! `regex_automata` meta regex, so a text is searched once for all of them (the regex's literal
+//! prefilter skips most of the text). Each match names its rule; the caller weighs it.
 
 use regex_automata::meta::Regex;
-use regex_automata::{Anchored, Input};
-
-use crate::detect::keywords::KeywordDfa;
-
-/// Where a rule's matches start, relative to one of its keywords.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Start {
-    /// At the keyword. The patterns begin with `\b`, so a keyword that begins with a word byte
-    /// counts only at a word start.
-    Word,
-    /// At the `</` just before the keyword, with whitespace allowed between.
-    ClosingTag,
-    /// At a line start before the keyword with only these bytes (or non-ASCII ones, for Unicode
-    /// whitespace) between.
-    Line(&'static [u8]),
-}
 
 /// What a rule's match says about the text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,9 +22,6 @@ pub(crate) struct Rule {
     /// threshold on its own.
     pub weight: f32,
     pub family: Family,
-    /// Keywords (ASCII case-insensitive) such that every match has one where `start` says.
-    starts: &'static [&'static str],
-    start: Start,
     /// Regex syntax; `\b` is rewritten to an ASCII word boundary so the lazy DFA can run it.
     pattern: &'static str,
 }
@@ -58,198 +32,104 @@ pub(crate) const RULES: &[Rule] = &[
     Rule {
         id: "injection.ignore_previous",
         weight: 0.9,
-        starts: &["ignor", "以前の指示", "前の指示", "忽略"],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"(?i)\bignore\s+(?:(?:all|any|the|your|of|these|those|my|every|previous|prior|above|earlier|preceding)\s+){0,3}(?:previous|prior|above|earlier|preceding|foregoing|original|former|system|existing|initial)\s+(?:instructions?|prompts?|directions?|directives?|rules|guidelines|commands?|context|messages?|orders|tasks?|text)\b|\bignore\s+(?:everything|all|anything)\s+(?:(?:you\s+(?:were|have\s+been)\s+told\s+)|(?:said\s+|written\s+|stated\s+)?)(?:above|before|earlier|previously|so\s+far)\b|\bignore\s+the\s+above\b|\bignoriere\s+(?:alle\s+)?(?:vorherigen|bisherigen|obigen|vorigen)\s+(?:anweisungen|befehle|instruktionen)|\bignorez?\s+(?:toutes\s+)?les\s+instructions\s+pr[ée]c[ée]dentes|\bignora\s+(?:todas\s+)?las\s+instrucciones\s+anteriores|(?:以前|前)の指示を無視|忽略(?:之前|以上|上面|先前)的?(?:所有)?(?:指令|指示)",
     },
     Rule {
         id: "injection.disregard_previous",
         weight: 0.9,
-        starts: &["disregard", "override", "bypass", "overrule"],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"(?i)\b(?:disregard|override|bypass|overrule)\s+(?:(?:all|any|the|your|of|these|those|my|previous|prior|above|earlier)\s+){0,3}(?:previous|prior|above|earlier|preceding|foregoing|original|former|system|existing|initial|safety)\s+(?:instructions?|prompts?|directions?|directives?|rules|guidelines|commands?|context|messages?|guardrails|restrictions|policies)\b|\bdisregard\s+(?:everything|all|anything)\s+(?:above|before|earlier|previously)\b|\bdisregard\s+the\s+above\b",
     },
     Rule {
         id: "injection.forget_instructions",
         weight: 0.85,
-        starts: &["forget"],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"(?i)\bforget\s+(?:(?:all|any|the|your|about|of|everything|previous|prior|above|earlier|original)\s+){0,3}(?:instructions?|prompts?|rules|guidelines|directions?|programming|training)\b|\bforget\s+(?:everything|all|what)\s+(?:you\s+(?:were|have\s+been)\s+told|(?:above|before|earlier|so\s+far))\b",
     },
     Rule {
         id: "injection.you_are_now",
         weight: 0.7,
-        starts: &["you", "from"],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"(?i)\byou\s+are\s+now\s+(?:(?:an?|the|my)\s+(?:[a-z-]+\s+){0,2}(?:ai|assistant|model|chatbot|bot|agent|hacker|persona|character|dan)\b|dan\b|in\s+(?:[a-z-]+\s+)?mode\b|no\s+longer\s+(?:bound|restricted|limited|an?\s+(?:ai|assistant|language\s+model)|claude|chatgpt)\b|(?:free|unrestricted|jailbroken|unfiltered|uncensored|unbound)\b)|\bfrom\s+now\s+on,?\s+you\s+(?:are|will\s+(?:act|behave|respond|answer|ignore|only)|must\s+(?:act|ignore|respond|answer)|shall)\b",
     },
     Rule {
         id: "injection.new_instructions",
         weight: 0.7,
-        starts: &[
-            "new",
-            "updated",
-            "revised",
-            "real",
-            "actual",
-            "true",
-            "additional",
-            "secret",
-            "hidden",
-            "important",
-            "end",
-            "stop",
-        ],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"(?i)\b(?:new|updated|revised|real|actual|true|additional|secret|hidden|important)\s+(?:system\s+)?(?:instructions?|directives?|orders|task)\s*:|\b(?:end|stop)\s+of\s+(?:the\s+)?(?:system\s+)?(?:prompt|instructions)\b",
     },
     Rule {
         id: "injection.addressed_to_model",
         weight: 0.6,
-        starts: &[
-            "note",
-            "message",
-            "instruction",
-            "reminder",
-            "if",
-            "attention",
-            "hey",
-            "dear",
-        ],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"(?i)\b(?:note|message|instructions?|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|llm|llms|assistant|language\s+models?|chatbots?|ai\s+(?:assistant|agent|model)s?)\b|\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large\s+language\s+model|language\s+model|ai\s+(?:assistant|agent|model)|chatbot|assistant\s+reading)\b|\b(?:attention|hey|dear)\s*,?\s+(?:ai|llm|assistant|chatbot|claude|chatgpt|gpt)\b\s*[,:!]",
     },
     Rule {
         id: "injection.conceal_from_user",
         weight: 0.6,
-        starts: &["do", "never", "without"],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"(?i)\b(?:do\s+not|don't|never)\s+(?:tell|inform|alert|notify|warn|show)\s+the\s+user\b|\bwithout\s+(?:telling|informing|alerting|notifying|asking)\s+the\s+user\b|\b(?:do\s+not|don't|never)\s+(?:mention|reveal|disclose)\s+(?:these|this|the)\s+instructions?\b",
     },
     Rule {
         id: "injection.chat_template",
         weight: 0.8,
-        starts: &["<|", "[inst]", "[/inst]", "<<sys>>", "<</sys>>"],
-        start: Start::Word,
         family: Family::Instruction,
         pattern: r"<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>|<\|(?:system|user|assistant)\|>|<\|start_header_id\|>|<\|eot_id\|>|\[/?INST\]|<</?SYS>>",
     },
     Rule {
         id: "injection.fake_closing_tag",
         weight: 0.6,
-        starts: &[
-            "tool_result",
-            "tool_use",
-            "function_result",
-            "function_calls",
-            "document",
-            "search_result",
-            "tool_output",
-            "untrusted",
-            "user_input",
-            "instructions",
-            "system_prompt",
-        ],
-        start: Start::ClosingTag,
         family: Family::Instruction,
         pattern: r"(?i)</\s*(?:tool_result|tool_use|function_results?|function_calls|document|documents|document_content|search_results?|tool_output|untrusted[a-z_]*|user_input|instructions|system_prompt)\s*>",
     },
     Rule {
         id: "injection.role_tag",
         weight: 0.45,
-        starts: &["sys", "admin", "developer"],
-        start: Start::Line(b" \t>#*[<\r\n\x0B\x0C"),
         family: Family::Instruction,
         pattern: r"(?im)^[ \t>#*]*(?:\[\s*(?:system|admin|developer|sys)\s*\]|<\s*(?:system|system_prompt)\s*>|(?:system|admin|developer)\s*(?:prompt|message|override|instruction|note)?\s*:)",
     },
     Rule {
         id: "injection.turn_marker",
         weight: 0.55,
-        starts: &["human", "assistant"],
-        start: Start::Line(b" \t"),
         family: Family::Instruction,
         pattern: r"(?m)^[ \t]*(?:Human|Assistant|HUMAN|ASSISTANT)\s*:\s*\S",
     },
     Rule {
         id: "injection.exfil_send",
         weight: 0.8,
-        starts: &[
-            "send",
-            "forward",
-            "post",
-            "upload",
-            "transmit",
-            "e-mail",
-            "email",
-            "leak",
-            "exfiltrate",
-            "share",
-            "submit",
-            "copy",
-            "paste",
-            "append",
-            "include",
-        ],
-        start: Start::Word,
         family: Family::Exfiltration,
         pattern: r"(?i)\b(?:send|forward|post|upload|transmit|e-?mail|leak|exfiltrate|share|submit|copy|paste|append|include)\b[^\n]*?\b(?:conversation|chat\s+(?:history|log|transcript)|(?:previous|prior|earlier|all)\s+messages|secrets?|api[\s_-]?keys?|passwords?|passwd|credentials?|access\s+tokens?|auth(?:entication)?\s+tokens?|system\s+prompt|session\s+(?:cookies?|tokens?)|cookies|environment\s+variables|env\s+vars?|ssh\s+keys?|private\s+keys?|\.env\b|/etc/passwd|id_rsa)\b[^\n]*?\b(?:to|at|into|via|using)\s+(?:<?https?://|www\.|[a-z0-9.+_-]+@[a-z0-9-]+\.[a-z]|(?:this|that|the\s+following|the\s+below|my|our)\s+(?:url|address|endpoint|email|webhook|server|link|site))",
     },
     Rule {
         id: "injection.exfil_send",
         weight: 0.45,
-        starts: &[
-            "send",
-            "forward",
-            "post",
-            "upload",
-            "transmit",
-            "leak",
-            "exfiltrate",
-        ],
-        start: Start::Word,
         family: Family::Exfiltration,
         pattern: r"(?i)\b(?:send|forward|post|upload|transmit|leak|exfiltrate)\b[^\n]*?\b(?:all|every|the\s+user'?s?|local|their|user)\s+(?:files|data|documents|messages|history|contacts|emails)\b[^\n]*?\b(?:to|at|into)\s+(?:<?https?://|www\.|[a-z0-9.+_-]+@[a-z0-9-]+\.[a-z])",
     },
     Rule {
         id: "injection.exfil_image",
         weight: 0.85,
-        starts: &["!["],
-        start: Start::Word,
         family: Family::Exfiltration,
         pattern: r"(?i)!\[[^\]\n]*\]\(\s*<?https?://[^)\s?]+\?[^)\s]*?(?:[{}$<>\[\]]|%7b|%5b|%3c|\b(?:data|conversation|chat|history|secret|key|token|password|summary|info|q|msg|message|context|prompt|memory|user)=)[^)\s]*\)",
     },
     Rule {
         id: "injection.exfil_image_query",
         weight: 0.3,
-        starts: &["!["],
-        start: Start::Word,
         family: Family::Exfiltration,
         pattern: r"(?i)!\[[^\]\n]*\]\(\s*<?https?://[^)\s?]+\?[^)\s]*=[^)\s]*\)",
     },
     Rule {
         id: "injection.invisible_css",
         weight: 0.3,
-        starts: &["style"],
-        start: Start::Word,
         family: Family::InvisibleCss,
         pattern: r#"(?i)\bstyle\s*=\s*["'](?:[^"'>]*?[;\s])?\s*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*[;"'!]|opacity\s*:\s*0(?:\.0+)?\s*[;"'!]|color\s*:\s*(?:white|#fff(?:fff)?\b|transparent|rgba\([^)]*,\s*0\s*\))|(?:height|width|max-height)\s*:\s*0(?:px)?\s*;[^"'>]*?overflow\s*:\s*hidden|(?:left|top|text-indent)\s*:\s*-\d{4,})"#,
     },
 ];
 
-/// All the rules, compiled into one automaton, and the keyword automaton that finds where their
-/// matches can start.
+/// All the rules, compiled into one automaton.
 pub(crate) struct Rules {
     regex: Regex,
-    keywords: KeywordDfa,
-    /// Per keyword of `keywords`: where the matches it stands for start.
-    starts: Vec<Start>,
 }
 
 /// One rule match: the rule and where it starts.
@@ -271,84 +151,11 @@ impl Rules {
             .configure(Regex::config().nfa_size_limit(Some(1 << 24)))
             .build_many(&patterns)
             .map_err(|e| e.to_string())?;
-        let mut pairs: Vec<(String, Start)> = Vec::new();
-        for rule in RULES {
-            for k in rule.starts {
-                let pair = (k.to_ascii_lowercase(), rule.start);
-                if !pairs.contains(&pair) {
-                    pairs.push(pair);
-                }
-            }
-        }
-        let (words, starts): (Vec<String>, Vec<Start>) = pairs.into_iter().unzip();
-        Ok(Self {
-            regex,
-            keywords: KeywordDfa::new(&words)?,
-            starts,
-        })
+        Ok(Self { regex })
     }
 
-    /// Calls `on_hit` for every match, left to right: the matches the regex would find searching
-    /// the whole text.
+    /// Calls `on_hit` for every match, left to right, in one search.
     pub fn scan(&self, text: &str, mut on_hit: impl FnMut(Hit)) {
-        if folds_to_ascii(text) {
-            return self.scan_whole(text, on_hit);
-        }
-        let bytes = text.as_bytes();
-        let mut candidates: Vec<usize> = Vec::new();
-        self.keywords
-            .for_each_hit(bytes, |k| match self.starts[k.pattern] {
-                Start::Word => {
-                    let word_start = k.start == 0 || !is_word_byte(bytes[k.start - 1]);
-                    if word_start || !is_word_byte(bytes[k.start]) {
-                        candidates.push(k.start);
-                    }
-                }
-                Start::ClosingTag => {
-                    let mut at = k.start;
-                    while at > 0 && (bytes[at - 1].is_ascii_whitespace() || bytes[at - 1] >= 0x80) {
-                        at -= 1;
-                    }
-                    if at >= 2 && &bytes[at - 2..at] == b"</" {
-                        candidates.push(at - 2);
-                    }
-                }
-                Start::Line(between) => {
-                    let mut at = k.start;
-                    loop {
-                        if at == 0 || bytes[at - 1] == b'\n' {
-                            candidates.push(at);
-                        }
-                        if at == 0 || !(between.contains(&bytes[at - 1]) || bytes[at - 1] >= 0x80) {
-                            break;
-                        }
-                        at -= 1;
-                    }
-                }
-            });
-        candidates.sort_unstable();
-        candidates.dedup();
-        let mut from = 0;
-        for at in candidates {
-            if at < from {
-                continue;
-            }
-            let input = Input::new(text).range(at..).anchored(Anchored::Yes);
-            if let Some(m) = self.regex.search(&input)
-                && let Some(rule) = RULES.get(m.pattern().as_usize())
-            {
-                on_hit(Hit {
-                    rule,
-                    start: m.start(),
-                });
-                from = m.end();
-            }
-        }
-    }
-
-    /// [`Rules::scan`] by the regex alone, over the whole text: the reference the keyword path is
-    /// held to, and the way for texts the keywords could miss.
-    pub fn scan_whole(&self, text: &str, mut on_hit: impl FnMut(Hit)) {
         for m in self.regex.find_iter(text) {
             if let Some(rule) = RULES.get(m.pattern().as_usize()) {
                 on_hit(Hit {
@@ -358,16 +165,4 @@ impl Rules {
             }
         }
     }
-}
-
-/// A word byte for the patterns' ASCII `\b`.
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// Whether the text has one of the two non-ASCII letters that case-insensitive matching folds to
-/// an ASCII one (`ſ` to `s`, the Kelvin sign to `k`): an ASCII keyword would not see
-/// `diſregard`, so such a text is searched whole.
-fn folds_to_ascii(text: &str) -> bool {
-    !text.is_ascii() && (text.contains('\u{17F}') || text.contains('\u{212A}'))
 }
