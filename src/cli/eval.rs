@@ -48,12 +48,21 @@ pub struct EvalArgs {
     /// by `warden train injection --out`).
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Injection only: instead of the shipped model, train N models, each with one N-th of the
+    /// attack categories held out of training, and test each on its held-out categories'
+    /// attacks against the clean validation rows: how the detector does on attacks unlike any it
+    /// was trained on.
+    #[arg(long, value_name = "N", conflicts_with_all = ["model", "split"])]
+    holdout_categories: Option<usize>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct Row {
     pub text: String,
     pub label: u8,
+    /// The attack's category, where the dataset gives one.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 /// The rows of a JSONL dataset.
@@ -175,6 +184,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
 pub(crate) const MAX_FPR: f64 = 0.02;
 
 fn run_injection(args: &EvalArgs) -> anyhow::Result<()> {
+    if let Some(folds) = args.holdout_categories {
+        return run_injection_holdout(args, folds);
+    }
     let rows: Vec<Row> = load_rows(&args.dataset)?
         .into_iter()
         .filter(|r| args.split == Split::All || model::is_validation(&r.text))
@@ -259,6 +271,88 @@ fn run_injection(args: &EvalArgs) -> anyhow::Result<()> {
         secs * 1e6 / rows.len().max(1) as f64,
         bytes,
         secs
+    );
+    Ok(())
+}
+
+/// `--holdout-categories N`: category `i` (of the injected rows' categories, sorted) falls in
+/// fold `i % N`. Per fold, the model trains on the training split without that fold's attacks
+/// (its threshold set, as `warden train` sets it, on the validation split without them), and is
+/// tested on every row of the fold's attacks, none of which it saw, against the clean validation
+/// rows.
+fn run_injection_holdout(args: &EvalArgs, folds: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(folds >= 2, "--holdout-categories needs at least 2 folds");
+    let rows = load_rows(&args.dataset)?;
+    let mut categories: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.label == 1)
+        .filter_map(|r| r.category.as_deref())
+        .collect();
+    categories.sort_unstable();
+    categories.dedup();
+    anyhow::ensure!(
+        categories.len() >= folds,
+        "{} has {} attack categories, fewer than {folds} folds",
+        args.dataset.display(),
+        categories.len()
+    );
+    let fold_of = |r: &Row| -> Option<usize> {
+        let c = r.category.as_deref()?;
+        (r.label == 1).then(|| categories.binary_search(&c).ok().map(|i| i % folds))?
+    };
+    println!(
+        "injection on {}: {} attack categories in {folds} folds, each held out of training \
+         in turn",
+        args.dataset.display(),
+        categories.len()
+    );
+    let (mut sum_best, mut sum_default) = (0.0, 0.0);
+    for fold in 0..folds {
+        let held = |r: &Row| fold_of(r) == Some(fold);
+        let train: Vec<(&str, bool)> = rows
+            .iter()
+            .filter(|r| !model::is_validation(&r.text) && !held(r))
+            .map(|r| (r.text.as_str(), r.label == 1))
+            .collect();
+        let validation: Vec<(&str, bool)> = rows
+            .iter()
+            .filter(|r| model::is_validation(&r.text) && !held(r))
+            .map(|r| (r.text.as_str(), r.label == 1))
+            .collect();
+        let (trained, _) = super::train::fit(&train, &validation, &model::TrainConfig::default())?;
+        let detector = Detector::with_model(trained)?;
+        let test: Vec<&Row> = rows
+            .iter()
+            .filter(|r| held(r) || (r.label == 0 && model::is_validation(&r.text)))
+            .collect();
+        let scores: Vec<(f64, bool)> = test
+            .iter()
+            .map(|r| (f64::from(detector.scan(&r.text).score), r.label == 1))
+            .collect();
+        let mut c = Confusion::default();
+        for &(score, injected) in &scores {
+            c.add(score >= f64::from(injection::DEFAULT_THRESHOLD), injected);
+        }
+        let best = model::operating_point(&scores, MAX_FPR).map_or(0.0, |p| p.tpr);
+        sum_best += best;
+        sum_default += c.recall();
+        println!(
+            "fold {fold}: {} held-out attacks, {} clean; TPR {best:.3} at FPR <= {:.0} %; at {}: \
+             TPR {:.3} FPR {:.3}",
+            c.tp + c.r#fn,
+            c.tn + c.fp,
+            MAX_FPR * 100.0,
+            injection::DEFAULT_THRESHOLD,
+            c.recall(),
+            c.fpr()
+        );
+    }
+    println!(
+        "mean over {folds} folds: TPR {:.3} at FPR <= {:.0} %, TPR {:.3} at {}",
+        sum_best / folds as f64,
+        MAX_FPR * 100.0,
+        sum_default / folds as f64,
+        injection::DEFAULT_THRESHOLD
     );
     Ok(())
 }

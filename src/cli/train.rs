@@ -64,20 +64,14 @@ fn injection(args: InjectionArgs) -> anyhow::Result<()> {
     config.features.hash_bits = args.hash_bits;
     config.features.char_min = args.char_min;
     config.features.char_max = args.char_max;
-    let started = Instant::now();
-    let trained = model::train(&examples, &config);
-    let took = started.elapsed();
-
-    // The threshold: the lowest model probability that keeps the validation FPR within bounds,
-    // placed halfway to the next lower score for a margin.
-    let scores: Vec<(f64, bool)> = validation
+    let validation_examples: Vec<(&str, bool)> = validation
         .iter()
-        .map(|r| (trained.probability(&r.text), r.label == 1))
+        .map(|r| (r.text.as_str(), r.label == 1))
         .collect();
-    let point = model::operating_point(&scores, MAX_FPR)
-        .context("no threshold keeps the validation FPR within bounds")?;
-    let threshold = (((point.threshold + point.below) / 2.0) as f32).clamp(1e-6, 1.0 - 1e-6);
-    let trained = trained.with_threshold(threshold);
+    let started = Instant::now();
+    let (trained, point) = fit(&examples, &validation_examples, &config)?;
+    let took = started.elapsed();
+    let threshold = trained.threshold();
     let bytes = trained.to_bytes();
     std::fs::write(&args.out, &bytes)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
@@ -95,4 +89,23 @@ fn injection(args: InjectionArgs) -> anyhow::Result<()> {
     );
     println!("wrote {} ({} bytes)", args.out.display(), bytes.len());
     Ok(())
+}
+
+/// Trains on `train` and sets the threshold from `validation`: the lowest model probability that
+/// keeps its false-positive rate within [`MAX_FPR`], placed halfway to the next lower score for a
+/// margin. Returns the model and the operating point the threshold came from.
+pub(crate) fn fit(
+    train: &[(&str, bool)],
+    validation: &[(&str, bool)],
+    config: &TrainConfig,
+) -> anyhow::Result<(model::Model, model::OperatingPoint)> {
+    let trained = model::train(train, config);
+    let scores: Vec<(f64, bool)> = validation
+        .iter()
+        .map(|&(text, injected)| (trained.probability(text), injected))
+        .collect();
+    let point = model::operating_point(&scores, MAX_FPR)
+        .context("no threshold keeps the validation FPR within bounds")?;
+    let threshold = (((point.threshold + point.below) / 2.0) as f32).clamp(1e-6, 1.0 - 1e-6);
+    Ok((trained.with_threshold(threshold), point))
 }

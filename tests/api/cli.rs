@@ -108,3 +108,34 @@ fn eval_reports_precision_and_recall() {
     assert!(out.contains("precision 1.000  recall 1.000"), "{out}");
     assert!(out.contains("MB/s"));
 }
+
+#[test]
+fn eval_injection_holds_attack_categories_out_of_training_fold_by_fold() {
+    let dataset = "tests/fixtures/eval/injection-categories.jsonl";
+    let (ok, out) = run(&[
+        "eval",
+        "injection",
+        "--dataset",
+        dataset,
+        "--holdout-categories",
+        "2",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("4 attack categories in 2 folds"), "{out}");
+    // Two categories of six attack rows each per fold, tested against the clean validation rows.
+    for fold in ["fold 0: 12 held-out attacks", "fold 1: 12 held-out attacks"] {
+        assert!(out.contains(fold), "{out}");
+    }
+    assert!(out.contains("mean over 2 folds: TPR"), "{out}");
+
+    let (ok, out) = run(&[
+        "eval",
+        "injection",
+        "--dataset",
+        dataset,
+        "--holdout-categories",
+        "5",
+    ]);
+    assert!(!ok, "more folds than categories must fail: {out}");
+    assert!(out.contains("4 attack categories, fewer than 5 folds"), "{out}");
+}
