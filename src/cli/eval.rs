@@ -297,8 +297,11 @@ fn run_injection_holdout(args: &EvalArgs, folds: usize) -> anyhow::Result<()> {
         categories.len()
     );
     let fold_of = |r: &Row| -> Option<usize> {
-        let c = r.category.as_deref()?;
-        (r.label == 1).then(|| categories.binary_search(&c).ok().map(|i| i % folds))?
+        if r.label != 1 {
+            return None;
+        }
+        let i = categories.binary_search(&r.category.as_deref()?).ok()?;
+        Some(i % folds)
     };
     println!(
         "injection on {}: {} attack categories in {folds} folds, each held out of training \

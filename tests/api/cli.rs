@@ -137,5 +137,8 @@ fn eval_injection_holds_attack_categories_out_of_training_fold_by_fold() {
         "5",
     ]);
     assert!(!ok, "more folds than categories must fail: {out}");
-    assert!(out.contains("4 attack categories, fewer than 5 folds"), "{out}");
+    assert!(
+        out.contains("4 attack categories, fewer than 5 folds"),
+        "{out}"
+    );
 }
