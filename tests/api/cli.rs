@@ -111,15 +111,17 @@ fn eval_reports_precision_and_recall() {
 
 #[test]
 fn eval_injection_holds_attack_categories_out_of_training_fold_by_fold() {
-    let dataset = "tests/fixtures/eval/injection-categories.jsonl";
-    let (ok, out) = run(&[
-        "eval",
-        "injection",
-        "--dataset",
-        dataset,
-        "--holdout-categories",
-        "2",
-    ]);
+    let holdout = |folds: &str| {
+        run(&[
+            "eval",
+            "injection",
+            "--dataset",
+            "tests/fixtures/eval/injection-categories.jsonl",
+            "--holdout-categories",
+            folds,
+        ])
+    };
+    let (ok, out) = holdout("2");
     assert!(ok, "{out}");
     assert!(out.contains("4 attack categories in 2 folds"), "{out}");
     // Two categories of six attack rows each per fold, tested against the clean validation rows.
@@ -128,14 +130,7 @@ fn eval_injection_holds_attack_categories_out_of_training_fold_by_fold() {
     }
     assert!(out.contains("mean over 2 folds: TPR"), "{out}");
 
-    let (ok, out) = run(&[
-        "eval",
-        "injection",
-        "--dataset",
-        dataset,
-        "--holdout-categories",
-        "5",
-    ]);
+    let (ok, out) = holdout("5");
     assert!(!ok, "more folds than categories must fail: {out}");
     assert!(
         out.contains("4 attack categories, fewer than 5 folds"),
