@@ -324,12 +324,10 @@ fn run_injection_holdout(args: &EvalArgs, folds: usize) -> anyhow::Result<()> {
             .collect();
         let (trained, _) = super::train::fit(&train, &validation, &model::TrainConfig::default())?;
         let detector = Detector::with_model(trained)?;
-        let test: Vec<&Row> = rows
+        // The test set: the fold's attacks, and the clean rows training never saw.
+        let scores: Vec<(f64, bool)> = rows
             .iter()
             .filter(|r| held(r) || (r.label == 0 && model::is_validation(&r.text)))
-            .collect();
-        let scores: Vec<(f64, bool)> = test
-            .iter()
             .map(|r| (f64::from(detector.scan(&r.text).score), r.label == 1))
             .collect();
         let mut c = Confusion::default();

@@ -31,16 +31,12 @@ pub async fn postgres_store() -> (AuditStore, String) {
             .await
             .unwrap_or_default();
     let left_behind = |db: &&String| {
-        let pid = db
-            .strip_prefix("warden_test_")
+        db.strip_prefix("warden_test_")
             .and_then(|rest| rest.split('_').next())
-            .and_then(|pid| pid.parse::<u32>().ok());
-        match pid {
-            Some(pid) => {
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| {
                 pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            }
-            None => false,
-        }
+            })
     };
     for db in old.iter().filter(left_behind) {
         let _ = admin

@@ -482,11 +482,8 @@ mod fast_logit {
         model::train(&examples, &cfg)
     }
 
-    static MODELS: std::sync::LazyLock<Vec<model::Model>> = std::sync::LazyLock::new(|| {
-        let shipped = Detector::builtin().expect("shipped model");
-        let shipped = model::Model::from_bytes(shipped.model().to_bytes().into()).expect("loads");
-        vec![shipped, trained()]
-    });
+    static MODELS: std::sync::LazyLock<Vec<model::Model>> =
+        std::sync::LazyLock::new(|| vec![builtin_model().expect("shipped model"), trained()]);
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
