@@ -146,7 +146,9 @@ impl From<UpstreamError> for ApiError {
         let kind = match &e {
             UpstreamError::Timeout(_) => ErrorKind::Timeout,
             UpstreamError::Unreachable(_) => ErrorKind::BadGateway,
-            UpstreamError::NoCredential | UpstreamError::Build(_) => ErrorKind::Api,
+            UpstreamError::NoCredential | UpstreamError::Build(_) | UpstreamError::Url(_) => {
+                ErrorKind::Api
+            }
         };
         Self::new(kind, e.to_string()).with_rule("upstream")
     }

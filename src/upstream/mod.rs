@@ -20,6 +20,8 @@ pub enum UpstreamError {
     NoCredential,
     #[error("the upstream request could not be built")]
     Build(#[source] reqwest::Error),
+    #[error("the upstream URL is invalid: {0}")]
+    Url(String),
 }
 
 /// Request headers that never go upstream: hop-by-hop headers, the client's own credentials
@@ -86,7 +88,11 @@ fn connection_listed(headers: &HeaderMap) -> Vec<String> {
 /// The pooled client and everything needed to call upstream.
 pub struct Forwarder {
     client: reqwest::Client,
-    base: String,
+    /// The upstream URL, parsed once: parsing it per request (host and IDNA included) cost
+    /// 4 % of the worker's time at c=1. Requests take its scheme, host and port.
+    base: reqwest::Url,
+    /// Its path without a trailing `/` (empty for the root), put before every request's path.
+    base_path: String,
     key: Option<Secret>,
     first_byte_timeout_ms: u64,
     idle_timeout_ms: u64,
@@ -111,9 +117,18 @@ impl Forwarder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(UpstreamError::Build)?;
+        let base = reqwest::Url::parse(&cfg.url).map_err(|e| UpstreamError::Url(e.to_string()))?;
+        if base.cannot_be_a_base() {
+            return Err(UpstreamError::Url(format!(
+                "{} cannot be a base URL",
+                cfg.url
+            )));
+        }
+        let base_path = base.path().trim_end_matches('/').to_string();
         Ok(Self {
             client,
-            base: cfg.url.trim_end_matches('/').to_string(),
+            base,
+            base_path,
             key,
             first_byte_timeout_ms: cfg.first_byte_timeout_ms,
             idle_timeout_ms: cfg.idle_timeout_ms,
@@ -131,6 +146,22 @@ impl Forwarder {
 
     pub fn idle_timeout_ms(&self) -> u64 {
         self.idle_timeout_ms
+    }
+
+    /// The upstream URL of a request's path and query: the base's path, then the request's.
+    fn url(&self, path_and_query: &str) -> reqwest::Url {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        let mut url = self.base.clone();
+        if self.base_path.is_empty() {
+            url.set_path(path);
+        } else {
+            url.set_path(&format!("{}{path}", self.base_path));
+        }
+        url.set_query(query);
+        url
     }
 
     /// Sends one request upstream and waits for the response headers.
@@ -156,7 +187,7 @@ impl Forwarder {
 
         let request = self
             .client
-            .request(method, format!("{}{}", self.base, path_and_query))
+            .request(method, self.url(path_and_query))
             .headers(headers)
             .body(body);
         match tokio::time::timeout(
@@ -176,6 +207,50 @@ impl Forwarder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_urls_keep_the_base_path_and_the_query() {
+        let forwarder = |url: &str| {
+            let cfg = UpstreamConfig {
+                url: url.into(),
+                ..UpstreamConfig::default()
+            };
+            Forwarder::new(&cfg, None).expect("forwarder")
+        };
+        for (base, path, want) in [
+            (
+                "https://api.anthropic.com",
+                "/v1/messages",
+                "https://api.anthropic.com/v1/messages",
+            ),
+            (
+                "https://api.anthropic.com/",
+                "/v1/messages?beta=true",
+                "https://api.anthropic.com/v1/messages?beta=true",
+            ),
+            (
+                "http://gw.internal:8443/anthropic/",
+                "/v1/messages/count_tokens?x=1&y=%20",
+                "http://gw.internal:8443/anthropic/v1/messages/count_tokens?x=1&y=%20",
+            ),
+        ] {
+            // The same URL the string concatenation Warden used before gave.
+            let concatenated = format!("{}{path}", base.trim_end_matches('/'));
+            assert_eq!(forwarder(base).url(path).as_str(), want);
+            assert_eq!(
+                reqwest::Url::parse(&concatenated).expect("parses").as_str(),
+                want
+            );
+        }
+        let cfg = UpstreamConfig {
+            url: "not a url".into(),
+            ..UpstreamConfig::default()
+        };
+        assert!(matches!(
+            Forwarder::new(&cfg, None),
+            Err(UpstreamError::Url(_))
+        ));
+    }
 
     #[test]
     fn client_credentials_and_hop_headers_do_not_go_upstream() {
