@@ -71,6 +71,7 @@ async fn run(name: &str, store: AuditStore, n: usize) {
             spool_path: spool,
             retry_interval_ms: 1_000,
             migrate_on_recover: false,
+            ..WriterConfig::default()
         },
         format!("bench-{name}"),
     );

@@ -185,6 +185,11 @@ pub struct AuditConfig {
     pub queue_max_bytes: usize,
     /// Apply the migrations in `migrations/` at start (else run `warden migrate`).
     pub migrate_on_start: bool,
+    /// How the writer thread (and its SQLite threads) share the CPU with requests: `idle`
+    /// (Linux's SCHED_IDLE: a request always preempts the writer; under full CPU load records
+    /// wait in the queue and the spool until the CPU frees) or `low` (nice 10: the writer keeps
+    /// pace under full load, and requests wait behind its batches: p99 latency 2-3x).
+    pub writer_priority: crate::audit::writer::WriterPriority,
     /// Run `warden audit prune` on this interval (seconds; 3600 is plenty); 0: only by hand.
     pub prune_interval_seconds: u64,
 }
@@ -201,6 +206,7 @@ impl Default for AuditConfig {
             queue_capacity: 10_000,
             queue_max_bytes: 64 << 20,
             migrate_on_start: true,
+            writer_priority: crate::audit::writer::WriterPriority::Idle,
             prune_interval_seconds: 0,
         }
     }

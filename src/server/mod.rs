@@ -133,6 +133,7 @@ impl AppState {
                 spool_path: config.audit.spool_path.clone(),
                 retry_interval_ms: 1_000,
                 migrate_on_recover: config.audit.migrate_on_start,
+                priority: config.audit.writer_priority,
             },
             instance_id,
         );

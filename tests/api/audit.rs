@@ -304,6 +304,7 @@ mod writer {
                 .join(format!("{}.spool", unique(spool))),
             retry_interval_ms: 50,
             migrate_on_recover: false,
+            ..WriterConfig::default()
         }
     }
 
@@ -326,6 +327,61 @@ mod writer {
             assert_eq!(store.verify().await.expect("verify"), Ok(1_000));
             assert_eq!(writer.state(), StoreState::Ok);
         }
+    }
+
+    /// The scheduling policy and nice value of every `warden-audit` thread of this process.
+    #[cfg(target_os = "linux")]
+    fn writer_threads() -> Vec<(String, i32)> {
+        let mut found = Vec::new();
+        for task in std::fs::read_dir("/proc/thread-self/..").expect("tasks") {
+            let dir = task.expect("task").path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if comm.trim() == "warden-audit" {
+                let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+                // The fields after `(comm)` start at field 3; nice is field 19, policy 41.
+                let fields: Vec<&str> = stat[stat.rfind(')').expect("stat") + 2..]
+                    .split(' ')
+                    .collect();
+                found.push((
+                    fields[41 - 3].to_string(),
+                    fields[19 - 3].parse().unwrap_or(0),
+                ));
+            }
+        }
+        found
+    }
+
+    /// By default the writer's thread runs under Linux's idle scheduling policy, so that a
+    /// request waking up preempts a batch being written instead of waiting out its time slice;
+    /// `writer_priority: low` gives it a nice value instead.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_writer_thread_yields_the_cpu_to_requests() {
+        const SCHED_IDLE: &str = "5";
+        const SCHED_OTHER: &str = "0";
+        let (store, _) = sqlite_store().await;
+        let (writer, _task) = AuditWriter::start(store.clone(), config("idle"), unique("idle"));
+        writer.flush().await;
+        let threads = writer_threads();
+        assert!(!threads.is_empty(), "no warden-audit thread found");
+        assert!(threads.iter().all(|(p, _)| p == SCHED_IDLE), "{threads:?}");
+        drop(writer);
+
+        // A writer started alone in a test binary of its own would be the only one; here other
+        // tests' writers may run, so look for one that is low rather than for all.
+        let low = WriterConfig {
+            priority: warden::audit::writer::WriterPriority::Low,
+            ..config("low")
+        };
+        let (writer, _task) = AuditWriter::start(store.clone(), low, unique("low"));
+        writer.flush().await;
+        assert!(
+            writer_threads()
+                .iter()
+                .any(|(p, nice)| p == SCHED_OTHER && *nice == warden::audit::writer::WRITER_NICE),
+            "{:?}",
+            writer_threads()
+        );
     }
 
     #[tokio::test]
