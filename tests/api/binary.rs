@@ -314,3 +314,60 @@ async fn sighup_takes_new_keys_from_the_config_and_a_broken_config_keeps_the_old
     assert!(logged, "the failure is logged");
     assert_eq!(status_with(&url, &new_key_value).await, 200);
 }
+
+/// Behind an egress proxy, operators set `HTTPS_PROXY` / `HTTP_PROXY` (and `NO_PROXY`) as for any
+/// other tool, and Warden's upstream calls go through it. The mock plays the proxy here: the
+/// upstream name does not resolve, so a request that arrives went through the proxy.
+#[tokio::test]
+async fn upstream_calls_go_through_the_proxy_the_environment_names() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("proxy-env");
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let (_proxy, proxy_url) = start_mock(&dir);
+    let (key, entry) = new_key("default");
+    let config = dir.join("warden.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "policies:\n  dir: {}\naudit:\n  sqlite_path: {}\n  spool_path: {}\nadmin:\n  listen: 127.0.0.1:0\nkeys:\n{entry}",
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies").display(),
+            dir.join("audit.db").display(),
+            dir.join("audit.spool").display()
+        ),
+    )
+    .expect("config written");
+    let (_warden, line) = start_line(
+        &[
+            "serve",
+            "--config",
+            config.to_str().expect("utf8 path"),
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://claude-upstream.invalid",
+        ],
+        &[
+            ("ANTHROPIC_API_KEY", UPSTREAM_KEY),
+            ("HTTP_PROXY", &proxy_url),
+            ("NO_PROXY", ""),
+        ],
+        &dir.join("warden.log"),
+    );
+    let url = logged_url(&line, "addr");
+    assert_eq!(status_with(&url, &key).await, 200);
+    let seen: serde_json::Value = reqwest::get(format!("{proxy_url}/_mock/requests"))
+        .await
+        .expect("mock answers")
+        .json()
+        .await
+        .expect("json");
+    let last = seen["requests"]
+        .as_array()
+        .and_then(|r| r.last())
+        .expect("the proxy saw the request");
+    assert_eq!(last["path"], "/v1/messages");
+    let host = last["headers"]
+        .as_array()
+        .and_then(|h| h.iter().find(|p| p[0] == "host"))
+        .map(|p| p[1].clone());
+    assert_eq!(host, Some(serde_json::json!("claude-upstream.invalid")));
+}
