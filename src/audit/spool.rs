@@ -94,6 +94,12 @@ impl Spool {
         empty(&self.path) && empty(&self.replaying)
     }
 
+    /// Bytes waiting on disk: the spool and a replay in progress (what a full disk would stop).
+    pub fn bytes(&self) -> u64 {
+        let len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        len(&self.path) + len(&self.replaying)
+    }
+
     /// The file to replay, oldest entries first: a replay file left by a failed attempt, else
     /// the spool rotated into one. `None` when there is nothing to replay. It is read a chunk at
     /// a time: a spool that grew for hours must not be loaded into memory at once.

@@ -102,6 +102,8 @@ enum Msg {
 struct Shared {
     spool: Spool,
     state: AtomicU8,
+    /// Records handed to the writer (the queue's way in; `written` and `spooled` are its ways out).
+    submitted: AtomicU64,
     written: AtomicU64,
     spooled: AtomicU64,
     /// The last row this instance wrote to the database: its `seq` (0: none yet).
@@ -163,6 +165,7 @@ impl AuditWriter {
         let shared = Arc::new(Shared {
             spool: Spool::new(&config.spool_path),
             state: AtomicU8::new(StoreState::Ok as u8),
+            submitted: AtomicU64::new(0),
             written: AtomicU64::new(0),
             spooled: AtomicU64::new(0),
             head_seq: std::sync::atomic::AtomicI64::new(0),
@@ -250,6 +253,21 @@ impl AuditWriter {
         self.shared.head_seq.load(Ordering::Relaxed)
     }
 
+    /// Records submitted so far (each ends up written or spooled, or is still queued).
+    pub fn submitted(&self) -> u64 {
+        self.shared.submitted.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of prompts and outputs waiting in the in-memory queue.
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.queued_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Bytes waiting in the spool files on disk.
+    pub fn spool_bytes(&self) -> u64 {
+        self.shared.spool.bytes()
+    }
+
     /// Records written to the database so far.
     pub fn written(&self) -> u64 {
         self.shared.written.load(Ordering::Relaxed)
@@ -285,6 +303,7 @@ impl AuditWriter {
         if !self.enabled {
             return Ok(());
         }
+        self.shared.submitted.fetch_add(1, Ordering::Relaxed);
         let queued = self.shared.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
         let over_budget = queued > 0 && queued + bytes > self.shared.queue_max_bytes;
         let refused = if over_budget {

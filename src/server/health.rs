@@ -74,9 +74,18 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         "# HELP warden_audit_records_written_total Audit records written to the database.\n\
          # TYPE warden_audit_records_written_total counter\n\
          warden_audit_records_written_total {}\n\
-         # HELP warden_audit_records_spooled_total Audit records written to the spool while the database was unavailable.\n\
+         # HELP warden_audit_records_spooled_total Audit records written to the spool: the database was unavailable, or the writer was behind.\n\
          # TYPE warden_audit_records_spooled_total counter\n\
          warden_audit_records_spooled_total {}\n\
+         # HELP warden_audit_records_submitted_total Audit records handed to the writer (each is then written, spooled, or still queued).\n\
+         # TYPE warden_audit_records_submitted_total counter\n\
+         warden_audit_records_submitted_total {}\n\
+         # HELP warden_audit_queue_bytes Bytes of prompts and outputs waiting in the writer's in-memory queue.\n\
+         # TYPE warden_audit_queue_bytes gauge\n\
+         warden_audit_queue_bytes {}\n\
+         # HELP warden_audit_spool_bytes Bytes waiting in the spool files on disk (alert before the volume fills).\n\
+         # TYPE warden_audit_spool_bytes gauge\n\
+         warden_audit_spool_bytes {}\n\
          # HELP warden_audit_store_ok 1 when the database takes records, 0 while spooling or failing.\n\
          # TYPE warden_audit_store_ok gauge\n\
          warden_audit_store_ok {}\n\
@@ -88,6 +97,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
          warden_audit_chain_head_seq{{instance=\"{instance}\"}} {}\n",
         audit.written(),
         audit.spooled(),
+        audit.submitted(),
+        audit.queued_bytes(),
+        audit.spool_bytes(),
         u8::from(audit.state() == crate::audit::StoreState::Ok),
         u8::from(audit.enabled()),
         audit.head_seq(),

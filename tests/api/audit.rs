@@ -463,6 +463,11 @@ mod writer {
             "the database is down: records are spooled"
         );
         assert!(writer.spooled() >= 2_500);
+        assert!(
+            writer.spool_bytes() > 0,
+            "what waits on disk is measured (warden_audit_spool_bytes)"
+        );
+        assert_eq!(writer.submitted(), 2_550);
         outage(&url, false).await;
         for i in 0..50 {
             writer
@@ -471,6 +476,11 @@ mod writer {
         }
         writer.flush().await;
         assert_eq!(writer.state(), StoreState::Ok);
+        assert_eq!(
+            (writer.spool_bytes(), writer.queued_bytes()),
+            (0, 0),
+            "nothing waits any more"
+        );
         assert_eq!(
             store.count().await.expect("count"),
             2_600,
@@ -889,6 +899,33 @@ mod gateway {
         // The filters still ran: the key went upstream redacted.
         let seen = app.mock_requests().await.to_string();
         assert!(!seen.contains(AWS_KEY), "{seen}");
+    }
+
+    /// The audit queue's way in and ways out, and what waits in memory and on disk, are on
+    /// `/metrics`: with the writer behind the request path, ops watch the spool grow there.
+    #[tokio::test]
+    async fn metrics_count_records_in_and_out_and_what_waits() {
+        let app = TestApp::start_with(|c| c.policies.dir = bundled_policies()).await;
+        for _ in 0..3 {
+            let r = app
+                .post("/v1/messages")
+                .json(&ask("hello", "claude-sonnet-4-5", false))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(r.status(), 200);
+        }
+        app.warden.state.audit.flush().await;
+        let text = app.metrics().await;
+        for line in [
+            "\nwarden_audit_records_submitted_total 3\n",
+            "\nwarden_audit_records_written_total 3\n",
+            "\nwarden_audit_records_spooled_total 0\n",
+            "\nwarden_audit_queue_bytes 0\n",
+            "\nwarden_audit_spool_bytes 0\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in:\n{text}");
+        }
     }
 
     #[tokio::test]
