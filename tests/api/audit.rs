@@ -907,13 +907,7 @@ mod gateway {
     async fn metrics_count_records_in_and_out_and_what_waits() {
         let app = TestApp::start_with(|c| c.policies.dir = bundled_policies()).await;
         for _ in 0..3 {
-            let r = app
-                .post("/v1/messages")
-                .json(&ask("hello", "claude-sonnet-4-5", false))
-                .send()
-                .await
-                .expect("sent");
-            assert_eq!(r.status(), 200);
+            assert_eq!(app.send_messages("", false).await.status(), 200);
         }
         app.warden.state.audit.flush().await;
         let text = app.metrics().await;
@@ -1325,23 +1319,21 @@ async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_
 /// is spooling, the database comes back, and a new Warden replays what the old one spooled.
 #[tokio::test]
 async fn sigterm_while_spooling_and_a_restart_lose_nothing() {
-    use crate::binary::{logged_url, new_key, serve, start_mock};
+    use crate::binary::{logged_url, new_key, serve, start_mock, write_config};
 
     let (store, url) = postgres_store().await;
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("sigterm"));
     std::fs::create_dir_all(&dir).expect("dir");
     let (_mock, mock_url) = start_mock(&dir);
     let (key, entry) = new_key("default");
-    let config = dir.join("warden.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {}\naudit:\n  database_url: {url}\n  spool_path: {}\nkeys:\n{entry}",
-            crate::helpers::bundled_policies().display(),
+    let config = write_config(
+        &dir,
+        &format!(
+            "  database_url: {url}\n  spool_path: {}\n",
             dir.join("audit.spool").display()
         ),
-    )
-    .expect("config");
+        &entry,
+    );
     let launch = |log: &str| {
         let (proc, line) = serve(&config, &mock_url, &dir.join(log));
         (proc, logged_url(&line, "addr"))

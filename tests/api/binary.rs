@@ -95,6 +95,18 @@ pub fn start_mock(dir: &Path) -> (Proc, String) {
 /// `warden serve --config CONFIG` on a free port in front of `upstream`, with the test upstream
 /// key; returns the process and its start-up line (see [`logged_url`]).
 pub fn serve(config: &Path, upstream: &str, log: &Path) -> (Proc, String) {
+    serve_with_env(config, upstream, log, &[])
+}
+
+/// [`serve`] with more environment variables.
+fn serve_with_env(
+    config: &Path,
+    upstream: &str,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> (Proc, String) {
+    let mut all = vec![("ANTHROPIC_API_KEY", UPSTREAM_KEY)];
+    all.extend_from_slice(env);
     start_line(
         &[
             "serve",
@@ -105,7 +117,7 @@ pub fn serve(config: &Path, upstream: &str, log: &Path) -> (Proc, String) {
             "--upstream",
             upstream,
         ],
-        &[("ANTHROPIC_API_KEY", UPSTREAM_KEY)],
+        &all,
         log,
     )
 }
@@ -139,6 +151,21 @@ pub fn new_key(team: &str) -> (String, String) {
         &["new", "--team", team, "--principal", "tests@example.com"],
         "wdn_",
     )
+}
+
+/// Writes `dir/warden.yaml` for one `warden serve`: the bundled policies, an admin listener on a
+/// free port, `audit` (the lines under `audit:`, indented) and `keys` (config entries).
+pub fn write_config(dir: &Path, audit: &str, keys: &str) -> PathBuf {
+    let config = dir.join("warden.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "admin:\n  listen: 127.0.0.1:0\npolicies:\n  dir: {}\naudit:\n{audit}keys:\n{keys}",
+            crate::helpers::bundled_policies().display()
+        ),
+    )
+    .expect("config written");
+    config
 }
 
 /// Creates an admin key with `warden keys new-admin`, returning (key, config line).
@@ -324,33 +351,20 @@ async fn upstream_calls_go_through_the_proxy_the_environment_names() {
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let (_proxy, proxy_url) = start_mock(&dir);
     let (key, entry) = new_key("default");
-    let config = dir.join("warden.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "policies:\n  dir: {}\naudit:\n  sqlite_path: {}\n  spool_path: {}\nadmin:\n  listen: 127.0.0.1:0\nkeys:\n{entry}",
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies").display(),
+    let config = write_config(
+        &dir,
+        &format!(
+            "  sqlite_path: {}\n  spool_path: {}\n",
             dir.join("audit.db").display(),
             dir.join("audit.spool").display()
         ),
-    )
-    .expect("config written");
-    let (_warden, line) = start_line(
-        &[
-            "serve",
-            "--config",
-            config.to_str().expect("utf8 path"),
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            "http://claude-upstream.invalid",
-        ],
-        &[
-            ("ANTHROPIC_API_KEY", UPSTREAM_KEY),
-            ("HTTP_PROXY", &proxy_url),
-            ("NO_PROXY", ""),
-        ],
+        &entry,
+    );
+    let (_warden, line) = serve_with_env(
+        &config,
+        "http://claude-upstream.invalid",
         &dir.join("warden.log"),
+        &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "")],
     );
     let url = logged_url(&line, "addr");
     assert_eq!(status_with(&url, &key).await, 200);
