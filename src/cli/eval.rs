@@ -65,6 +65,13 @@ pub(crate) struct Row {
     pub category: Option<String>,
 }
 
+impl Row {
+    /// The row as a training or scoring example: its text, and whether it is injected.
+    pub fn example(&self) -> (&str, bool) {
+        (self.text.as_str(), self.label == 1)
+    }
+}
+
 /// The rows of a JSONL dataset.
 pub(crate) fn load_rows(path: &std::path::Path) -> anyhow::Result<Vec<Row>> {
     let text =
@@ -309,26 +316,27 @@ fn run_injection_holdout(args: &EvalArgs, folds: usize) -> anyhow::Result<()> {
         args.dataset.display(),
         categories.len()
     );
+    // Each row's split and fold, worked out once for all folds.
+    let placed: Vec<(&Row, bool, Option<usize>)> = rows
+        .iter()
+        .map(|r| (r, model::is_validation(&r.text), fold_of(r)))
+        .collect();
     let (mut sum_best, mut sum_default) = (0.0, 0.0);
     for fold in 0..folds {
-        let held = |r: &Row| fold_of(r) == Some(fold);
-        let train: Vec<(&str, bool)> = rows
+        let (validation, train): (Vec<_>, Vec<_>) = placed
             .iter()
-            .filter(|r| !model::is_validation(&r.text) && !held(r))
-            .map(|r| (r.text.as_str(), r.label == 1))
-            .collect();
-        let validation: Vec<(&str, bool)> = rows
-            .iter()
-            .filter(|r| model::is_validation(&r.text) && !held(r))
-            .map(|r| (r.text.as_str(), r.label == 1))
-            .collect();
+            .filter(|&&(_, _, f)| f != Some(fold))
+            .partition(|&&(_, is_validation, _)| is_validation);
+        let train: Vec<(&str, bool)> = train.iter().map(|(r, _, _)| r.example()).collect();
+        let validation: Vec<(&str, bool)> =
+            validation.iter().map(|(r, _, _)| r.example()).collect();
         let (trained, _) = super::train::fit(&train, &validation, &model::TrainConfig::default())?;
         let detector = Detector::with_model(trained)?;
         // The test set: the fold's attacks, and the clean rows training never saw.
-        let scores: Vec<(f64, bool)> = rows
+        let scores: Vec<(f64, bool)> = placed
             .iter()
-            .filter(|r| held(r) || (r.label == 0 && model::is_validation(&r.text)))
-            .map(|r| (f64::from(detector.scan(&r.text).score), r.label == 1))
+            .filter(|&&(r, is_validation, f)| f == Some(fold) || (r.label == 0 && is_validation))
+            .map(|(r, _, _)| (f64::from(detector.scan(&r.text).score), r.label == 1))
             .collect();
         let mut c = Confusion::default();
         for &(score, injected) in &scores {

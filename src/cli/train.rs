@@ -51,10 +51,7 @@ fn injection(args: InjectionArgs) -> anyhow::Result<()> {
     let rows = load_rows(&args.dataset)?;
     let (validation, train): (Vec<_>, Vec<_>) =
         rows.iter().partition(|r| model::is_validation(&r.text));
-    let examples: Vec<(&str, bool)> = train
-        .iter()
-        .map(|r| (r.text.as_str(), r.label == 1))
-        .collect();
+    let examples: Vec<(&str, bool)> = train.iter().map(|r| r.example()).collect();
     let mut config = TrainConfig {
         epochs: args.epochs,
         l2: args.l2,
@@ -64,10 +61,7 @@ fn injection(args: InjectionArgs) -> anyhow::Result<()> {
     config.features.hash_bits = args.hash_bits;
     config.features.char_min = args.char_min;
     config.features.char_max = args.char_max;
-    let validation_examples: Vec<(&str, bool)> = validation
-        .iter()
-        .map(|r| (r.text.as_str(), r.label == 1))
-        .collect();
+    let validation_examples: Vec<(&str, bool)> = validation.iter().map(|r| r.example()).collect();
     let started = Instant::now();
     let (trained, point) = fit(&examples, &validation_examples, &config)?;
     let took = started.elapsed();
