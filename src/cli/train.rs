@@ -39,6 +39,12 @@ pub struct InjectionArgs {
     /// Longest character n-gram.
     #[arg(long, default_value_t = TrainConfig::default().features.char_max)]
     char_max: u8,
+    /// Word n-grams up to this length: 0 (none), 1 (words) or 2 (and word pairs).
+    #[arg(long, default_value_t = TrainConfig::default().features.word_max)]
+    word_max: u8,
+    /// Read a run of whitespace as one space (the first model's features).
+    #[arg(long)]
+    collapse_whitespace: bool,
 }
 
 pub fn run(cmd: TrainCommand) -> anyhow::Result<()> {
@@ -61,6 +67,8 @@ fn injection(args: InjectionArgs) -> anyhow::Result<()> {
     config.features.hash_bits = args.hash_bits;
     config.features.char_min = args.char_min;
     config.features.char_max = args.char_max;
+    config.features.word_max = args.word_max;
+    config.features.collapse_whitespace = args.collapse_whitespace;
     let validation_examples: Vec<(&str, bool)> = validation.iter().map(|r| r.example()).collect();
     let started = Instant::now();
     let (trained, point) = fit(&examples, &validation_examples, &config)?;

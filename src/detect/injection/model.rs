@@ -9,23 +9,29 @@
 //! the highest-scoring segment of an injected text is its positive example.
 //!
 //! Features are hashed on the fly over the text's bytes (no token list, no allocation per
-//! n-gram): bytes are lowercased, digits folded to `0`, and whitespace runs collapsed to one
-//! space, so padded tables and numbers do not swamp the counts. A segment's feature vector is
-//! its bucket counts divided by the square root of its number of features.
+//! n-gram): bytes are lowercased, digits folded to `0` and whitespace turned into spaces. The
+//! shipped model reads character 8-grams and nothing else; the walk also serves the shapes
+//! earlier models used (shorter n-grams, words and word pairs, whitespace runs collapsed to one
+//! space), and any shape `warden train` is asked for. A segment's feature vector is its bucket
+//! counts divided by the square root of its number of features.
 
 use std::borrow::Cow;
 
 /// `b"WINJ"`: the weights file's first four bytes.
 const MAGIC: [u8; 4] = *b"WINJ";
 const VERSION: u16 = 1;
-/// magic, version, hash bits, char n min, char n max, word n max, reserved u16, bias, threshold,
-/// scale, bucket count.
+/// magic, version, hash bits, char n min, char n max, word n max, flags u8, reserved u8, bias,
+/// threshold, scale, bucket count.
 pub const HEADER_BYTES: usize = 28;
 
 /// A line longer than this is cut at the next sentence end.
 pub const SENTENCE_SPLIT_BYTES: usize = 48;
 /// A segment longer than this is cut at the next whitespace.
 pub const MAX_SEGMENT_BYTES: usize = 512;
+
+/// Header flag: each whitespace byte is a space of its own (version-1 files written before the
+/// flag existed collapse runs).
+const FLAG_KEEP_WHITESPACE_RUNS: u8 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -42,26 +48,34 @@ pub enum ModelError {
 pub struct FeatureConfig {
     /// Buckets: `1 << hash_bits`.
     pub hash_bits: u8,
-    /// Character n-grams of these lengths (bytes, after normalisation); at most 7.
+    /// Character n-grams of these lengths (bytes, after normalisation); at most 8.
     pub char_min: u8,
     pub char_max: u8,
-    /// Word n-grams up to this length: 1 (words) or 2 (words and word pairs).
+    /// Word n-grams up to this length: 0 (none), 1 (words) or 2 (words and word pairs).
     pub word_max: u8,
+    /// Whitespace runs read as one space. Off, a run of spaces is that many spaces: cheaper (no
+    /// compaction) and, with 8-grams, as accurate (docs/injection.md).
+    pub collapse_whitespace: bool,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
-        // Character 4-grams alone generalise as well as 3- to 5-grams on held-out attack
-        // categories (docs/injection.md) at a third of the cost, and 2^16 one-byte weights
-        // (64 KB) stay in the L2 cache.
+        // Character 8-grams alone, whitespace as it is, generalise to held-out attack
+        // categories at least as well as the 4-grams, words and word pairs of the first model
+        // (docs/injection.md) at a third of its cost: one hash per byte and no second pass.
         Self {
-            hash_bits: 16,
-            char_min: 4,
-            char_max: 4,
-            word_max: 2,
+            hash_bits: SHIPPED_HASH_BITS as u8,
+            char_min: 8,
+            char_max: 8,
+            word_max: 0,
+            collapse_whitespace: false,
         }
     }
 }
+
+/// The shipped model's buckets: 2^14 one-byte weights (16 KB) stay in the L1 cache, which
+/// scores prose a quarter faster than 2^16 at the same validation figures (docs/injection.md).
+const SHIPPED_HASH_BITS: u32 = 14;
 
 const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -74,11 +88,11 @@ impl FeatureConfig {
         if !(8..=24).contains(&self.hash_bits) {
             return Err(ModelError::Config("hash bits outside 8..=24"));
         }
-        if self.char_min == 0 || self.char_min > self.char_max || self.char_max > 7 {
-            return Err(ModelError::Config("char n-gram lengths outside 1..=7"));
+        if self.char_min == 0 || self.char_min > self.char_max || self.char_max > 8 {
+            return Err(ModelError::Config("char n-gram lengths outside 1..=8"));
         }
-        if !(1..=2).contains(&self.word_max) {
-            return Err(ModelError::Config("word n-grams must be 1 or 2"));
+        if self.word_max > 2 {
+            return Err(ModelError::Config("word n-grams must be 0, 1 or 2"));
         }
         Ok(())
     }
@@ -97,7 +111,8 @@ impl FeatureConfig {
     #[inline(always)]
     pub fn walk(&self, text: &[u8], sink: &mut impl Sink) {
         let mut walk = Walk::new(self);
-        let mut space = false;
+        // Whitespace bytes since the last kept byte, read only once the segment has started.
+        let mut spaces = 0usize;
         let mut segment_bytes = 0usize;
         let mut prev = 0u8;
         for &raw in text {
@@ -111,16 +126,19 @@ impl FeatureConfig {
                     sink.end_segment();
                     walk = Walk::new(self);
                     segment_bytes = 0;
-                    space = false;
+                    spaces = 0;
                 } else if segment_bytes > 0 {
-                    space = true;
+                    spaces += 1;
                 }
                 prev = raw;
                 continue;
             }
-            if space {
-                walk.push(b' ', sink);
-                space = false;
+            if spaces > 0 {
+                let n = if self.collapse_whitespace { 1 } else { spaces };
+                for _ in 0..n {
+                    walk.push(b' ', sink);
+                }
+                spaces = 0;
             }
             walk.push(normalise(raw), sink);
             segment_bytes += 1;
@@ -180,6 +198,9 @@ impl<'c> Walk<'c> {
                 sink.feature(self.config.bucket(gram_key(self.window, n)));
             }
         }
+        if self.config.word_max == 0 {
+            return;
+        }
         if b.is_ascii_alphanumeric() || b >= 0x80 {
             self.word = (self.word ^ u64::from(b)).wrapping_mul(FNV_PRIME);
             self.word_len += 1;
@@ -190,7 +211,7 @@ impl<'c> Walk<'c> {
 
     #[inline(always)]
     fn end_word(&mut self, sink: &mut impl Sink) {
-        if self.word_len == 0 {
+        if self.word_len == 0 || self.config.word_max == 0 {
             return;
         }
         sink.feature(self.config.bucket(self.word ^ WORD_SALT));
@@ -208,45 +229,19 @@ impl<'c> Walk<'c> {
     }
 }
 
-const WHITESPACE: u8 = 1;
-/// Part of a word: ASCII letters and digits, and every byte of a non-ASCII character.
-const WORD_BYTE: u8 = 2;
+/// ASCII whitespace, as `u8::is_ascii_whitespace` has it, in comparisons a loop vectorises.
+#[inline(always)]
+fn is_space(b: u8) -> bool {
+    (b == b' ') | (b == b'\t') | (b == b'\n') | (b == 0x0c) | (b == b'\r')
+}
 
-/// `.`, `!` or `?`: a whitespace after one may end a long line's segment.
-const SENTENCE_END: u8 = 4;
-
-/// Each byte as the features see it (see [`normalise`]).
-static NORMALISED: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = normalise(b as u8);
-        b += 1;
-    }
-    t
-};
-
-/// Each byte's classes, looked up once per byte instead of tested range by range.
-static BYTE_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        if c.is_ascii_whitespace() {
-            t[b] = WHITESPACE;
-        } else if c.is_ascii_alphanumeric() || c >= 0x80 {
-            t[b] = WORD_BYTE;
-        } else if matches!(c, b'.' | b'!' | b'?') {
-            t[b] = SENTENCE_END;
-        }
-        b += 1;
-    }
-    t
-};
-
-/// The hash key of the last `n` bytes of `window`: the bytes, tagged with `n`.
+/// The hash key of the last `n` bytes of `window`: the bytes, tagged with `n` below 8 (an
+/// 8-gram fills the key; it could only equal a shorter gram's key by holding NUL bytes).
 #[inline(always)]
 fn gram_key(window: u64, n: u8) -> u64 {
+    if n >= 8 {
+        return window;
+    }
     (window & (u64::MAX >> (64 - 8 * u32::from(n)))) | (u64::from(n) << 56)
 }
 
@@ -301,11 +296,15 @@ impl Model {
         if version != VERSION {
             return Err(ModelError::Version(version));
         }
+        if bytes[10] & !FLAG_KEEP_WHITESPACE_RUNS != 0 || bytes[11] != 0 {
+            return Err(ModelError::Config("unknown flags"));
+        }
         let config = FeatureConfig {
             hash_bits: bytes[6],
             char_min: bytes[7],
             char_max: bytes[8],
             word_max: bytes[9],
+            collapse_whitespace: bytes[10] & FLAG_KEEP_WHITESPACE_RUNS == 0,
         };
         config.validate()?;
         let (bias, threshold, scale) = (le_f32(&bytes, 12), le_f32(&bytes, 16), le_f32(&bytes, 20));
@@ -337,7 +336,12 @@ impl Model {
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         let c = self.config;
-        out.extend_from_slice(&[c.hash_bits, c.char_min, c.char_max, c.word_max, 0, 0]);
+        let flags = if c.collapse_whitespace {
+            0
+        } else {
+            FLAG_KEEP_WHITESPACE_RUNS
+        };
+        out.extend_from_slice(&[c.hash_bits, c.char_min, c.char_max, c.word_max, flags, 0]);
         out.extend_from_slice(&self.bias.to_le_bytes());
         out.extend_from_slice(&self.threshold.to_le_bytes());
         out.extend_from_slice(&self.scale.to_le_bytes());
@@ -363,65 +367,40 @@ impl Model {
 
     /// The log-odds that `text` carries an injected instruction: its best segment's.
     ///
-    /// The same features as [`FeatureConfig::walk`], computed in a different order for speed:
-    /// each segment is first normalised into a buffer, then its character 4-grams are summed in
-    /// a loop with no branches and no carried state (five from each 8-byte read, so the weight
-    /// loads overlap), and then its words. 14–18 % faster than the walk on 20 KB
-    /// (`cargo bench --bench injection`, `model/` against `walk/`); [`Model::logit_by_walk`] is
-    /// the reference a property test holds it to, bit for bit.
+    /// The same features as [`FeatureConfig::walk`], computed in a different order for speed
+    /// when the model has the shipped shape (8-grams, whitespace kept): the whole text is
+    /// normalised into a buffer of the same length in one loop the compiler vectorises, the
+    /// segment boundaries are found with `memchr`, and each segment's 8-grams are one
+    /// unaligned read, one multiply-shift hash and one weight load per byte, with no branch.
+    /// [`Model::logit_by_walk`] is the reference a property test holds it to, bit for bit.
     pub fn logit(&self, text: &str) -> f64 {
         // The fast path is written for the shipped feature shape; any other shape walks.
-        let table = match <&[u8; 1 << 16]>::try_from(&*self.weights) {
+        let table = match <&[u8; 1 << SHIPPED_HASH_BITS]>::try_from(&*self.weights) {
             Ok(table) if self.config == FeatureConfig::default() => table,
             _ => return self.logit_by_walk(text),
         };
         let bytes = text.as_bytes();
+        let folded: Vec<u8> = bytes.iter().map(|&b| fold(b)).collect();
         let mut best: Option<f64> = None;
-        // The normalised segments, one after another; never longer than the text.
-        let mut buf = vec![0u8; bytes.len() + 1];
-        let (mut len, mut start, mut segment_bytes, mut space) = (0usize, 0usize, 0usize, 0usize);
-        let mut prev = 0u8;
-        // Whitespace is a quarter of most text and falls unpredictably, so every byte takes the
-        // same path: writes are unconditional and the length advances by 0 or 1. Only a cut
-        // (a line end, mostly) branches.
-        for &raw in bytes {
-            let class = BYTE_CLASS[usize::from(raw)];
-            let ws = usize::from(class & WHITESPACE);
-            let cut = (ws != 0)
-                & (segment_bytes > 0)
-                & ((raw == b'\n')
-                    | ((segment_bytes >= SENTENCE_SPLIT_BYTES)
-                        & (BYTE_CLASS[usize::from(prev)] & SENTENCE_END != 0))
-                    | (segment_bytes >= MAX_SEGMENT_BYTES));
-            prev = raw;
-            if cut {
-                self.score_segment(&buf[start..len], table, &mut best);
-                (start, segment_bytes, space) = (len, 0, 0);
-                continue;
+        for_each_segment(bytes, |start, end| {
+            let Some(grams) = folded.get(start..end).filter(|s| s.len() >= 8) else {
+                return;
+            };
+            let count = grams.len() - 7;
+            let mut sum = 0i32;
+            for at in 0..count {
+                // One unaligned load; the walk's window holds the newest byte lowest.
+                let bytes: [u8; 8] = grams[at..at + 8].try_into().expect("8 bytes");
+                let key = u64::from_be_bytes(bytes);
+                let bucket = (key ^ (key >> 31)).wrapping_mul(MIX) >> (64 - SHIPPED_HASH_BITS);
+                sum += i32::from(table[bucket as usize] as i8);
             }
-            let kept = 1 - ws;
-            buf[len] = b' ';
-            len += space & kept;
-            buf[len] = NORMALISED[usize::from(raw)];
-            len += kept;
-            segment_bytes += kept;
-            space = ws & usize::from(segment_bytes > 0);
-        }
-        if segment_bytes > 0 {
-            self.score_segment(&buf[start..len], table, &mut best);
-        }
-        best.unwrap_or(f64::from(self.bias))
-    }
-
-    /// Adds one normalised segment's log-odds to `best`: the bytes `push` would have seen.
-    #[inline]
-    fn score_segment(&self, seg: &[u8], table: &[u8; 1 << 16], best: &mut Option<f64>) {
-        let (sum, count) = shipped_shape(seg, table);
-        if count > 0 {
+            let count = count as u32;
             let z = f64::from(self.bias)
                 + f64::from(self.scale) * f64::from(sum) / f64::from(count).sqrt();
-            *best = Some(best.map_or(z, |b| b.max(z)));
-        }
+            best = Some(best.map_or(z, |b| b.max(z)));
+        });
+        best.unwrap_or(f64::from(self.bias))
     }
 
     /// [`Model::logit`] by the feature walk the trainer uses: the reference for the fast path.
@@ -444,61 +423,79 @@ impl Model {
     }
 }
 
-/// The weight sum and feature count of one normalised segment under the shipped feature shape
-/// ([`FeatureConfig::default`]: 2^16 buckets, character 4-grams, words and word pairs), with the
-/// constants folded in and no bounds checks (a 16-bit bucket always indexes a 2^16 table).
+/// A byte as the shipped features see it: [`normalise`]d, and whitespace a space. Written
+/// with comparisons rather than a table so that a loop of it vectorises.
 #[inline(always)]
-fn shipped_shape(seg: &[u8], table: &[u8; 1 << 16]) -> (i32, u32) {
-    #[inline(always)]
-    fn weight(table: &[u8; 1 << 16], key: u64) -> i32 {
-        let bucket = ((key ^ (key >> 31)).wrapping_mul(MIX) >> 48) as u16;
-        i32::from(table[usize::from(bucket)] as i8)
+fn fold(b: u8) -> u8 {
+    let upper = b.wrapping_sub(b'A') < 26;
+    let digit = b.wrapping_sub(b'1') < 9;
+    if upper {
+        b | 0x20
+    } else if digit {
+        b'0'
+    } else if is_space(b) {
+        b' '
+    } else {
+        b
     }
-    const TAG: u64 = 4 << 56;
-    // Character 4-grams, big-endian (the walk's window holds the newest byte lowest), five from
-    // each 8-byte read; independent of each other, so the table loads overlap.
-    let mut sum = 0i32;
-    let mut next = 0;
-    for w in seg.windows(8).step_by(5) {
-        let x = u64::from_be_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        for k in 0..5 {
-            sum += weight(table, ((x >> (32 - 8 * k)) & 0xFFFF_FFFF) | TAG);
+}
+
+/// How many whitespace bytes `bytes` holds (a loop the compiler vectorises).
+#[inline]
+fn whitespace_in(bytes: &[u8]) -> usize {
+    bytes.iter().map(|&b| usize::from(is_space(b))).sum()
+}
+
+/// The index in `bytes` (from `start`) at which `n` non-whitespace bytes have been passed, or
+/// `None` if the slice holds fewer: counted a block at a time, each block as long as what is
+/// still missing.
+#[inline]
+fn after_non_whitespace(bytes: &[u8], start: usize, n: usize) -> Option<usize> {
+    let (mut at, mut missing) = (start, n);
+    while missing > 0 {
+        let end = at.checked_add(missing).filter(|&e| e <= bytes.len())?;
+        let ws = whitespace_in(&bytes[at..end]);
+        (at, missing) = (end, ws);
+    }
+    Some(at)
+}
+
+/// Calls `f(start, end)` for each segment of `text` as [`FeatureConfig::walk`] cuts it: the
+/// bytes from its first to its last non-whitespace byte. A cut is a whitespace byte that is a
+/// line end, or follows `.`, `!` or `?` once the segment holds [`SENTENCE_SPLIT_BYTES`]
+/// non-whitespace bytes, or comes once it holds [`MAX_SEGMENT_BYTES`]. Lines are found with
+/// `memchr`; only a line longer than the sentence limit is looked into.
+fn for_each_segment(text: &[u8], mut f: impl FnMut(usize, usize)) {
+    let mut pos = 0;
+    while let Some(skip) = text[pos..].iter().position(|&b| !is_space(b)) {
+        let start = pos + skip;
+        let line_end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
+        let mut cut = line_end;
+        // A cut before the line end needs SENTENCE_SPLIT_BYTES non-whitespace bytes before it.
+        if line_end - start > SENTENCE_SPLIT_BYTES
+            && let Some(from) = after_non_whitespace(&text[..line_end], start, SENTENCE_SPLIT_BYTES)
+        {
+            // The first whitespace after a sentence end at or past `from`.
+            let sentence = memchr::memchr3_iter(b'.', b'!', b'?', &text[from - 1..line_end])
+                .map(|i| from + i)
+                .find(|&q| q < line_end && is_space(text[q]));
+            if let Some(q) = sentence {
+                cut = q;
+            }
+            if cut - start > MAX_SEGMENT_BYTES
+                && let Some(from) = after_non_whitespace(&text[..cut], start, MAX_SEGMENT_BYTES)
+                && let Some(i) = text[from..cut].iter().position(|&b| is_space(b))
+            {
+                cut = from + i;
+            }
         }
-        next += 5;
+        let end = text[start..cut]
+            .iter()
+            .rposition(|&b| !is_space(b))
+            .map_or(start, |i| start + i + 1);
+        f(start, end);
+        pos = (cut + 1).min(text.len());
     }
-    sum += seg[next..]
-        .windows(4)
-        .map(|w| {
-            weight(
-                table,
-                u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])) | TAG,
-            )
-        })
-        .sum::<i32>();
-    let mut count = seg.len().saturating_sub(3) as u32;
-    let (mut word, mut word_len, mut prev) = (FNV_OFFSET, 0u32, None::<u64>);
-    let mut end_word = |word: u64, sum: &mut i32, count: &mut u32| {
-        *sum += weight(table, word ^ WORD_SALT);
-        *count += 1;
-        if let Some(prev) = prev {
-            *sum += weight(table, prev.rotate_left(23) ^ word ^ PAIR_SALT);
-            *count += 1;
-        }
-        prev = Some(word);
-    };
-    for &b in seg {
-        if BYTE_CLASS[usize::from(b)] & WORD_BYTE != 0 {
-            word = (word ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-            word_len += 1;
-        } else if word_len > 0 {
-            end_word(word, &mut sum, &mut count);
-            (word, word_len) = (FNV_OFFSET, 0);
-        }
-    }
-    if word_len > 0 {
-        end_word(word, &mut sum, &mut count);
-    }
-    (sum, count)
 }
 
 /// Sums each segment's weights and keeps the best segment's log-odds.

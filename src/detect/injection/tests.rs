@@ -494,11 +494,14 @@ mod fast_logit {
         fn scores_exactly_as_the_walk(pieces in prop::collection::vec(prop_oneof![
             "[A-Za-z0-9]{1,12}",
             "[ \t\r\n]{1,3}",
+            // Indentation and padding: runs of whitespace are read as they are.
+            "[ \t\x0c\x0b]{2,12}",
             "[.!?,:;<>/=\"'-]{1,2}",
             "[éü中\u{200b}]{1,2}",
             // Long runs: segments cut at a sentence end past 48 bytes and anywhere past 512.
             "[a-z]{40,60}[.!?] ",
             "[a-z ]{500,700}",
+            "[a-z]{100,300}[ .]",
         ], 0..40)) {
             let text = pieces.concat();
             for m in MODELS.iter() {
