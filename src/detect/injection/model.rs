@@ -1,5 +1,6 @@
-//! The learned half of the detector: logistic regression over hashed character n-grams and word
-//! uni/bi-grams, its weights file, its training, and the train/validation split.
+//! The learned half of the detector: logistic regression over hashed character n-grams (and,
+//! for other shapes than the shipped one, words and word pairs), its weights file, its training,
+//! and the train/validation split.
 //!
 //! An injected instruction is a few words in a page of legitimate content, so the model scores
 //! **segments** (lines; sentences once a line is long; at most `MAX_SEGMENT_BYTES`) and a text's
