@@ -110,7 +110,7 @@ const CACHE_MIN_BYTES: usize = 1024;
 /// Verdicts kept; when full, an arbitrary one makes room.
 const CACHE_ENTRIES: usize = 4096;
 
-/// Recent verdicts by SHA-256 of (scope, text). Agent loops send the whole conversation with every
+/// Recent verdicts by BLAKE3 of (BLAKE3 of the text, scope). Agent loops send the whole conversation with every
 /// request, so the same tool results come back turn after turn; without this each one is scanned
 /// again every turn. A collision-resistant hash, so no text can be crafted to take another's
 /// verdict; scoped (by team) so that one team cannot time whether another sent a text.
@@ -216,14 +216,15 @@ impl Detector {
     /// [`Detector::scan`], remembering the verdicts of texts of 1 KB and more seen recently in
     /// `scope` (a team): a text seen again costs its SHA-256 instead of a scan.
     pub fn scan_cached(&self, scope: &str, text: &str) -> Verdict {
-        use sha2::{Digest, Sha256};
         if text.len() < CACHE_MIN_BYTES {
             return self.scan(text);
         }
-        let mut hasher = Sha256::new();
-        hasher.update((scope.len() as u64).to_le_bytes());
+        // The text hashed alone and first, so that its chunks are aligned for BLAKE3's
+        // many-chunks-at-once path; then the scope.
+        let text_hash = blake3::hash(text.as_bytes());
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(text_hash.as_bytes());
         hasher.update(scope.as_bytes());
-        hasher.update(text.as_bytes());
         let key: [u8; 32] = hasher.finalize().into();
         if let Some(v) = self
             .cache
