@@ -212,7 +212,7 @@ impl<'c> Walk<'c> {
 
     #[inline(always)]
     fn end_word(&mut self, sink: &mut impl Sink) {
-        if self.word_len == 0 || self.config.word_max == 0 {
+        if self.word_len == 0 {
             return;
         }
         sink.feature(self.config.bucket(self.word ^ WORD_SALT));
@@ -424,21 +424,11 @@ impl Model {
     }
 }
 
-/// A byte as the shipped features see it: [`normalise`]d, and whitespace a space. Written
-/// with comparisons rather than a table so that a loop of it vectorises.
+/// A byte as the shipped features see it: [`normalise`]d, and whitespace a space (range
+/// comparisons only, so a loop of it vectorises).
 #[inline(always)]
 fn fold(b: u8) -> u8 {
-    let upper = b.wrapping_sub(b'A') < 26;
-    let digit = b.wrapping_sub(b'1') < 9;
-    if upper {
-        b | 0x20
-    } else if digit {
-        b'0'
-    } else if is_space(b) {
-        b' '
-    } else {
-        b
-    }
+    if is_space(b) { b' ' } else { normalise(b) }
 }
 
 /// How many whitespace bytes `bytes` holds (a loop the compiler vectorises).
