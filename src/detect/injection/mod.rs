@@ -17,6 +17,7 @@
 mod hidden;
 pub mod model;
 mod rules;
+mod screen;
 
 use std::borrow::Cow;
 

@@ -1,8 +1,12 @@
 //! The known forms of prompt injection as one multi-pattern regex: every rule is a pattern of one
-//! `regex_automata` meta regex, so a text is searched once for all of them (the regex's literal
-//! prefilter skips most of the text). Each match names its rule; the caller weighs it.
+//! `regex_automata` meta regex, so a text is searched once for all of them. The rules share no
+//! literal for a prefilter to jump to, so that search reads every byte; a [`Screen`] of the same
+//! patterns first answers "any match at all?" at about twice the speed, and the regex runs only
+//! when it says maybe. Each match names its rule; the caller weighs it.
 
 use regex_automata::meta::Regex;
+
+use super::screen::Screen;
 
 /// What a rule's match says about the text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,9 +131,10 @@ pub(crate) const RULES: &[Rule] = &[
     },
 ];
 
-/// All the rules, compiled into one automaton.
+/// All the rules, compiled into one automaton, with a screen that passes clean text faster.
 pub(crate) struct Rules {
     regex: Regex,
+    screen: Screen,
 }
 
 /// One rule match: the rule and where it starts.
@@ -151,11 +156,16 @@ impl Rules {
             .configure(Regex::config().nfa_size_limit(Some(1 << 24)))
             .build_many(&patterns)
             .map_err(|e| e.to_string())?;
-        Ok(Self { regex })
+        let screen = Screen::new(&patterns)?;
+        Ok(Self { regex, screen })
     }
 
-    /// Calls `on_hit` for every match, left to right, in one search.
+    /// Calls `on_hit` for every match, left to right, in one search (after the screen, which
+    /// only ever skips a text with no match).
     pub fn scan(&self, text: &str, mut on_hit: impl FnMut(Hit)) {
+        if !self.screen.may_match(text.as_bytes()) {
+            return;
+        }
         for m in self.regex.find_iter(text) {
             if let Some(rule) = RULES.get(m.pattern().as_usize()) {
                 on_hit(Hit {
@@ -164,5 +174,14 @@ impl Rules {
                 });
             }
         }
+    }
+
+    /// Whether the regex alone finds a match, and whether the screen says maybe.
+    #[cfg(test)]
+    pub fn regex_and_screen(&self, text: &str) -> (bool, bool) {
+        (
+            self.regex.find(text).is_some(),
+            self.screen.may_match(text.as_bytes()),
+        )
     }
 }
