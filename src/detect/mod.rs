@@ -146,6 +146,9 @@ pub struct RuleInfo {
 enum Compiled {
     Keyword {
         regex: Regex,
+        /// `regex` is anchored at the start of the window (`^(?:…)`): it matches there or not at
+        /// all.
+        anchored: bool,
         back_over: Option<fn(u8) -> bool>,
         /// For matches that start at the keyword: a lazy DFA that tells, while text is still
         /// streaming in, whether a match can still start at a keyword hit.
@@ -249,6 +252,18 @@ impl FreeGroup {
             rules,
         }))
     }
+}
+
+/// Whether [`Scanner::scan_numeric`] can find anything at the run of digits at `at`: not when a
+/// word character is right before it (digits inside tokens and identifiers), unless that is the
+/// second of two capitals (an IBAN's country). Checked before the call, which dense text makes
+/// for every run of digits.
+#[inline]
+fn numeric_may_start(b: &[u8], at: usize) -> bool {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    at == 0
+        || !word(b[at - 1])
+        || (at >= 2 && b[at - 2].is_ascii_uppercase() && b[at - 1].is_ascii_uppercase())
 }
 
 /// Longest personal-data match: an anchored search looks no further.
@@ -416,6 +431,7 @@ impl Scanner {
                         None
                     };
                     Compiled::Keyword {
+                        anchored: anchored.is_some(),
                         regex: anchored.unwrap_or(re),
                         back_over,
                         prefix,
@@ -563,7 +579,8 @@ impl Scanner {
                         }
                         Trigger::Digit => {
                             if let Some(group) = &self.numeric {
-                                if hit.start >= numeric_from {
+                                if hit.start >= numeric_from && numeric_may_start(bytes, hit.start)
+                                {
                                     numeric_from = self
                                         .scan_numeric(group, text, hit.start, &mut found)
                                         .unwrap_or(numeric_from);
@@ -693,6 +710,7 @@ impl Scanner {
     fn run_keyword_rule(&self, rule: usize, text: &str, at: usize, found: &mut Vec<Detection>) {
         let Compiled::Keyword {
             regex,
+            anchored,
             back_over,
             lookbehind,
             max_len,
@@ -735,9 +753,17 @@ impl Scanner {
             });
         };
         if *secret_group == 0 {
-            // No group to extract: a plain search, several times cheaper than captures.
-            for m in regex.find_iter(window) {
-                accept((m.start(), m.end()), m);
+            // No group to extract: a plain search, several times cheaper than captures. A regex
+            // anchored at the window's start matches there or nowhere: one search, not the
+            // second an iterator makes to learn that there is no other match.
+            if *anchored {
+                if let Some(m) = regex.find(window) {
+                    accept((m.start(), m.end()), m);
+                }
+            } else {
+                for m in regex.find_iter(window) {
+                    accept((m.start(), m.end()), m);
+                }
             }
             return;
         }
