@@ -6,7 +6,9 @@
 
 use regex_automata::meta::Regex;
 
-use super::screen::Screen;
+use regex_automata::Input;
+
+use super::screen::{Regions, Screen};
 
 /// What a rule's match says about the text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,28 +162,55 @@ impl Rules {
         Ok(Self { regex, screen })
     }
 
-    /// Calls `on_hit` for every match, left to right, in one search (after the screen, which
-    /// only ever skips a text with no match).
+    /// Calls `on_hit` for every match, left to right: one search, over the whole text or over
+    /// the regions the screen found (which hold every match there is).
     pub fn scan(&self, text: &str, mut on_hit: impl FnMut(Hit)) {
-        if !self.screen.may_match(text.as_bytes()) {
-            return;
-        }
-        for m in self.regex.find_iter(text) {
-            if let Some(rule) = RULES.get(m.pattern().as_usize()) {
-                on_hit(Hit {
-                    rule,
-                    start: m.start(),
-                });
+        let mut search = |input: Input<'_>| {
+            for m in self.regex.find_iter(input) {
+                if let Some(rule) = RULES.get(m.pattern().as_usize()) {
+                    on_hit(Hit {
+                        rule,
+                        start: m.start(),
+                    });
+                }
             }
+        };
+        match self.screen.regions(text.as_bytes()) {
+            Regions::None => {}
+            // The span limits where matches are looked for; look-around still sees the text
+            // around it, so a match reads as it would in a search of the whole text.
+            Regions::Within(ranges) => {
+                for r in ranges {
+                    search(Input::new(text).span(r));
+                }
+            }
+            Regions::Anywhere => search(Input::new(text)),
         }
     }
 
-    /// Whether the regex alone finds a match, and whether the screen says maybe.
+    /// The matches (rule index, start, end) of the regex over the whole text, and of
+    /// [`Rules::scan`]'s search over the screen's regions.
     #[cfg(test)]
-    pub fn regex_and_screen(&self, text: &str) -> (bool, bool) {
-        (
-            self.regex.find(text).is_some(),
-            self.screen.may_match(text.as_bytes()),
-        )
+    pub fn whole_and_screened(&self, text: &str) -> (MatchList, MatchList, Regions) {
+        let list = |input: Input<'_>| -> MatchList {
+            self.regex
+                .find_iter(input)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect()
+        };
+        let whole = list(Input::new(text));
+        let regions = self.screen.regions(text.as_bytes());
+        let screened = match &regions {
+            Regions::None => Vec::new(),
+            Regions::Within(ranges) => ranges
+                .iter()
+                .flat_map(|r| list(Input::new(text).span(r.clone())))
+                .collect(),
+            Regions::Anywhere => list(Input::new(text)),
+        };
+        (whole, screened, regions)
     }
 }
+
+#[cfg(test)]
+pub type MatchList = Vec<(usize, usize, usize)>;
