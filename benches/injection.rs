@@ -1,6 +1,7 @@
 //! Injection detector cost on a realistic 20 KB tool result: a fetched HTML page and a source
 //! file, each scanned whole (rules, hidden text, base64, model), plus the model alone, and the
-//! page with one injected paragraph (the rules' slow path: screen, then regex). Prints
+//! page with one injected paragraph (the rules' slow path: the screen walks on past matches and
+//! back to their starts, then the regex searches those ranges). Prints
 //! p50/p99 from a plain loop after criterion's means. `walk/` is the same model scored by the
 //! per-byte feature walk training uses, for comparison with the fast path.
 //!
@@ -117,8 +118,8 @@ fn bench(c: &mut Criterion) {
             b.iter(|| detector.model().logit_by_walk(std::hint::black_box(text)))
         });
     }
-    // The same page with one injected paragraph: the rule screen says "maybe" and the regex
-    // runs after it, the dearest path a text can take.
+    // The same page with one injected paragraph: the rule screen finds where matches can be and
+    // the regex searches there, the dearest path a text can take.
     let injected = {
         let page = html_page();
         let middle = page[..page.len() / 2].rfind("<p>").unwrap_or(0);

@@ -111,9 +111,9 @@ const CACHE_MIN_BYTES: usize = 1024;
 /// Verdicts kept; when full, an arbitrary one makes room.
 const CACHE_ENTRIES: usize = 4096;
 
-/// Recent verdicts by BLAKE3 of (BLAKE3 of the text, scope). Agent loops send the whole conversation with every
-/// request, so the same tool results come back turn after turn; without this each one is scanned
-/// again every turn. A collision-resistant hash, so no text can be crafted to take another's
+/// Recent verdicts by BLAKE3 of (BLAKE3 of the text, scope). Agent loops send the whole
+/// conversation with every request, so the same tool results come back turn after turn; without
+/// this each one is scanned again every turn. A collision-resistant hash, so no text can be crafted to take another's
 /// verdict; scoped (by team) so that one team cannot time whether another sent a text.
 #[derive(Default)]
 struct VerdictCache {
@@ -215,7 +215,7 @@ impl Detector {
     }
 
     /// [`Detector::scan`], remembering the verdicts of texts of 1 KB and more seen recently in
-    /// `scope` (a team): a text seen again costs its SHA-256 instead of a scan.
+    /// `scope` (a team): a text seen again costs its BLAKE3 hash instead of a scan.
     pub fn scan_cached(&self, scope: &str, text: &str) -> Verdict {
         if text.len() < CACHE_MIN_BYTES {
             return self.scan(text);

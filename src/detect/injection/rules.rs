@@ -1,12 +1,11 @@
 //! The known forms of prompt injection as one multi-pattern regex: every rule is a pattern of one
 //! `regex_automata` meta regex, so a text is searched once for all of them. The rules share no
 //! literal for a prefilter to jump to, so that search reads every byte; a [`Screen`] of the same
-//! patterns first answers "any match at all?" at about twice the speed, and the regex runs only
-//! when it says maybe. Each match names its rule; the caller weighs it.
+//! patterns first finds, at about twice the speed, the ranges where matches can be (none, in
+//! almost every text), and the regex searches only those. Each match names its rule; the caller
+//! weighs it.
 
-use regex_automata::meta::Regex;
-
-use regex_automata::Input;
+use regex_automata::{Input, Match, meta::Regex};
 
 use super::screen::{Regions, Screen};
 
@@ -165,16 +164,19 @@ impl Rules {
     /// Calls `on_hit` for every match, left to right: one search, over the whole text or over
     /// the regions the screen found (which hold every match there is).
     pub fn scan(&self, text: &str, mut on_hit: impl FnMut(Hit)) {
-        let mut search = |input: Input<'_>| {
-            for m in self.regex.find_iter(input) {
-                if let Some(rule) = RULES.get(m.pattern().as_usize()) {
-                    on_hit(Hit {
-                        rule,
-                        start: m.start(),
-                    });
-                }
+        self.for_each_match(text, |m| {
+            if let Some(rule) = RULES.get(m.pattern().as_usize()) {
+                on_hit(Hit {
+                    rule,
+                    start: m.start(),
+                });
             }
-        };
+        });
+    }
+
+    /// The regex's matches, searched where the screen says they can be.
+    fn for_each_match(&self, text: &str, mut f: impl FnMut(Match)) {
+        let mut search = |input: Input<'_>| self.regex.find_iter(input).for_each(&mut f);
         match self.screen.regions(text.as_bytes()) {
             Regions::None => {}
             // The span limits where matches are looked for; look-around still sees the text
@@ -188,27 +190,15 @@ impl Rules {
         }
     }
 
-    /// The matches (rule index, start, end) of the regex over the whole text, and of
-    /// [`Rules::scan`]'s search over the screen's regions.
+    /// The matches (rule index, start, end) of the regex over the whole text, those
+    /// [`Rules::scan`] finds, and the screen's regions.
     #[cfg(test)]
     pub fn whole_and_screened(&self, text: &str) -> (MatchList, MatchList, Regions) {
-        let list = |input: Input<'_>| -> MatchList {
-            self.regex
-                .find_iter(input)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect()
-        };
-        let whole = list(Input::new(text));
-        let regions = self.screen.regions(text.as_bytes());
-        let screened = match &regions {
-            Regions::None => Vec::new(),
-            Regions::Within(ranges) => ranges
-                .iter()
-                .flat_map(|r| list(Input::new(text).span(r.clone())))
-                .collect(),
-            Regions::Anywhere => list(Input::new(text)),
-        };
-        (whole, screened, regions)
+        let triple = |m: Match| (m.pattern().as_usize(), m.start(), m.end());
+        let whole = self.regex.find_iter(text).map(triple).collect();
+        let mut screened = Vec::new();
+        self.for_each_match(text, |m| screened.push(triple(m)));
+        (whole, screened, self.screen.regions(text.as_bytes()))
     }
 }
 

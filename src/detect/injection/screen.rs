@@ -182,16 +182,9 @@ impl Screen {
             }
             // The forward walk saw a match end here, so one starts somewhere; if the reverse
             // walk disagrees, trust neither.
-            let start = earliest?;
-            match ranges.last_mut() {
-                Some(last) if start <= last.end => {
-                    last.start = last.start.min(start);
-                    last.end = last.end.max(end);
-                }
-                _ => ranges.push(start..end),
-            }
+            ranges.push(earliest?..end);
         }
-        // A later end's start can reach back over earlier ranges: merge until disjoint.
+        // A later end's start can reach back over earlier ranges: sort by start, then merge.
         ranges.sort_unstable_by_key(|r| r.start);
         let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
         for r in ranges {

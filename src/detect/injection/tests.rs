@@ -617,7 +617,7 @@ mod screen {
     }
 
     /// A match that straddles a cut between pieces, at every byte offset of the cut inside it,
-    /// with and without a line end near the cut, is seen.
+    /// is found as a search of the whole text finds it.
     #[test]
     fn a_match_across_a_cut_is_seen() {
         // No line end in the filler: the cuts fall at the even split (1/3 and 2/3 of 1500).
