@@ -9,10 +9,11 @@
 pub mod injection;
 mod keywords;
 pub mod logs;
+mod numeric;
 pub mod validate;
 
 use keywords::KeywordDfa;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use serde::Deserialize;
 
 /// What a rule checks beyond its pattern.
@@ -159,9 +160,9 @@ enum Compiled {
         entropy: Option<f64>,
         validator: Validator,
     },
-    Free {
-        validator: Validator,
-    },
+    /// A team pattern (in [`Scanner::free`]) or a built-in personal-data rule (in
+    /// [`Scanner::numeric`]).
+    Free,
     Words,
     Logs(logs::LogDetector),
 }
@@ -221,11 +222,10 @@ enum Trigger {
     Digit,
 }
 
-/// Keywordless rules in one automaton whose matches name the pattern that made them, and a set
-/// to tell which other patterns match the same text when the first one's validator says no.
+/// Team patterns (keywordless, unvalidated) in one automaton whose matches name the pattern
+/// that made them.
 struct FreeGroup {
     combined: regex_automata::meta::Regex,
-    set: RegexSet,
     rules: Vec<usize>,
 }
 
@@ -241,16 +241,7 @@ impl FreeGroup {
                 rule: "combined".into(),
                 message: e.to_string(),
             })?;
-        let anchored: Vec<String> = patterns.iter().map(|p| format!("^(?:{p})$")).collect();
-        let set = RegexSet::new(&anchored).map_err(|e| BuildError::Regex {
-            rule: "combined".into(),
-            message: e.to_string(),
-        })?;
-        Ok(Some(Self {
-            combined,
-            set,
-            rules,
-        }))
+        Ok(Some(Self { combined, rules }))
     }
 }
 
@@ -269,6 +260,13 @@ fn numeric_may_start(b: &[u8], at: usize) -> bool {
 /// Longest personal-data match: an anchored search looks no further.
 const NUMERIC_MAX_LEN: usize = 64;
 
+/// A built-in personal-data rule, as the scanner tries it at a run of digits.
+struct NumericRule {
+    rule: usize,
+    shape: numeric::Shape,
+    validator: Validator,
+}
+
 /// All the rules of one policy, ready to scan.
 pub struct Scanner {
     rules: Vec<(RuleInfo, Compiled)>,
@@ -278,11 +276,9 @@ pub struct Scanner {
     /// Team patterns: searched over the whole text (they usually start with a literal, which
     /// the regex engine finds at memchr speed).
     free: Option<FreeGroup>,
-    /// Built-in personal-data patterns (all validated, all containing digits).
-    numeric: Option<FreeGroup>,
-    /// The built-in IBAN rule, when the policy scans for IBANs: matched by hand (see
-    /// [`match_iban`]) rather than by the numeric group's regex.
-    iban_rule: Option<usize>,
+    /// Built-in personal-data rules (all validated, all containing digits), in rule order,
+    /// matched by hand (see [`numeric`]).
+    numeric: Vec<NumericRule>,
     /// Longest keyword or listed word, for the stream hold-back window.
     max_literal_len: usize,
 }
@@ -328,34 +324,6 @@ fn compile_regex(rule: &str, pattern: &str) -> Result<Regex, BuildError> {
     Ok(re)
 }
 
-/// The built-in IBAN pattern, by hand: `(?-u:\b)[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?-u:\b)`
-/// taken exactly as long as the country's IBAN (a single space allowed before each group of
-/// four), which is the only span of that pattern the IBAN validator accepts (a property test
-/// compares the two). The word boundary before `start` is the caller's. On text dense with
-/// IBANs, the regex here was about a sixth of the scanner's time.
-fn match_iban(b: &[u8], start: usize) -> Option<usize> {
-    let expected = validate::iban_length(b.get(start..start + 2)?)?;
-    if !b.get(start + 2..start + 4)?.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let (mut i, mut n) = (start + 4, 4);
-    while n < expected {
-        if n % 4 == 0 && b.get(i) == Some(&b' ') {
-            i += 1;
-        }
-        let c = *b.get(i)?;
-        if !(c.is_ascii_uppercase() || c.is_ascii_digit()) {
-            return None;
-        }
-        i += 1;
-        n += 1;
-    }
-    match b.get(i) {
-        Some(c) if c.is_ascii_alphanumeric() || *c == b'_' => None,
-        _ => Some(i),
-    }
-}
-
 impl Scanner {
     pub fn new(specs: Vec<RuleSpec>) -> Result<Self, BuildError> {
         let mut rules = Vec::with_capacity(specs.len());
@@ -374,9 +342,7 @@ impl Scanner {
             };
         let mut free_patterns = Vec::new();
         let mut free_rules = Vec::new();
-        let mut numeric_patterns = Vec::new();
-        let mut numeric_rules = Vec::new();
-        let mut iban_rule = None;
+        let mut numeric = Vec::new();
         for (i, spec) in specs.into_iter().enumerate() {
             let info = RuleInfo {
                 id: spec.id.clone(),
@@ -444,17 +410,21 @@ impl Scanner {
                 }
                 Matcher::Free { regex, validator } => {
                     compile_regex(&spec.id, &regex)?;
-                    if validator == Validator::Iban {
-                        iban_rule = Some(i);
+                    match numeric::Shape::of(&validator, &regex) {
+                        Some(shape) => numeric.push(NumericRule {
+                            rule: i,
+                            shape: shape.map_err(|message| BuildError::Regex {
+                                rule: spec.id.clone(),
+                                message,
+                            })?,
+                            validator,
+                        }),
+                        None => {
+                            free_patterns.push(regex);
+                            free_rules.push(i);
+                        }
                     }
-                    if validator == Validator::None {
-                        free_patterns.push(regex);
-                        free_rules.push(i);
-                    } else {
-                        numeric_patterns.push(regex);
-                        numeric_rules.push(i);
-                    }
-                    Compiled::Free { validator }
+                    Compiled::Free
                 }
                 Matcher::Words { words } => {
                     for w in words.iter().filter(|w| !w.trim().is_empty()) {
@@ -478,7 +448,7 @@ impl Scanner {
             };
             rules.push((info, compiled));
         }
-        if !numeric_patterns.is_empty() {
+        if !numeric.is_empty() {
             for d in b'0'..=b'9' {
                 add_keyword(
                     &(d as char).to_string(),
@@ -495,14 +465,12 @@ impl Scanner {
             Some(KeywordDfa::new(&keywords).map_err(BuildError::Automaton)?)
         };
         let free = FreeGroup::new(&free_patterns, free_rules)?;
-        let numeric = FreeGroup::new(&numeric_patterns, numeric_rules)?;
         Ok(Self {
             rules,
             automaton,
             triggers,
             free,
             numeric,
-            iban_rule,
             max_literal_len,
         })
     }
@@ -578,13 +546,10 @@ impl Scanner {
                             }
                         }
                         Trigger::Digit => {
-                            if let Some(group) = &self.numeric {
-                                if hit.start >= numeric_from && numeric_may_start(bytes, hit.start)
-                                {
-                                    numeric_from = self
-                                        .scan_numeric(group, text, hit.start, &mut found)
-                                        .unwrap_or(numeric_from);
-                                }
+                            if hit.start >= numeric_from && numeric_may_start(bytes, hit.start) {
+                                numeric_from = self
+                                    .scan_numeric(text, hit.start, &mut found)
+                                    .unwrap_or(numeric_from);
                             }
                         }
                         Trigger::Word(r) => {
@@ -617,9 +582,11 @@ impl Scanner {
             });
         }
         if let Some(group) = &self.free {
-            for m in group.combined.find_iter(text) {
-                self.accept_free(group, text, m, &mut found);
-            }
+            found.extend(group.combined.find_iter(text).map(|m| Detection {
+                rule: group.rules[m.pattern().as_usize()],
+                start: m.start(),
+                end: m.end(),
+            }));
         }
         // Several keyword hits can find the same match: sort, then drop the repeats.
         // Detections arrive nearly in order: the stable sort's run detection makes this cheap.
@@ -628,79 +595,41 @@ impl Scanner {
         found
     }
 
-    /// Validates a match of a keywordless pattern (or of another pattern matching the same
-    /// text); true when a detection was made.
-    fn accept_free(
-        &self,
-        group: &FreeGroup,
-        text: &str,
-        m: regex_automata::Match,
-        found: &mut Vec<Detection>,
-    ) -> bool {
-        let value = &text[m.range()];
-        let mut accept = |idx: usize| {
-            let rule = group.rules[idx];
-            if let Compiled::Free { validator } = &self.rules[rule].1 {
-                if validator.check(value) && !validator.ruled_out_by_context(text, m.start()) {
-                    found.push(Detection {
-                        rule,
-                        start: m.start(),
-                        end: m.end(),
-                    });
-                    return true;
-                }
-            }
-            false
-        };
-        let first = m.pattern().as_usize();
-        accept(first)
-            || group
-                .set
-                .matches(value)
-                .iter()
-                .filter(|&i| i != first)
-                .any(accept)
-    }
-
-    /// Tries the personal-data patterns where they can start around the run of digits at `at`
+    /// Tries the personal-data rules where they can start around the run of digits at `at`
     /// (the automaton reports a digit only where a run starts): at the run itself (cards, SSNs,
     /// IP addresses, `555-…` phone numbers, all after a word boundary), at a `+` or `(` just
     /// before it (phone numbers), and at two capital letters before it (an IBAN's country).
-    /// Each try is an anchored search, which fails within a few bytes where nothing matches.
-    /// Returns the end of the detection made, if any: runs inside it are not tried again (a
-    /// match that fails its validator may hide a real one starting inside it: `4111 4539 1488
-    /// 0343 6467` fails Luhn from its first group, and holds a card from its second).
-    fn scan_numeric(
-        &self,
-        group: &FreeGroup,
-        text: &str,
-        at: usize,
-        found: &mut Vec<Detection>,
-    ) -> Option<usize> {
+    /// At each start the rules are tried in order, each on its own match, until one passes its
+    /// validator. Returns the end of the detection made, if any: runs inside it are not tried
+    /// again (a match that fails its validator may hide a real one starting inside it: `4111
+    /// 4539 1488 0343 6467` fails Luhn from its first group, and holds a card from its second).
+    fn scan_numeric(&self, text: &str, at: usize, found: &mut Vec<Detection>) -> Option<usize> {
         let b = text.as_bytes();
-        let word = |i: usize| b[i].is_ascii_alphanumeric() || b[i] == b'_';
-        let lead = |n: usize| at >= n && (at == n || !word(at - n - 1));
-        if at >= 2 && b[at - 2].is_ascii_uppercase() && b[at - 1].is_ascii_uppercase() {
+        let starts = if at >= 2 && b[at - 2].is_ascii_uppercase() && b[at - 1].is_ascii_uppercase()
+        {
             // Two capitals before the digits: only an IBAN starts like this, and nothing else
             // can start at the digits (a letter precedes them).
-            let start = at - 2;
-            let rule = self.iban_rule.filter(|_| lead(2))?;
-            let end = match_iban(b, start).filter(|&end| validate::iban(&text[start..end]))?;
-            found.push(Detection { rule, start, end });
-            return Some(end);
-        }
-        let starts = [
-            (at >= 1 && matches!(b[at - 1], b'+' | b'(')).then(|| at - 1),
-            lead(0).then_some(at),
-        ];
+            [Some(at - 2), None]
+        } else {
+            [
+                (at >= 1 && matches!(b[at - 1], b'+' | b'(')).then(|| at - 1),
+                Some(at),
+            ]
+        };
         for start in starts.into_iter().flatten() {
-            let end = ceil_char_boundary(text, (start + NUMERIC_MAX_LEN).min(text.len()));
-            let input = regex_automata::Input::new(text)
-                .span(start..end)
-                .anchored(regex_automata::Anchored::Yes);
-            if let Some(m) = group.combined.search(&input) {
-                if self.accept_free(group, text, m, found) {
-                    return Some(m.end());
+            for n in &self.numeric {
+                let Some(end) = n.shape.match_at(text, start) else {
+                    continue;
+                };
+                if n.validator.check(&text[start..end])
+                    && !n.validator.ruled_out_by_context(text, start)
+                {
+                    found.push(Detection {
+                        rule: n.rule,
+                        start,
+                        end,
+                    });
+                    return Some(end);
                 }
             }
         }

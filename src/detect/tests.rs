@@ -334,13 +334,81 @@ mod iban_by_hand {
                 text.push(c);
             }
             text.push_str(&tail);
-            let by_hand = match_iban(text.as_bytes(), 0)
+            let by_hand = numeric::iban(text.as_bytes(), 0)
                 .filter(|&end| validate::iban(&text[..end]));
             if let Some(end) = by_regex(&text) {
                 prop_assert_eq!(by_hand, Some(end), "{:?}", text);
             }
             if let Some(end) = by_hand {
                 prop_assert_eq!(text[..end].replace(' ', ""), compact, "{:?}", text);
+            }
+        }
+    }
+}
+
+mod numeric_by_hand {
+    use super::*;
+    use proptest::prelude::*;
+    use regex_automata::{Anchored, Input};
+
+    /// Numbers shaped like cards, SSNs, addresses and phone numbers, each group a digit
+    /// shorter or longer than the rule allows as often as not, and the bytes that join or end
+    /// them (a word byte right after a number is no boundary).
+    fn part() -> impl Strategy<Value = String> {
+        let number = prop_oneof![
+            "[2-6][0-9]{2,4}([ -]?[0-9]{3,5}){2}[ -]?[0-9]{1,8}",
+            "3[47][0-9]{1,3}[ -]?[0-9]{5,7}[ -]?[0-9]{4,6}",
+            "[0-9]{3,4}-[0-9]{2,3}-[0-9]{4,5}",
+            "[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}\\.[0-9]{1,4}",
+            "\\(?[0-9]{2,4}[).\\- ]{0,2}[0-9]{2,4}[.\\- ][0-9]{3,5}",
+            "\\([0-9]{3}\\) ?[0-9]{3}[.\\-][0-9]{4}",
+            "\\+[0-9]{1,4}[ .\\-]?\\(?[0-9]{1,4}\\)?[ .\\-]?[0-9]{1,5}([ .\\-]?[0-9]{1,5}){0,4}",
+            "[0-9]{1,8}",
+        ];
+        let joint = prop_oneof![
+            Just(" "),
+            Just(""),
+            Just("a"),
+            Just("_"),
+            Just("."),
+            Just("-"),
+            Just(", "),
+        ];
+        (joint, number).prop_map(|(j, d)| format!("{j}{d}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// At every start in the text, each hand-written shape ends where its rule's regex,
+        /// anchored there, ends (or both find nothing).
+        #[test]
+        fn every_shape_ends_where_its_regex_ends(
+            parts in proptest::collection::vec(part(), 1..5),
+            tail in "[ a_.\\-]?",
+        ) {
+            let text = format!("{}{tail}", parts.concat());
+            for class in ["pii.credit_card", "pii.ssn", "pii.ip_address", "pii.phone"] {
+                let Some(RuleSpec { matcher: Matcher::Free { regex, validator }, .. }) =
+                    pii_rule(class, false)
+                else {
+                    unreachable!("the numeric rules are keywordless patterns")
+                };
+                let re = regex_automata::meta::Regex::new(&regex).expect("regex");
+                let shape = numeric::Shape::of(&validator, &regex)
+                    .expect("a numeric rule")
+                    .expect("builds");
+                for start in 0..text.len() {
+                    let input = Input::new(&text).span(start..text.len()).anchored(Anchored::Yes);
+                    let want = re.search(&input).map(|m| m.end());
+                    prop_assert_eq!(
+                        shape.match_at(&text, start),
+                        want,
+                        "{} at {} in {:?}",
+                        class,
+                        start,
+                        text
+                    );
+                }
             }
         }
     }
