@@ -38,8 +38,20 @@ const NOT_PII_CONTEXT: &[&str] = &[
     "sha", "commit",
 ];
 
-/// The bytes [`NOT_PII_CONTEXT`]'s words start with.
-const CONTEXT_FIRST_BYTES: &[u8] = b"v broitsc";
+/// For each byte, the words of [`NOT_PII_CONTEXT`] that start with it in either case, as a
+/// bit set: the context check compares words only where one can start, and only those words.
+const CONTEXT_WORDS_BY_FIRST_BYTE: [u16; 256] = {
+    assert!(NOT_PII_CONTEXT.len() <= 16);
+    let mut table = [0u16; 256];
+    let mut k = 0;
+    while k < NOT_PII_CONTEXT.len() {
+        let c = NOT_PII_CONTEXT[k].as_bytes()[0];
+        table[c.to_ascii_lowercase() as usize] |= 1 << k;
+        table[c.to_ascii_uppercase() as usize] |= 1 << k;
+        k += 1;
+    }
+    table
+};
 
 /// How far back the context words are looked for.
 const CONTEXT_BYTES: usize = 24;
@@ -52,18 +64,21 @@ impl Validator {
             return false;
         }
         let before = &text.as_bytes()[start.saturating_sub(CONTEXT_BYTES)..start];
-        let mut lower = [0u8; CONTEXT_BYTES];
-        for (l, b) in lower.iter_mut().zip(before) {
-            *l = b.to_ascii_lowercase();
-        }
-        let lower = &lower[..before.len()];
-        // Only where a context word can start (its first byte), instead of every word at every
-        // offset: this runs for every phone number and IP address candidate.
-        lower.iter().enumerate().any(|(i, &c)| {
-            CONTEXT_FIRST_BYTES.contains(&c)
-                && NOT_PII_CONTEXT
-                    .iter()
-                    .any(|w| w.as_bytes()[0] == c && lower[i..].starts_with(w.as_bytes()))
+        // Only where a context word can start, and only the words that start there: this runs
+        // for every phone number and IP address found.
+        (0..before.len()).any(|i| {
+            let mut words = CONTEXT_WORDS_BY_FIRST_BYTE[before[i] as usize];
+            while words != 0 {
+                let w = NOT_PII_CONTEXT[words.trailing_zeros() as usize].as_bytes();
+                if before[i..]
+                    .get(..w.len())
+                    .is_some_and(|b| b.eq_ignore_ascii_case(w))
+                {
+                    return true;
+                }
+                words &= words - 1;
+            }
+            false
         })
     }
 
@@ -273,6 +288,10 @@ pub struct Scanner {
     automaton: Option<KeywordDfa>,
     /// For each automaton pattern, the rules it triggers.
     triggers: Vec<Vec<Trigger>>,
+    /// For each automaton pattern, whether it is a digit that triggers nothing but the
+    /// personal-data rules: the commonest hit in text dense with numbers, dispatched without
+    /// reading `triggers`.
+    digit_only: Vec<bool>,
     /// Team patterns: searched over the whole text (they usually start with a literal, which
     /// the regex engine finds at memchr speed).
     free: Option<FreeGroup>,
@@ -465,10 +484,15 @@ impl Scanner {
             Some(KeywordDfa::new(&keywords).map_err(BuildError::Automaton)?)
         };
         let free = FreeGroup::new(&free_patterns, free_rules)?;
+        let digit_only = triggers
+            .iter()
+            .map(|t| matches!(t.as_slice(), [Trigger::Digit]))
+            .collect();
         Ok(Self {
             rules,
             automaton,
             triggers,
+            digit_only,
             free,
             numeric,
             max_literal_len,
@@ -534,7 +558,16 @@ impl Scanner {
             let mut logs_checked: Vec<usize> = Vec::new();
             let mut numeric_from = 0;
             let bytes = text.as_bytes();
+            let mut at_digits = |at: usize, found: &mut Vec<Detection>| {
+                if at >= numeric_from && numeric_may_start(bytes, at) {
+                    numeric_from = self.scan_numeric(text, at, found).unwrap_or(numeric_from);
+                }
+            };
             ac.for_each_hit(bytes, |hit| {
+                if self.digit_only[hit.pattern] {
+                    at_digits(hit.start, &mut found);
+                    return;
+                }
                 for trigger in &self.triggers[hit.pattern] {
                     match trigger {
                         Trigger::Rule { rule, exact } => {
@@ -545,13 +578,7 @@ impl Scanner {
                                 self.run_keyword_rule(*rule, text, hit.start, &mut found);
                             }
                         }
-                        Trigger::Digit => {
-                            if hit.start >= numeric_from && numeric_may_start(bytes, hit.start) {
-                                numeric_from = self
-                                    .scan_numeric(text, hit.start, &mut found)
-                                    .unwrap_or(numeric_from);
-                            }
-                        }
+                        Trigger::Digit => at_digits(hit.start, &mut found),
                         Trigger::Word(r) => {
                             let r = *r;
                             if is_word_boundary(text, hit.start, hit.end) {
@@ -618,6 +645,9 @@ impl Scanner {
         };
         for start in starts.into_iter().flatten() {
             for n in &self.numeric {
+                if !n.shape.may_start_with(b[start]) {
+                    continue;
+                }
                 let Some(end) = n.shape.match_at(text, start) else {
                     continue;
                 };

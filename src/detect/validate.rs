@@ -26,28 +26,35 @@ impl Digits {
         self.len
     }
 
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len.min(32)]
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits were stored.
         std::str::from_utf8(&self.buf[..self.len.min(32)]).unwrap_or("")
     }
 
-    /// The number formed by the first `n` digits.
-    fn prefix(&self, n: usize) -> u32 {
-        self.buf[..n.min(self.len)]
+    /// The number formed by the first `n` digits (at most 19, which a `u64` holds).
+    fn prefix(&self, n: usize) -> u64 {
+        self.buf[..n.min(self.len).min(19)]
             .iter()
-            .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+            .fold(0, |acc, d| acc * 10 + u64::from(d - b'0'))
     }
 }
 
 /// Luhn checksum over the digits of `s` (separators ignored).
 pub fn luhn(s: &str) -> bool {
-    let digits = Digits::of(s);
+    luhn_digits(&Digits::of(s))
+}
+
+fn luhn_digits(digits: &Digits) -> bool {
     if digits.len() < 2 || digits.len() > 32 {
         return false;
     }
     let sum: u32 = digits
-        .as_str()
-        .bytes()
+        .as_bytes()
+        .iter()
         .rev()
         .enumerate()
         .map(|(i, d)| {
@@ -66,12 +73,12 @@ pub fn luhn(s: &str) -> bool {
 /// A payment card number: 13–19 digits, a known issuer prefix, and a valid Luhn checksum.
 pub fn credit_card(s: &str) -> bool {
     let d = Digits::of(s);
-    if !(13..=19).contains(&d.len()) || !luhn(d.as_str()) {
+    if !(13..=19).contains(&d.len()) || !luhn_digits(&d) {
         return false;
     }
-    let digits = d.as_str();
+    let digits = d.as_bytes();
     let (p2, p3, p4) = (d.prefix(2), d.prefix(3), d.prefix(4));
-    digits.starts_with('4')                        // Visa
+    digits.starts_with(b"4")                       // Visa
         || (51..=55).contains(&p2)                 // Mastercard
         || (2221..=2720).contains(&p4)             // Mastercard 2-series
         || p2 == 34 || p2 == 37                    // American Express
@@ -79,34 +86,56 @@ pub fn credit_card(s: &str) -> bool {
         || (3528..=3589).contains(&p4)             // JCB
         || p2 == 36 || p2 == 38 || (300..=305).contains(&p3) // Diners Club
         || p2 == 62 // UnionPay
-        || digits.starts_with("5018") || digits.starts_with("5020") || digits.starts_with("5038")
-        || digits.starts_with("6304") || digits.starts_with("6759") // Maestro
+        || digits.starts_with(b"5018") || digits.starts_with(b"5020") || digits.starts_with(b"5038")
+        || digits.starts_with(b"6304") || digits.starts_with(b"6759") // Maestro
 }
 
 /// Card numbers published by payment processors for testing.
+const TEST_CARDS: &[&str] = &[
+    "4111111111111111",
+    "4242424242424242",
+    "4000056655665556",
+    "4012888888881881",
+    "5555555555554444",
+    "5200828282828210",
+    "5105105105105100",
+    "2223003122003222",
+    "378282246310005",
+    "371449635398431",
+    "6011111111111117",
+    "6011000990139424",
+    "3056930009020004",
+    "36227206271667",
+    "3566002020360505",
+    "6200000000000005",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000077",
+];
+
+/// [`TEST_CARDS`] as numbers: every card has at most 19 digits, which a `u64` holds, and none
+/// starts with a zero, so the number and the digit string say the same.
+const TEST_CARD_NUMBERS: [u64; TEST_CARDS.len()] = {
+    let mut out = [0u64; TEST_CARDS.len()];
+    let mut i = 0;
+    while i < TEST_CARDS.len() {
+        let digits = TEST_CARDS[i].as_bytes();
+        let mut j = 0;
+        while j < digits.len() {
+            out[i] = out[i] * 10 + (digits[j] - b'0') as u64;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// Card numbers published by payment processors for testing.
 pub fn is_test_card(s: &str) -> bool {
-    const TEST_CARDS: &[&str] = &[
-        "4111111111111111",
-        "4242424242424242",
-        "4000056655665556",
-        "4012888888881881",
-        "5555555555554444",
-        "5200828282828210",
-        "5105105105105100",
-        "2223003122003222",
-        "378282246310005",
-        "371449635398431",
-        "6011111111111117",
-        "6011000990139424",
-        "3056930009020004",
-        "36227206271667",
-        "3566002020360505",
-        "6200000000000005",
-        "4000000000000002",
-        "4000000000009995",
-        "4000000000000077",
-    ];
-    TEST_CARDS.contains(&Digits::of(s).as_str())
+    let digits = Digits::of(s);
+    digits.len() <= 19
+        && digits.as_bytes().first() != Some(&b'0')
+        && TEST_CARD_NUMBERS.contains(&digits.prefix(19))
 }
 
 /// IBAN: known country, the country's length, and ISO 13616 mod-97 = 1.
@@ -213,7 +242,8 @@ pub fn ipv4(s: &str) -> bool {
 
 /// A phone number: 7 to 15 digits (E.164's limits).
 pub fn phone(s: &str) -> bool {
-    let n = s.chars().filter(char::is_ascii_digit).count();
+    // Bytes, not chars: no byte of a multi-byte character is an ASCII digit.
+    let n = s.bytes().filter(u8::is_ascii_digit).count();
     (7..=15).contains(&n)
 }
 
