@@ -175,7 +175,10 @@ fn context_words_lower_confidence_below_a_finding() {
             format!("{w}: x 10.2.3.4"),
         ] {
             let f = found(&s, &text);
-            assert!(f.iter().all(|(r, _)| r != "pii.ip_address"), "{text:?}: {f:?}");
+            assert!(
+                f.iter().all(|(r, _)| r != "pii.ip_address"),
+                "{text:?}: {f:?}"
+            );
         }
     }
 }
