@@ -267,9 +267,13 @@ impl FreeGroup {
 #[inline]
 fn numeric_may_start(b: &[u8], at: usize) -> bool {
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    at == 0
-        || !word(b[at - 1])
-        || (at >= 2 && b[at - 2].is_ascii_uppercase() && b[at - 1].is_ascii_uppercase())
+    at == 0 || !word(b[at - 1]) || after_two_capitals(b, at)
+}
+
+/// Two capital letters right before `at`: where an IBAN's country code would be.
+#[inline]
+fn after_two_capitals(b: &[u8], at: usize) -> bool {
+    at >= 2 && b[at - 2].is_ascii_uppercase() && b[at - 1].is_ascii_uppercase()
 }
 
 /// Longest personal-data match: an anchored search looks no further.
@@ -428,7 +432,6 @@ impl Scanner {
                     }
                 }
                 Matcher::Free { regex, validator } => {
-                    compile_regex(&spec.id, &regex)?;
                     match numeric::Shape::of(&validator, &regex) {
                         Some(shape) => numeric.push(NumericRule {
                             rule: i,
@@ -439,6 +442,9 @@ impl Scanner {
                             validator,
                         }),
                         None => {
+                            // Checked here so that a bad team pattern is named by its rule;
+                            // the combined automaton below is what scans.
+                            compile_regex(&spec.id, &regex)?;
                             free_patterns.push(regex);
                             free_rules.push(i);
                         }
@@ -636,8 +642,7 @@ impl Scanner {
     #[inline(never)]
     fn scan_numeric(&self, text: &str, at: usize, found: &mut Vec<Detection>) -> Option<usize> {
         let b = text.as_bytes();
-        let starts = if at >= 2 && b[at - 2].is_ascii_uppercase() && b[at - 1].is_ascii_uppercase()
-        {
+        let starts = if after_two_capitals(b, at) {
             // Two capitals before the digits: only an IBAN starts like this, and nothing else
             // can start at the digits (a letter precedes them).
             [Some(at - 2), None]

@@ -385,6 +385,28 @@ mod numeric_by_hand {
         (joint, number).prop_map(|(j, d)| format!("{j}{d}"))
     }
 
+    /// Each numeric rule with its regex and its hand-written shape, built once for all cases.
+    static SHAPES: std::sync::LazyLock<Vec<(&str, regex_automata::meta::Regex, numeric::Shape)>> =
+        std::sync::LazyLock::new(|| {
+            ["pii.credit_card", "pii.ssn", "pii.ip_address", "pii.phone"]
+                .into_iter()
+                .map(|class| {
+                    let Some(RuleSpec {
+                        matcher: Matcher::Free { regex, validator },
+                        ..
+                    }) = pii_rule(class, false)
+                    else {
+                        unreachable!("the numeric rules are keywordless patterns")
+                    };
+                    let re = regex_automata::meta::Regex::new(&regex).expect("regex");
+                    let shape = numeric::Shape::of(&validator, &regex)
+                        .expect("a numeric rule")
+                        .expect("builds");
+                    (class, re, shape)
+                })
+                .collect()
+        });
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         /// At every start in the text, each hand-written shape ends where its rule's regex,
@@ -395,16 +417,7 @@ mod numeric_by_hand {
             tail in "[ a_.\\-]?",
         ) {
             let text = format!("{}{tail}", parts.concat());
-            for class in ["pii.credit_card", "pii.ssn", "pii.ip_address", "pii.phone"] {
-                let Some(RuleSpec { matcher: Matcher::Free { regex, validator }, .. }) =
-                    pii_rule(class, false)
-                else {
-                    unreachable!("the numeric rules are keywordless patterns")
-                };
-                let re = regex_automata::meta::Regex::new(&regex).expect("regex");
-                let shape = numeric::Shape::of(&validator, &regex)
-                    .expect("a numeric rule")
-                    .expect("builds");
+            for (class, re, shape) in SHAPES.iter() {
                 for start in 0..text.len() {
                     let input = Input::new(&text).span(start..text.len()).anchored(Anchored::Yes);
                     let want = re.search(&input).map(|m| m.end());
