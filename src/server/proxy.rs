@@ -22,6 +22,7 @@ use crate::audit::Decision as AuditDecision;
 use crate::config::UnknownTeam;
 use crate::filter::{ChainOutcome, RequestContext};
 use crate::ids::{Principal, RequestId};
+use crate::upstream::UpstreamResponse;
 
 pub async fn create_message(
     State(state): State<Arc<AppState>>,
@@ -41,11 +42,12 @@ pub async fn count_tokens(
     messages(state, id, principal, request, Endpoint::CountTokens).await
 }
 
-fn path_and_query(parts: &Parts) -> &str {
+fn path_and_query(parts: &Parts) -> http::uri::PathAndQuery {
     parts
         .uri
         .path_and_query()
-        .map_or_else(|| parts.uri.path(), |pq| pq.as_str())
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"))
 }
 
 /// Sends the request upstream with its method, path, query and headers.
@@ -53,12 +55,12 @@ async fn forward(
     state: &AppState,
     parts: &Parts,
     body: Bytes,
-) -> Result<reqwest::Response, ApiError> {
+) -> Result<UpstreamResponse, ApiError> {
     Ok(state
         .forwarder
         .send(
             parts.method.clone(),
-            path_and_query(parts),
+            &path_and_query(parts),
             &parts.headers,
             body,
         )

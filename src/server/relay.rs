@@ -10,6 +10,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use http::HeaderValue;
+use http_body_util::BodyExt;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::AppState;
@@ -19,7 +20,7 @@ use crate::api::messages::MessageReply;
 use crate::api::{ErrorKind, SseEvent, SseParser};
 use crate::filter::{StageError, StagePipeline};
 use crate::ids::RequestId;
-use crate::upstream::relay_response_headers;
+use crate::upstream::{UpstreamResponse, relay_response_headers};
 
 /// How often a ping goes out while a stage holds events back.
 const HELD_PING_INTERVAL_MS: u64 = 5_000;
@@ -37,7 +38,7 @@ fn stage_error(e: StageError) -> ApiError {
     }
 }
 
-fn response_head(upstream: &reqwest::Response) -> http::response::Builder {
+fn response_head(upstream: &UpstreamResponse) -> http::response::Builder {
     let mut builder = Response::builder().status(upstream.status());
     if let Some(headers) = builder.headers_mut() {
         relay_response_headers(upstream.headers(), headers);
@@ -52,14 +53,19 @@ fn finish(builder: http::response::Builder, body: Body) -> Response {
 }
 
 /// Relays status, headers and body as they come, without looking inside.
-pub fn verbatim(upstream: reqwest::Response) -> Response {
+pub fn verbatim(upstream: UpstreamResponse) -> Response {
     let head = response_head(&upstream);
-    finish(head, Body::from_stream(upstream.bytes_stream()))
+    finish(head, Body::new(upstream.into_body()))
 }
 
-async fn whole_body(state: &AppState, upstream: reqwest::Response) -> Result<Bytes, ApiError> {
-    match tokio::time::timeout(state.forwarder.idle_timeout(), upstream.bytes()).await {
-        Ok(Ok(bytes)) => Ok(bytes),
+async fn whole_body(state: &AppState, upstream: UpstreamResponse) -> Result<Bytes, ApiError> {
+    match tokio::time::timeout(
+        state.forwarder.idle_timeout(),
+        upstream.into_body().collect(),
+    )
+    .await
+    {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(_)) => Err(ApiError::new(
             ErrorKind::BadGateway,
             "the upstream response broke off before it was complete",
@@ -78,7 +84,7 @@ async fn whole_body(state: &AppState, upstream: reqwest::Response) -> Result<Byt
 
 pub async fn respond(
     state: &Arc<AppState>,
-    upstream: reqwest::Response,
+    upstream: UpstreamResponse,
     mut pipeline: StagePipeline,
     id: &RequestId,
     trail: &mut Option<Trail>,
@@ -111,33 +117,53 @@ pub async fn respond(
         ));
     }
     let bytes = whole_body(state, upstream).await?;
-    if let Some(t) = trail.as_mut() {
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            let (input, output) = super::trail::usage_of(&v);
-            t.set_usage(input, output);
-            for block in v["content"].as_array().into_iter().flatten() {
-                if block["type"] == "tool_use" {
-                    t.add_tool_call(
-                        block["id"].as_str().unwrap_or(""),
-                        block["name"].as_str().unwrap_or(""),
-                        &block["input"],
-                    );
+    if pipeline.is_empty() {
+        if let Some(t) = trail.as_mut() {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                let (input, output) = super::trail::usage_of(&v);
+                t.set_usage(input, output);
+                for block in v["content"].as_array().into_iter().flatten() {
+                    if block["type"] == "tool_use" {
+                        t.add_tool_call(
+                            block["id"].as_str().unwrap_or(""),
+                            block["name"].as_str().unwrap_or(""),
+                            &block["input"],
+                        );
+                    }
                 }
             }
+            t.set_output(bytes.clone());
         }
-        t.set_output(bytes.clone());
-    }
-    if pipeline.is_empty() {
         return Ok(finish(head, Body::from(bytes)));
     }
+    // The stages read the reply typed; the audit trail takes what it needs from the same parse
+    // (parsing it twice, once as a `Value` for the trail, cost more than the stages).
     let Ok(mut message) = serde_json::from_slice::<MessageReply>(&bytes) else {
         // Not a Message we can read: stages cannot vouch for it, so it does not go out.
+        if let Some(t) = trail.as_mut() {
+            t.set_output(bytes.clone());
+        }
         return Err(ApiError::new(
             ErrorKind::BadGateway,
             "the upstream reply could not be read for policy checks",
         )
         .with_rule("response"));
     };
+    if let Some(t) = trail.as_mut() {
+        if let Some(usage) = message.extra.get("usage") {
+            let (input, output) = super::trail::usage_in(usage);
+            t.set_usage(input, output);
+        }
+        for block in &message.content {
+            if let crate::api::messages::ContentBlock::ToolUse {
+                id, name, input, ..
+            } = block
+            {
+                t.add_tool_call(id, name, input);
+            }
+        }
+        t.set_output(bytes.clone());
+    }
     // A tool call that waits for a human holds the reply with it.
     let changed = pipeline
         .on_message(&mut message)
@@ -154,7 +180,7 @@ pub async fn respond(
 
 fn stream(
     state: &Arc<AppState>,
-    upstream: reqwest::Response,
+    upstream: UpstreamResponse,
     pipeline: StagePipeline,
     mut head: http::response::Builder,
     id: &RequestId,
@@ -168,7 +194,7 @@ fn stream(
         state: state.clone(),
         passthrough: pipeline.is_empty(),
         pipeline,
-        body: Box::pin(upstream.bytes_stream()),
+        body: Box::pin(upstream.into_body().into_data_stream()),
         parser: SseParser::default(),
         parsed: Vec::new(),
         out: Vec::new(),
@@ -285,9 +311,8 @@ fn upstream_failure(message: String) -> ApiError {
     ApiError::new(ErrorKind::Api, message).with_rule("upstream")
 }
 
-type UpstreamBody = std::pin::Pin<
-    Box<dyn futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send + Sync>,
->;
+type UpstreamBody =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, axum::Error>> + Send>>;
 
 /// Moves one stream from upstream to the client, one chunk per poll. It ends when upstream ends,
 /// breaks or goes silent, or when the shutdown grace period is over; a failure reaches the client

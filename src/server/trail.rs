@@ -418,7 +418,11 @@ pub fn admits(state: &AppState, policy: &Policy) -> bool {
 
 /// Token counts from a Message's `usage`.
 pub fn usage_of(value: &serde_json::Value) -> (Option<i64>, Option<i64>) {
-    let usage = &value["usage"];
+    usage_in(&value["usage"])
+}
+
+/// Input and output tokens of a `usage` object.
+pub fn usage_in(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
     (
         usage["input_tokens"].as_i64(),
         usage["output_tokens"].as_i64(),
