@@ -10,4 +10,4 @@ pub mod sse;
 
 pub use error::{ErrorKind, error_body};
 pub use messages::{ContentBlock, Message, MessageContent, MessagesRequest, Role, System, Tool};
-pub use sse::{SseEvent, SseParser};
+pub use sse::{EventView, SseEvent, SseParser};

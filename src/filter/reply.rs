@@ -267,6 +267,30 @@ impl ReplyGuard {
         }
         Ok(())
     }
+
+    /// A text delta for the text block at `index`: what can no longer be part of a pattern goes
+    /// out cleaned, the rest waits for the next delta (or the block's end).
+    fn on_text(&mut self, index: u64, delta: &str, out: &mut Vec<SseEvent>) {
+        let Some(Block::Text { pending, offset }) = self.blocks.get_mut(&index) else {
+            return;
+        };
+        pending.push_str(delta);
+        let snapshot = std::mem::take(pending);
+        let start = *offset;
+        let cut = self.cut(&snapshot);
+        let (ready, rest) = snapshot.split_at(cut);
+        if !ready.is_empty() {
+            let location = format!("reply.content[{index}].text");
+            let text = self
+                .clean(ready, &location, start)
+                .unwrap_or_else(|| ready.to_string());
+            out.push(Self::text_delta(index, &text));
+        }
+        if let Some(Block::Text { pending, offset }) = self.blocks.get_mut(&index) {
+            pending.push_str(rest);
+            *offset = start + cut;
+        }
+    }
 }
 
 fn index_of(v: &Value) -> Option<u64> {
@@ -286,6 +310,21 @@ impl ResponseStage for ReplyGuard {
         ) {
             out.push(event);
             return Ok(());
+        }
+        // Text deltas, nearly every event of a stream, through the typed view: a `Value` parse
+        // builds every object as a map. Everything else, and any event the view cannot read,
+        // takes the `Value` path below.
+        if name == "content_block_delta" {
+            if let Ok(view) = event.view() {
+                if let (Some(index), Some(delta)) = (view.index, &view.delta) {
+                    if delta.kind.as_deref() == Some("text_delta")
+                        && matches!(self.blocks.get(&index), Some(Block::Text { .. }))
+                    {
+                        self.on_text(index, delta.text.as_deref().unwrap_or(""), out);
+                        return Ok(());
+                    }
+                }
+            }
         }
         let Ok(v) = event.json() else {
             out.push(event);
@@ -337,23 +376,8 @@ impl ResponseStage for ReplyGuard {
             "content_block_delta" => {
                 let delta = &v["delta"];
                 match (self.blocks.get_mut(&index), delta["type"].as_str()) {
-                    (Some(Block::Text { pending, offset }), Some("text_delta")) => {
-                        pending.push_str(delta["text"].as_str().unwrap_or(""));
-                        let snapshot = std::mem::take(pending);
-                        let start = *offset;
-                        let cut = self.cut(&snapshot);
-                        let (ready, rest) = snapshot.split_at(cut);
-                        if !ready.is_empty() {
-                            let location = format!("reply.content[{index}].text");
-                            let text = self
-                                .clean(ready, &location, start)
-                                .unwrap_or_else(|| ready.to_string());
-                            out.push(Self::text_delta(index, &text));
-                        }
-                        if let Some(Block::Text { pending, offset }) = self.blocks.get_mut(&index) {
-                            pending.push_str(rest);
-                            *offset = start + cut;
-                        }
+                    (Some(Block::Text { .. }), Some("text_delta")) => {
+                        self.on_text(index, delta["text"].as_str().unwrap_or(""), out);
                     }
                     (_, Some("citations_delta")) if !self.restore.is_empty() || self.redacting => {
                         // A citation quotes the documents the model read, which carry the

@@ -245,7 +245,9 @@ fn capture(
     ) {
         return;
     }
-    let Ok(v) = event.json() else {
+    // The typed view, not a `Value`: this runs on every event of every stream. An event whose
+    // fields do not have the API's types is not captured (upstream broke its own format).
+    let Ok(v) = event.view() else {
         return;
     };
     let room = MAX_CAPTURED_OUTPUT_BYTES.saturating_sub(output.len());
@@ -258,22 +260,25 @@ fn capture(
             output.push_str(&s[..end]);
         }
     };
-    match v["type"].as_str() {
+    match v.kind.as_deref() {
         Some("content_block_start") => {
-            let block = &v["content_block"];
-            if let (Some("tool_use"), Some(index)) = (block["type"].as_str(), v["index"].as_u64()) {
-                let id = block["id"].as_str().unwrap_or("").to_string();
-                let name = block["name"].as_str().unwrap_or("").to_string();
-                tools.insert(index, (id, name, String::new()));
+            if let (Some(block), Some(index)) = (&v.content_block, v.index) {
+                if block.kind.as_deref() == Some("tool_use") {
+                    let id = block.id.as_deref().unwrap_or("").to_string();
+                    let name = block.name.as_deref().unwrap_or("").to_string();
+                    tools.insert(index, (id, name, String::new()));
+                }
             }
         }
         Some("content_block_delta") => {
-            let d = &v["delta"];
-            if let Some(t) = d["text"].as_str() {
+            let Some(d) = &v.delta else {
+                return;
+            };
+            if let Some(t) = &d.text {
                 keep(t);
-            } else if let Some(j) = d["partial_json"].as_str() {
+            } else if let Some(j) = &d.partial_json {
                 keep(j);
-                if let Some((_, _, input)) = v["index"].as_u64().and_then(|i| tools.get_mut(&i)) {
+                if let Some((_, _, input)) = v.index.and_then(|i| tools.get_mut(&i)) {
                     if input.len() < MAX_CAPTURED_OUTPUT_BYTES {
                         input.push_str(j);
                     }
@@ -282,7 +287,7 @@ fn capture(
         }
         Some("content_block_stop") => {
             if let (Some((id, name, input)), Some(t)) =
-                (v["index"].as_u64().and_then(|i| tools.remove(&i)), trail)
+                (v.index.and_then(|i| tools.remove(&i)), trail)
             {
                 let input: serde_json::Value =
                     serde_json::from_str(if input.is_empty() { "{}" } else { &input })
@@ -292,14 +297,14 @@ fn capture(
         }
         Some("message_start") => {
             if let Some(t) = trail {
-                let (input, _) = super::trail::usage_of(&v["message"]);
+                let input = v.message.and_then(|m| m.usage).and_then(|u| u.input_tokens);
                 t.set_usage(input, None);
             }
         }
         Some("message_delta") => {
             if let Some(t) = trail {
-                let (input, output) = super::trail::usage_of(&v);
-                t.set_usage(input, output);
+                let usage = v.usage.unwrap_or_default();
+                t.set_usage(usage.input_tokens, usage.output_tokens);
             }
         }
         _ => {}
