@@ -101,9 +101,9 @@ pub struct EventView<'a> {
     #[serde(default)]
     pub index: Option<u64>,
     #[serde(borrow, default)]
-    pub delta: Option<DeltaView<'a>>,
+    pub delta: Option<PartView<'a>>,
     #[serde(borrow, default)]
-    pub content_block: Option<BlockView<'a>>,
+    pub content_block: Option<PartView<'a>>,
     /// `message_start` carries usage in its message.
     #[serde(default)]
     pub message: Option<MessageUsage>,
@@ -112,22 +112,16 @@ pub struct EventView<'a> {
     pub usage: Option<Usage>,
 }
 
-/// A `content_block_delta`'s delta.
+/// A `content_block_delta`'s delta or a `content_block_start`'s block: their type, and the
+/// strings Warden reads of either (text and partial JSON of a delta, id and name of a tool call).
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct DeltaView<'a> {
+pub struct PartView<'a> {
     #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
     pub kind: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     pub text: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     pub partial_json: Option<Cow<'a, str>>,
-}
-
-/// A `content_block_start`'s block.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct BlockView<'a> {
-    #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
-    pub kind: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     pub id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
