@@ -117,53 +117,38 @@ pub async fn respond(
         ));
     }
     let bytes = whole_body(state, upstream).await?;
-    if pipeline.is_empty() {
-        if let Some(t) = trail.as_mut() {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                let (input, output) = super::trail::usage_of(&v);
+    // One typed parse serves the audit trail (usage, tool calls) and the stages.
+    let message = (trail.is_some() || !pipeline.is_empty())
+        .then(|| serde_json::from_slice::<MessageReply>(&bytes).ok())
+        .flatten();
+    if let Some(t) = trail.as_mut() {
+        if let Some(m) = &message {
+            if let Some(usage) = m.extra.get("usage") {
+                let (input, output) = super::trail::usage_in(usage);
                 t.set_usage(input, output);
-                for block in v["content"].as_array().into_iter().flatten() {
-                    if block["type"] == "tool_use" {
-                        t.add_tool_call(
-                            block["id"].as_str().unwrap_or(""),
-                            block["name"].as_str().unwrap_or(""),
-                            &block["input"],
-                        );
-                    }
+            }
+            for block in &m.content {
+                if let crate::api::messages::ContentBlock::ToolUse {
+                    id, name, input, ..
+                } = block
+                {
+                    t.add_tool_call(id, name, input);
                 }
             }
-            t.set_output(bytes.clone());
         }
+        t.set_output(bytes.clone());
+    }
+    if pipeline.is_empty() {
         return Ok(finish(head, Body::from(bytes)));
     }
-    // The stages read the reply typed; the audit trail takes what it needs from the same parse
-    // (parsing it twice, once as a `Value` for the trail, cost more than the stages).
-    let Ok(mut message) = serde_json::from_slice::<MessageReply>(&bytes) else {
+    let Some(mut message) = message else {
         // Not a Message we can read: stages cannot vouch for it, so it does not go out.
-        if let Some(t) = trail.as_mut() {
-            t.set_output(bytes.clone());
-        }
         return Err(ApiError::new(
             ErrorKind::BadGateway,
             "the upstream reply could not be read for policy checks",
         )
         .with_rule("response"));
     };
-    if let Some(t) = trail.as_mut() {
-        if let Some(usage) = message.extra.get("usage") {
-            let (input, output) = super::trail::usage_in(usage);
-            t.set_usage(input, output);
-        }
-        for block in &message.content {
-            if let crate::api::messages::ContentBlock::ToolUse {
-                id, name, input, ..
-            } = block
-            {
-                t.add_tool_call(id, name, input);
-            }
-        }
-        t.set_output(bytes.clone());
-    }
     // A tool call that waits for a human holds the reply with it.
     let changed = pipeline
         .on_message(&mut message)

@@ -416,12 +416,7 @@ pub fn admits(state: &AppState, policy: &Policy) -> bool {
     state.audit.can_accept() || policy.audit.on_failure == crate::policy::OnFailure::Allow
 }
 
-/// Token counts from a Message's `usage`.
-pub fn usage_of(value: &serde_json::Value) -> (Option<i64>, Option<i64>) {
-    usage_in(&value["usage"])
-}
-
-/// Input and output tokens of a `usage` object.
+/// Input and output tokens of a Message's `usage` object.
 pub fn usage_in(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
     (
         usage["input_tokens"].as_i64(),
