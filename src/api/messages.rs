@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::decode::RequestFields;
+
 /// Why a request body could not be read as a Messages request. The text names the field and never
 /// quotes a value.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +27,12 @@ pub enum RequestParseError {
 
 /// Whether `value` nests `[`/`{` deeper than `limit` (walked without recursion).
 fn deeper_than(value: &Value, limit: usize) -> bool {
-    let mut stack = vec![(value, 1usize)];
+    deeper_than_from(value, 1, limit)
+}
+
+/// [`deeper_than`] for a value that sits at `depth` in the document (the top level is 1).
+fn deeper_than_from(value: &Value, depth: usize, limit: usize) -> bool {
+    let mut stack = vec![(value, depth)];
     while let Some((v, depth)) = stack.pop() {
         let nests = matches!(v, Value::Array(_) | Value::Object(_));
         if nests && depth > limit {
@@ -40,6 +47,37 @@ fn deeper_than(value: &Value, limit: usize) -> bool {
     false
 }
 
+/// [`deeper_than_from`] for a content block whose object sits at `depth`.
+fn block_deeper_than(block: &ContentBlock, depth: usize, limit: usize) -> bool {
+    let values =
+        |map: &Map<String, Value>| map.values().any(|v| deeper_than_from(v, depth + 1, limit));
+    if depth > limit {
+        return true;
+    }
+    match block {
+        ContentBlock::Text { extra, .. } => values(extra),
+        ContentBlock::ToolUse { input, extra, .. } => {
+            deeper_than_from(input, depth + 1, limit) || values(extra)
+        }
+        ContentBlock::ToolResult { content, extra, .. } => {
+            values(extra)
+                || match content {
+                    Some(MessageContent::Blocks(blocks)) => {
+                        depth + 1 > limit
+                            || blocks
+                                .iter()
+                                .any(|b| block_deeper_than(b, depth + 2, limit))
+                    }
+                    _ => false,
+                }
+        }
+        ContentBlock::Thinking { opaque } | ContentBlock::RedactedThinking { opaque } => {
+            values(opaque)
+        }
+        ContentBlock::Unknown(map) => values(map),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -47,7 +85,7 @@ pub enum Role {
     Assistant,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Message {
     pub role: Role,
     pub content: MessageContent,
@@ -55,14 +93,14 @@ pub struct Message {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum MessageContent {
     Text(String),
     Blocks(Vec<ContentBlock>),
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum System {
     Text(String),
@@ -72,7 +110,7 @@ pub enum System {
 /// A content block. Known types are typed as far as a filter needs; `thinking` and
 /// `redacted_thinking` keep everything opaque because an edited thinking block is rejected
 /// upstream. Any other type is kept whole in `Unknown`.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum ContentBlock {
     #[serde(rename = "text")]
@@ -129,7 +167,7 @@ impl ContentBlock {
 
 /// A tool definition: client tools, server tools (`web_search_…`) and MCP toolsets alike have a
 /// `name`; everything else is kept as it came.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Tool {
     pub name: String,
     #[serde(flatten)]
@@ -208,6 +246,98 @@ impl MessagesRequest {
         endpoint: Endpoint,
         max_depth: usize,
     ) -> Result<Self, RequestParseError> {
+        // One typed pass over the bytes; only a body it refuses is parsed again, slowly, to say
+        // which field is wrong (the same deserializers, so both accept the same bodies).
+        if let Ok(fields) = serde_json::from_slice::<RequestFields>(body)
+            && let Some(request) = Self::from_fields(fields, endpoint)
+            && !request.nests_deeper_than(max_depth)
+        {
+            return Ok(request);
+        }
+        Err(Self::why_refused(body, endpoint, max_depth))
+    }
+
+    /// The request, when the fields hold one for `endpoint`.
+    fn from_fields(fields: RequestFields, endpoint: Endpoint) -> Option<Self> {
+        let max_tokens = match fields.max_tokens {
+            Some(v) if v.as_u64().is_none() => return None,
+            None if endpoint == Endpoint::Messages => return None,
+            m => m,
+        };
+        Some(Self {
+            model: fields.model?,
+            messages: fields.messages?,
+            max_tokens,
+            system: fields.system,
+            tools: fields.tools,
+            stream: fields.stream,
+            extra: fields.extra,
+        })
+    }
+
+    /// Whether the request nests `[`/`{` deeper than `limit`, counting the top-level object as
+    /// one: what [`deeper_than`] says of the same body parsed as a `Value`.
+    fn nests_deeper_than(&self, limit: usize) -> bool {
+        let values = |map: &Map<String, Value>, depth: usize| {
+            map.values().any(|v| deeper_than_from(v, depth, limit))
+        };
+        if limit == 0 {
+            return true;
+        }
+        if values(&self.extra, 2) {
+            return true;
+        }
+        let blocks_at = |depth: usize, content: &[ContentBlock]| {
+            depth > limit
+                || content
+                    .iter()
+                    .any(|b| block_deeper_than(b, depth + 1, limit))
+        };
+        if 2 > limit || (!self.messages.is_empty() && 3 > limit) {
+            return true;
+        }
+        for message in &self.messages {
+            if values(&message.extra, 4) {
+                return true;
+            }
+            if let MessageContent::Blocks(blocks) = &message.content
+                && blocks_at(4, blocks)
+            {
+                return true;
+            }
+        }
+        if let Some(System::Blocks(blocks)) = &self.system
+            && blocks_at(2, blocks)
+        {
+            return true;
+        }
+        if let Some(tools) = &self.tools {
+            if 2 > limit || (!tools.is_empty() && 3 > limit) {
+                return true;
+            }
+            if tools.iter().any(|t| values(&t.extra, 4)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The error for a body the typed pass refused: parsed as a `Value` first, so that a syntax
+    /// error anywhere is reported as one, then field by field so that a type error names its path.
+    fn why_refused(body: &[u8], endpoint: Endpoint, max_depth: usize) -> RequestParseError {
+        match Self::parse_slowly(body, endpoint, max_depth) {
+            Err(e) => e,
+            // Both passes use the same deserializers; if they ever disagree, refuse rather than
+            // guess (fail closed), and say so.
+            Ok(_) => RequestParseError::Json("request body could not be read".into()),
+        }
+    }
+
+    fn parse_slowly(
+        body: &[u8],
+        endpoint: Endpoint,
+        max_depth: usize,
+    ) -> Result<Self, RequestParseError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             // serde_json's own guard against deep nesting (128 levels) fires first.
             if e.to_string().contains("recursion limit exceeded") {
@@ -273,15 +403,54 @@ impl MessagesRequest {
     }
 }
 
-/// A whole `Message` reply (non-streaming).
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+/// A whole `Message` reply (non-streaming). Warden reads its content and stop reason; the other
+/// fields (`id`, `model`, `usage`, fields that do not exist yet) are kept as the JSON text they
+/// came as, and written back unchanged when a stage rewrites the reply.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MessageReply {
-    #[serde(default)]
     pub content: Vec<ContentBlock>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<Value>,
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: RawFields,
+}
+
+/// Object fields kept as their JSON text, in the order they came; a repeated key is kept too,
+/// and [`RawFields::get`] reads the last, as a JSON parser would.
+#[derive(Clone, Debug, Default)]
+pub struct RawFields(pub(super) Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl RawFields {
+    /// The field's value, parsed.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, raw)| serde_json::from_str(raw.get()).ok())
+    }
+}
+
+impl PartialEq for RawFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|((k, v), (k2, v2))| k == k2 && v.get() == v2.get())
+    }
+}
+
+impl Serialize for RawFields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 #[cfg(test)]
@@ -367,6 +536,134 @@ mod tests {
             MessagesRequest::parse(b"{\"model\": ", Endpoint::Messages),
             Err(RequestParseError::Json(_))
         ));
+    }
+
+    /// A request with something nested at every place the typed walk looks.
+    fn nested_request() -> Value {
+        json!({
+            "model": "m",
+            "max_tokens": 1,
+            "metadata": {"a": [[1]]},
+            "system": [{"type": "text", "text": "s", "cache_control": {"type": "ephemeral", "x": [1]}}],
+            "tools": [{"name": "t", "input_schema": {"type": "object", "properties": {"p": {"type": "string"}}}}],
+            "messages": [
+                {"role": "user", "content": "plain", "note": {"k": [1, [2]]}},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "u1", "name": "t", "input": {"deep": [{"x": [1]}]}},
+                    {"type": "thinking", "thinking": "t", "signature": "s", "meta": [[[1]]]}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "u1", "content": [
+                        {"type": "text", "text": "r", "citations": [{"a": {"b": [1]}}]},
+                        {"type": "tool_result", "tool_use_id": "u2", "content": [{"type": "image", "source": {"data": [[1]]}}]}
+                    ]},
+                    {"type": "hologram", "payload": {"z": [[[[1]]]]}}
+                ]}
+            ]
+        })
+    }
+
+    #[test]
+    fn the_typed_depth_walk_refuses_exactly_what_the_value_walk_refuses() {
+        let body = nested_request();
+        let bytes = body.to_string();
+        let deepest = (0..64).find(|&l| !deeper_than(&body, l)).expect("finite");
+        assert!(
+            deepest > 8,
+            "the fixture nests deep enough to test: {deepest}"
+        );
+        for limit in 0..=deepest + 1 {
+            let parsed = MessagesRequest::parse_within(bytes.as_bytes(), Endpoint::Messages, limit);
+            assert_eq!(parsed.is_ok(), !deeper_than(&body, limit), "limit {limit}");
+            if let Err(e) = parsed {
+                assert!(
+                    matches!(e, RequestParseError::TooDeep(l) if l == limit),
+                    "{e}"
+                );
+            }
+        }
+        // Each place on its own: only that part nests past the limit.
+        for part in [
+            json!({"model": "m", "max_tokens": 1, "messages": [], "x": [[[[1]]]]}),
+            json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "c", "x": [[1]]}]}),
+            json!({"model": "m", "max_tokens": 1, "messages": [], "tools": [{"name": "t", "s": [[1]]}]}),
+            json!({"model": "m", "max_tokens": 1, "messages": [], "system": [{"type": "text", "text": "t", "x": [1]}]}),
+        ] {
+            let bytes = part.to_string();
+            for limit in 0..8 {
+                assert_eq!(
+                    MessagesRequest::parse_within(bytes.as_bytes(), Endpoint::Messages, limit)
+                        .is_ok(),
+                    !deeper_than(&part, limit),
+                    "{part} at {limit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_without_its_types_shape_is_kept_whole() {
+        let blocks = json!([
+            {"type": "text", "text": 5},
+            {"type": "tool_use", "id": "u", "name": "n"},
+            {"type": "tool_result", "tool_use_id": "u", "content": [1, 2]},
+            {"type": "tool_result", "tool_use_id": 7, "content": "ok"},
+            {"type": 3, "text": "x"},
+            {"text": "no type"}
+        ]);
+        let input = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": blocks}]});
+        let req = parse(input.clone()).expect("parses");
+        let MessageContent::Blocks(parsed) = &req.messages[0].content else {
+            panic!("blocks expected")
+        };
+        assert_eq!(parsed.len(), 6);
+        assert!(
+            parsed.iter().all(|b| matches!(b, ContentBlock::Unknown(_))),
+            "{parsed:?}"
+        );
+        let out: Value =
+            serde_json::from_slice(&req.to_bytes().expect("serialises")).expect("json");
+        assert_eq!(out, input);
+        // A block that is not an object is an error, named by its path.
+        let err = parse(json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": ["sk-ant-x"]}]}))
+            .expect_err("a string is not a block");
+        assert!(
+            err.to_string().starts_with("messages[0].content[0]:"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("sk-ant-x"), "{err}");
+    }
+
+    #[test]
+    fn a_repeated_key_takes_its_last_value_as_a_json_parser_would() {
+        // Upstream reads the last of repeated keys; what Warden scans must be that one too.
+        let body = br#"{"model": "a", "model": "b", "max_tokens": 1, "messages": [
+            {"role": "user", "content": "first", "content": [{"type": "text", "text": "one", "text": "two"}]}
+        ]}"#;
+        let req = MessagesRequest::parse(body, Endpoint::Messages).expect("parses");
+        assert_eq!(req.model, "b");
+        let MessageContent::Blocks(blocks) = &req.messages[0].content else {
+            panic!("the last content, blocks, expected")
+        };
+        assert!(matches!(&blocks[0], ContentBlock::Text { text, .. } if text == "two"));
+    }
+
+    #[test]
+    fn a_reply_keeps_the_fields_it_does_not_read_as_they_came() {
+        let body = r#"{"id":"msg_1","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":3,"output_tokens": 4.0e0},"stop_reason":null,"future":[1,{"a":"é"}]}"#;
+        let reply: MessageReply = serde_json::from_str(body).expect("parses");
+        assert_eq!(reply.stop_reason, None);
+        assert_eq!(
+            reply
+                .extra
+                .get("usage")
+                .and_then(|u| u["input_tokens"].as_i64()),
+            Some(3)
+        );
+        let out = serde_json::to_string(&reply).expect("serialises");
+        // Numbers and escapes are written back byte for byte, not re-encoded.
+        assert!(out.contains(r#""output_tokens": 4.0e0"#), "{out}");
+        assert!(out.contains(r#""future":[1,{"a":"é"}]"#), "{out}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! upstream is what came in, minus what a policy changed. This module knows nothing of policy or
 //! storage.
 
+mod decode;
 pub mod error;
 pub mod messages;
 pub mod sse;

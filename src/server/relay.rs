@@ -124,7 +124,7 @@ pub async fn respond(
     if let Some(t) = trail.as_mut() {
         if let Some(m) = &message {
             if let Some(usage) = m.extra.get("usage") {
-                let (input, output) = super::trail::usage_in(usage);
+                let (input, output) = super::trail::usage_in(&usage);
                 t.set_usage(input, output);
             }
             for block in &m.content {

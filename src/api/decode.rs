@@ -1,0 +1,352 @@
+//! Hand-written `Deserialize` for the Messages types.
+//!
+//! serde's derive buffers every struct with a `#[serde(flatten)]` field, and every untagged or
+//! internally tagged enum, into an intermediate tree before it builds the type: the typed parse of
+//! a 346-byte reply cost 20,000 instructions, and a request was parsed into a `Value` and then
+//! into the types. These visitors read each object once, straight from the bytes, and keep the
+//! fields Warden does not model in order in `extra`. They accept exactly what the derived code
+//! accepted, duplicate keys included (the last one wins, as in a `serde_json::Map`): in
+//! particular a block whose known `type` lacks that type's shape (a `text` block whose `text` is a
+//! number) is kept whole as [`ContentBlock::Unknown`], as the derive's untagged fallback kept it.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use super::messages::{
+    ContentBlock, Message, MessageContent, MessageReply, RawFields, Role, System, Tool,
+};
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// `extra[key] = next value`, the last of duplicate keys winning.
+fn keep<'de, A: MapAccess<'de>>(
+    extra: &mut Map<String, Value>,
+    key: Key<'de>,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    let value = map.next_value::<Value>()?;
+    extra.insert(key.0.into_owned(), value);
+    Ok(())
+}
+
+/// A string or an array of content blocks: a message's `content`, `system`, a tool result's
+/// `content`.
+enum TextOrBlocks {
+    Text(String),
+    Blocks(Vec<ContentBlock>),
+}
+
+impl<'de> Deserialize<'de> for TextOrBlocks {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TextOrBlocks;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or an array of content blocks")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(TextOrBlocks::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(TextOrBlocks::Text(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut blocks = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(block) = seq.next_element()? {
+                    blocks.push(block);
+                }
+                Ok(TextOrBlocks::Blocks(blocks))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageContent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match TextOrBlocks::deserialize(d)? {
+            TextOrBlocks::Text(text) => Self::Text(text),
+            TextOrBlocks::Blocks(blocks) => Self::Blocks(blocks),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for System {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match TextOrBlocks::deserialize(d)? {
+            TextOrBlocks::Text(text) => Self::Text(text),
+            TextOrBlocks::Blocks(blocks) => Self::Blocks(blocks),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentBlock {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ContentBlock;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a content block object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    keep(&mut fields, key, &mut map)?;
+                }
+                Ok(ContentBlock::from_fields(fields))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The known block types, once a block is known to have its type's shape.
+enum Known {
+    Text,
+    ToolUse,
+    ToolResult,
+    Thinking,
+    RedactedThinking,
+}
+
+fn is_string(value: Option<&Value>) -> bool {
+    matches!(value, Some(Value::String(_)))
+}
+
+/// Removes `key` from `fields`, keeping the others in order.
+fn take(fields: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    fields.shift_remove(key)
+}
+
+/// Removes a field already known to be a string.
+fn take_string(fields: &mut Map<String, Value>, key: &str) -> String {
+    match take(fields, key) {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+impl ContentBlock {
+    /// The block a JSON object is: its known type when it has that type's shape, else the object
+    /// whole.
+    fn from_fields(mut fields: Map<String, Value>) -> Self {
+        let known = match fields.get("type").and_then(Value::as_str) {
+            Some("text") if is_string(fields.get("text")) => Known::Text,
+            Some("tool_use")
+                if is_string(fields.get("id"))
+                    && is_string(fields.get("name"))
+                    && fields.contains_key("input") =>
+            {
+                Known::ToolUse
+            }
+            Some("tool_result")
+                if is_string(fields.get("tool_use_id"))
+                    && match fields.get("content") {
+                        None | Some(Value::Null | Value::String(_)) => true,
+                        Some(Value::Array(items)) => items.iter().all(Value::is_object),
+                        Some(_) => false,
+                    } =>
+            {
+                Known::ToolResult
+            }
+            Some("thinking") => Known::Thinking,
+            Some("redacted_thinking") => Known::RedactedThinking,
+            _ => return Self::Unknown(fields),
+        };
+        take(&mut fields, "type");
+        match known {
+            Known::Text => Self::Text {
+                text: take_string(&mut fields, "text"),
+                extra: fields,
+            },
+            Known::ToolUse => Self::ToolUse {
+                id: take_string(&mut fields, "id"),
+                name: take_string(&mut fields, "name"),
+                input: take(&mut fields, "input").unwrap_or(Value::Null),
+                extra: fields,
+            },
+            Known::ToolResult => {
+                let content = match take(&mut fields, "content") {
+                    Some(Value::String(text)) => Some(MessageContent::Text(text)),
+                    Some(Value::Array(items)) => Some(MessageContent::Blocks(
+                        items
+                            .into_iter()
+                            .filter_map(|item| match item {
+                                Value::Object(map) => Some(Self::from_fields(map)),
+                                _ => None,
+                            })
+                            .collect(),
+                    )),
+                    _ => None,
+                };
+                Self::ToolResult {
+                    tool_use_id: take_string(&mut fields, "tool_use_id"),
+                    content,
+                    extra: fields,
+                }
+            }
+            Known::Thinking => Self::Thinking { opaque: fields },
+            Known::RedactedThinking => Self::RedactedThinking { opaque: fields },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Message;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut role: Option<Role> = None;
+                let mut content: Option<MessageContent> = None;
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key.0.as_ref() {
+                        "role" => role = Some(map.next_value()?),
+                        "content" => content = Some(map.next_value()?),
+                        _ => keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Message {
+                    role: role.ok_or_else(|| de::Error::missing_field("role"))?,
+                    content: content.ok_or_else(|| de::Error::missing_field("content"))?,
+                    extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Tool;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a tool object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut name: Option<String> = None;
+                let mut extra = Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key.0.as_ref() {
+                        "name" => name = Some(map.next_value()?),
+                        _ => keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Tool {
+                    name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+                    extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageReply {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MessageReply;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a Message object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut content: Option<Vec<ContentBlock>> = None;
+                let mut stop_reason: Option<Option<Value>> = None;
+                let mut extra = Vec::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key.0.as_ref() {
+                        "content" => content = Some(map.next_value()?),
+                        "stop_reason" => stop_reason = Some(map.next_value()?),
+                        _ => extra.push((key.0.into_owned(), map.next_value()?)),
+                    }
+                }
+                Ok(MessageReply {
+                    content: content.unwrap_or_default(),
+                    stop_reason: stop_reason.flatten(),
+                    extra: RawFields(extra),
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The top-level fields of a Messages request as they came, before the endpoint's checks.
+pub(super) struct RequestFields {
+    pub model: Option<String>,
+    pub messages: Option<Vec<Message>>,
+    pub max_tokens: Option<Value>,
+    pub system: Option<System>,
+    pub tools: Option<Vec<Tool>>,
+    pub stream: Option<bool>,
+    pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for RequestFields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RequestFields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a Messages request object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut r = RequestFields {
+                    model: None,
+                    messages: None,
+                    max_tokens: None,
+                    system: None,
+                    tools: None,
+                    stream: None,
+                    extra: Map::new(),
+                };
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key.0.as_ref() {
+                        "model" => r.model = Some(map.next_value()?),
+                        "messages" => r.messages = Some(map.next_value()?),
+                        "max_tokens" => r.max_tokens = Some(map.next_value()?),
+                        "system" => r.system = Some(map.next_value()?),
+                        "tools" => r.tools = Some(map.next_value()?),
+                        "stream" => r.stream = Some(map.next_value()?),
+                        _ => keep(&mut r.extra, key, &mut map)?,
+                    }
+                }
+                Ok(r)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
