@@ -110,8 +110,11 @@ struct Shared {
     head_seq: std::sync::atomic::AtomicI64,
     /// Wakes the writer before its deadline: a full batch is queued, or someone waits on a flush.
     /// A record on its own does not wake it (a wake-up is a syscall and, on a busy core, a
-    /// context switch the request would pay for).
+    /// context switch the request would pay for), except the first after an idle spell: with
+    /// nothing queued the writer waits on the queue itself, not on a deadline.
     wake: tokio::sync::Notify,
+    /// How many times the writer woke up (for the test that an idle writer stays asleep).
+    wakeups: AtomicU64,
     /// Queued records that make a batch worth waking the writer for.
     batch_rows: usize,
     /// Bytes the queued records hold, and the most they may.
@@ -170,6 +173,7 @@ impl AuditWriter {
             spooled: AtomicU64::new(0),
             head_seq: std::sync::atomic::AtomicI64::new(0),
             wake: tokio::sync::Notify::new(),
+            wakeups: AtomicU64::new(0),
             batch_rows: config.batch_rows.max(1),
             queued_bytes: std::sync::atomic::AtomicUsize::new(0),
             queue_max_bytes: config.queue_max_bytes,
@@ -266,6 +270,11 @@ impl AuditWriter {
     /// Bytes waiting in the spool files on disk.
     pub fn spool_bytes(&self) -> u64 {
         self.shared.spool.bytes()
+    }
+
+    /// How many times the writer has woken up since it started.
+    pub fn wakeups(&self) -> u64 {
+        self.shared.wakeups.load(Ordering::Relaxed)
     }
 
     /// Records written to the database so far.
@@ -427,19 +436,35 @@ impl Task {
         let mut retry = tokio::time::interval(retry_every);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Idle (nothing queued, nothing to retry): sleep until the first message, so that an
+            // idle Warden's writer does not wake every flush interval. That message then waits
+            // for the deadline like any other.
+            let mut first = None;
+            if self.shared.state() == StoreState::Ok {
+                match rx.recv().await {
+                    Some(msg) => first = Some(msg),
+                    None => {
+                        self.replay().await;
+                        return;
+                    }
+                }
+                self.shared.wakeups.fetch_add(1, Ordering::Relaxed);
+            }
             // Sleep until the deadline, a full batch, a flush request, or a retry is due.
             tokio::select! {
                 () = tokio::time::sleep(flush_every) => {}
                 () = self.shared.wake.notified() => {}
-                _ = retry.tick(), if self.shared.state() != StoreState::Ok => {
+                _ = retry.tick(), if self.shared.state() != StoreState::Ok && first.is_none() => {
+                    self.shared.wakeups.fetch_add(1, Ordering::Relaxed);
                     self.recover().await;
                     continue;
                 }
             }
+            self.shared.wakeups.fetch_add(1, Ordering::Relaxed);
             let mut acks = Vec::new();
             let mut closed = false;
             loop {
-                match rx.try_recv() {
+                match first.take().map_or_else(|| rx.try_recv(), Ok) {
                     Ok(Msg::Record(mut r, finish, bytes)) => {
                         self.shared.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
                         if let Some(f) = finish {

@@ -329,6 +329,39 @@ mod writer {
         }
     }
 
+    /// An idle sidecar's writer sleeps until there is something to write, where it used to wake
+    /// every flush interval; a record that arrives then is still written within the interval,
+    /// without a flush.
+    #[tokio::test]
+    async fn an_idle_writer_sleeps_until_a_record_arrives() {
+        let (store, _) = sqlite_store().await;
+        let (writer, _task) = AuditWriter::start(store.clone(), config("sleep"), unique("sleep"));
+        // 300 ms idle at a 20 ms flush interval: fifteen wake-ups if it polled.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(writer.wakeups(), 0, "an idle writer woke up");
+        writer
+            .submit(record("req_after_idle", "support"))
+            .expect("accepted");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while writer.written() < 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the record was not written without a flush"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(store.count().await.expect("count"), 1);
+        // Back to sleep: at most the wake-up for the record and the one for its deadline.
+        let woke = writer.wakeups();
+        assert!(woke <= 2, "{woke} wake-ups for one record");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(
+            writer.wakeups(),
+            woke,
+            "the writer kept waking with nothing to do"
+        );
+    }
+
     /// The scheduling policy and nice value of every `warden-audit` thread of this process.
     #[cfg(target_os = "linux")]
     fn writer_threads() -> Vec<(String, i32)> {
