@@ -4,10 +4,12 @@
 //! internally tagged enum, into an intermediate tree before it builds the type: the typed parse of
 //! a 346-byte reply cost 20,000 instructions, and a request was parsed into a `Value` and then
 //! into the types. These visitors read each object once, straight from the bytes, and keep the
-//! fields Warden does not model in order in `extra`. They accept exactly what the derived code
-//! accepted, duplicate keys included (the last one wins, as in a `serde_json::Map`): in
-//! particular a block whose known `type` lacks that type's shape (a `text` block whose `text` is a
-//! number) is kept whole as [`ContentBlock::Unknown`], as the derive's untagged fallback kept it.
+//! fields Warden does not model in order in `extra`. They accept what the derived code accepted:
+//! a block whose known `type` lacks that type's shape (a `text` block whose `text` is a number)
+//! is kept whole as [`ContentBlock::Unknown`], as the derive's untagged fallback kept it. A
+//! repeated key takes its last value, as in a `serde_json::Map` and in upstream's parser; one
+//! difference, deliberate: the derive refused a repeated `type` and so kept such a block whole,
+//! where now the last `type` decides, which is the block upstream will read.
 
 use std::borrow::Cow;
 use std::fmt;
