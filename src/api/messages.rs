@@ -646,6 +646,15 @@ mod tests {
             panic!("the last content, blocks, expected")
         };
         assert!(matches!(&blocks[0], ContentBlock::Text { text, .. } if text == "two"));
+        // A repeated `type`: the last decides, so a text block cannot hide as an image.
+        let body = br#"{"model": "m", "max_tokens": 1, "messages": [
+            {"role": "user", "content": [{"type": "image", "type": "text", "text": "t"}]}
+        ]}"#;
+        let req = MessagesRequest::parse(body, Endpoint::Messages).expect("parses");
+        let MessageContent::Blocks(blocks) = &req.messages[0].content else {
+            panic!("blocks expected")
+        };
+        assert_eq!(blocks[0].type_str(), "text");
     }
 
     #[test]
