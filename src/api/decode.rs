@@ -21,6 +21,31 @@ use super::messages::{
     ContentBlock, Message, MessageContent, MessageReply, RawFields, Role, System, Tool,
 };
 
+/// `Deserialize` for a type read from one JSON object: the block gets the object's
+/// `MapAccess` as `map` and builds the value.
+macro_rules! from_object {
+    ($ty:ty, $expecting:literal, |$map:ident| $read:block) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut $map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        $read
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
 /// An object key, borrowed from the input when it has no escapes.
 struct Key<'de>(Cow<'de, str>);
 
@@ -108,25 +133,13 @@ impl<'de> Deserialize<'de> for System {
     }
 }
 
-impl<'de> Deserialize<'de> for ContentBlock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ContentBlock;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a content block object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut fields = Map::new();
-                while let Some(key) = map.next_key::<Key>()? {
-                    keep(&mut fields, key, &mut map)?;
-                }
-                Ok(ContentBlock::from_fields(fields))
-            }
-        }
-        d.deserialize_map(V)
+from_object!(ContentBlock, "a content block object", |map| {
+    let mut fields = Map::new();
+    while let Some(key) = map.next_key::<Key>()? {
+        keep(&mut fields, key, &mut map)?;
     }
-}
+    Ok(ContentBlock::from_fields(fields))
+});
 
 /// The known block types, once a block is known to have its type's shape.
 enum Known {
@@ -219,92 +232,56 @@ impl ContentBlock {
     }
 }
 
-impl<'de> Deserialize<'de> for Message {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Message;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a message object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut role: Option<Role> = None;
-                let mut content: Option<MessageContent> = None;
-                let mut extra = Map::new();
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key.0.as_ref() {
-                        "role" => role = Some(map.next_value()?),
-                        "content" => content = Some(map.next_value()?),
-                        _ => keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(Message {
-                    role: role.ok_or_else(|| de::Error::missing_field("role"))?,
-                    content: content.ok_or_else(|| de::Error::missing_field("content"))?,
-                    extra,
-                })
-            }
+from_object!(Message, "a message object", |map| {
+    let mut role: Option<Role> = None;
+    let mut content: Option<MessageContent> = None;
+    let mut extra = Map::new();
+    while let Some(key) = map.next_key::<Key>()? {
+        match key.0.as_ref() {
+            "role" => role = Some(map.next_value()?),
+            "content" => content = Some(map.next_value()?),
+            _ => keep(&mut extra, key, &mut map)?,
         }
-        d.deserialize_map(V)
     }
-}
+    Ok(Message {
+        role: role.ok_or_else(|| de::Error::missing_field("role"))?,
+        content: content.ok_or_else(|| de::Error::missing_field("content"))?,
+        extra,
+    })
+});
 
-impl<'de> Deserialize<'de> for Tool {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Tool;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a tool object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut name: Option<String> = None;
-                let mut extra = Map::new();
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key.0.as_ref() {
-                        "name" => name = Some(map.next_value()?),
-                        _ => keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(Tool {
-                    name: name.ok_or_else(|| de::Error::missing_field("name"))?,
-                    extra,
-                })
-            }
+from_object!(Tool, "a tool object", |map| {
+    let mut name: Option<String> = None;
+    let mut extra = Map::new();
+    while let Some(key) = map.next_key::<Key>()? {
+        match key.0.as_ref() {
+            "name" => name = Some(map.next_value()?),
+            _ => keep(&mut extra, key, &mut map)?,
         }
-        d.deserialize_map(V)
     }
-}
+    Ok(Tool {
+        name: name.ok_or_else(|| de::Error::missing_field("name"))?,
+        extra,
+    })
+});
 
-impl<'de> Deserialize<'de> for MessageReply {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = MessageReply;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a Message object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut content: Option<Vec<ContentBlock>> = None;
-                let mut stop_reason: Option<Option<Value>> = None;
-                let mut extra = Vec::new();
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key.0.as_ref() {
-                        "content" => content = Some(map.next_value()?),
-                        "stop_reason" => stop_reason = Some(map.next_value()?),
-                        _ => extra.push((key.0.into_owned(), map.next_value()?)),
-                    }
-                }
-                Ok(MessageReply {
-                    content: content.unwrap_or_default(),
-                    stop_reason: stop_reason.flatten(),
-                    extra: RawFields(extra),
-                })
-            }
+from_object!(MessageReply, "a Message object", |map| {
+    let mut content: Option<Vec<ContentBlock>> = None;
+    let mut stop_reason: Option<Option<Value>> = None;
+    let mut extra = Vec::new();
+    while let Some(key) = map.next_key::<Key>()? {
+        match key.0.as_ref() {
+            "content" => content = Some(map.next_value()?),
+            "stop_reason" => stop_reason = Some(map.next_value()?),
+            _ => extra.push((key.0.into_owned(), map.next_value()?)),
         }
-        d.deserialize_map(V)
     }
-}
+    Ok(MessageReply {
+        content: content.unwrap_or_default(),
+        stop_reason: stop_reason.flatten(),
+        extra: RawFields(extra),
+    })
+});
 
 /// The top-level fields of a Messages request as they came, before the endpoint's checks.
 pub(super) struct RequestFields {
@@ -317,38 +294,26 @@ pub(super) struct RequestFields {
     pub extra: Map<String, Value>,
 }
 
-impl<'de> Deserialize<'de> for RequestFields {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RequestFields;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a Messages request object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut r = RequestFields {
-                    model: None,
-                    messages: None,
-                    max_tokens: None,
-                    system: None,
-                    tools: None,
-                    stream: None,
-                    extra: Map::new(),
-                };
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key.0.as_ref() {
-                        "model" => r.model = Some(map.next_value()?),
-                        "messages" => r.messages = Some(map.next_value()?),
-                        "max_tokens" => r.max_tokens = Some(map.next_value()?),
-                        "system" => r.system = Some(map.next_value()?),
-                        "tools" => r.tools = Some(map.next_value()?),
-                        "stream" => r.stream = Some(map.next_value()?),
-                        _ => keep(&mut r.extra, key, &mut map)?,
-                    }
-                }
-                Ok(r)
-            }
+from_object!(RequestFields, "a Messages request object", |map| {
+    let mut r = RequestFields {
+        model: None,
+        messages: None,
+        max_tokens: None,
+        system: None,
+        tools: None,
+        stream: None,
+        extra: Map::new(),
+    };
+    while let Some(key) = map.next_key::<Key>()? {
+        match key.0.as_ref() {
+            "model" => r.model = Some(map.next_value()?),
+            "messages" => r.messages = Some(map.next_value()?),
+            "max_tokens" => r.max_tokens = Some(map.next_value()?),
+            "system" => r.system = Some(map.next_value()?),
+            "tools" => r.tools = Some(map.next_value()?),
+            "stream" => r.stream = Some(map.next_value()?),
+            _ => keep(&mut r.extra, key, &mut map)?,
         }
-        d.deserialize_map(V)
     }
-}
+    Ok(r)
+});
