@@ -47,6 +47,14 @@ fn deeper_than_from(value: &Value, depth: usize, limit: usize) -> bool {
     false
 }
 
+/// [`deeper_than_from`] for an array of content blocks that sits at `depth`.
+fn blocks_deeper_than(blocks: &[ContentBlock], depth: usize, limit: usize) -> bool {
+    depth > limit
+        || blocks
+            .iter()
+            .any(|b| block_deeper_than(b, depth + 1, limit))
+}
+
 /// [`deeper_than_from`] for a content block whose object sits at `depth`.
 fn block_deeper_than(block: &ContentBlock, depth: usize, limit: usize) -> bool {
     let values =
@@ -61,15 +69,8 @@ fn block_deeper_than(block: &ContentBlock, depth: usize, limit: usize) -> bool {
         }
         ContentBlock::ToolResult { content, extra, .. } => {
             values(extra)
-                || match content {
-                    Some(MessageContent::Blocks(blocks)) => {
-                        depth + 1 > limit
-                            || blocks
-                                .iter()
-                                .any(|b| block_deeper_than(b, depth + 2, limit))
-                    }
-                    _ => false,
-                }
+                || matches!(content, Some(MessageContent::Blocks(blocks))
+                    if blocks_deeper_than(blocks, depth + 1, limit))
         }
         ContentBlock::Thinking { opaque } | ContentBlock::RedactedThinking { opaque } => {
             values(opaque)
@@ -281,19 +282,8 @@ impl MessagesRequest {
         let values = |map: &Map<String, Value>, depth: usize| {
             map.values().any(|v| deeper_than_from(v, depth, limit))
         };
-        if limit == 0 {
-            return true;
-        }
-        if values(&self.extra, 2) {
-            return true;
-        }
-        let blocks_at = |depth: usize, content: &[ContentBlock]| {
-            depth > limit
-                || content
-                    .iter()
-                    .any(|b| block_deeper_than(b, depth + 1, limit))
-        };
-        if 2 > limit || (!self.messages.is_empty() && 3 > limit) {
+        // The object itself is depth 1 and `messages` (always there) depth 2.
+        if 2 > limit || (!self.messages.is_empty() && 3 > limit) || values(&self.extra, 2) {
             return true;
         }
         for message in &self.messages {
@@ -301,13 +291,13 @@ impl MessagesRequest {
                 return true;
             }
             if let MessageContent::Blocks(blocks) = &message.content
-                && blocks_at(4, blocks)
+                && blocks_deeper_than(blocks, 4, limit)
             {
                 return true;
             }
         }
         if let Some(System::Blocks(blocks)) = &self.system
-            && blocks_at(2, blocks)
+            && blocks_deeper_than(blocks, 2, limit)
         {
             return true;
         }
