@@ -221,6 +221,9 @@ impl AuditStore {
             // with 0.5 KB ones (`cargo bench --bench audit`). Applies when the file is created;
             // an existing WAL database keeps its page size.
             .page_size(65536)
+            // Each multi-row INSERT inside a batch's transaction keeps a statement journal; on
+            // disk that is a temporary file created and unlinked per statement.
+            .pragma("temp_store", "memory")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
