@@ -51,7 +51,7 @@ fn python_sdk() {
         "{} is missing: run `scripts/test`, which installs the pinned Python SDK",
         python.display()
     );
-    let stack = Stack::start("python", "");
+    let stack = Stack::start("python", "worker_threads: 1\n");
     run_client(
         &stack,
         &python,
