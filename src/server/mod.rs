@@ -1,6 +1,7 @@
 //! The HTTP edge: the router, ingress limits, auth, error mapping, health endpoints and graceful
 //! shutdown. How filters decide is not its business; it runs the chain and relays.
 
+mod access;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -303,7 +304,8 @@ async fn header_limits(
     next.run(request).await
 }
 
-/// Assigns the request id, renders Warden's own errors with it, and logs the request once.
+/// Assigns the request id, renders Warden's own errors with it, and logs the exchange once its
+/// response is done ([`access`]).
 async fn request_context(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = RequestId::generate();
@@ -338,25 +340,24 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         }
         headers.insert("x-warden-request-id", v);
     }
-    let status = response.status().as_u16();
-    let team = response
-        .extensions()
-        .get::<Principal>()
-        .map(|p| p.team.to_string())
-        .unwrap_or_default();
-    let latency_us = started.elapsed().as_micros() as u64;
-    match response.extensions().get::<ApiError>() {
-        Some(err) => tracing::info!(
-            request_id = %id, %method, %path, status, team, latency_us,
-            error_type = err.kind.type_str(), rule = err.rule.as_deref().unwrap_or(""),
-            "Request refused by Warden."
-        ),
-        None => tracing::info!(
-            request_id = %id, %method, %path, status, team, latency_us,
-            "Request answered."
-        ),
-    }
-    response
+    let line = access::ExchangeLine {
+        id,
+        method,
+        path,
+        status: response.status().as_u16(),
+        team: response
+            .extensions()
+            .get::<Principal>()
+            .map(|p| p.team.to_string())
+            .unwrap_or_default(),
+        latency_us: started.elapsed().as_micros() as u64,
+        refused: response
+            .extensions()
+            .get::<ApiError>()
+            .and_then(access::ExchangeLine::refused_by),
+        started,
+    };
+    response.map(|body| access::LoggedBody::wrap(body, line))
 }
 
 /// A running server, for the binary and for tests.
