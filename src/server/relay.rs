@@ -223,9 +223,9 @@ const COALESCE_IDLE_ROUNDS: u32 = 2;
 /// event. The first chunk (the client's first byte) goes out at once; after each later one the
 /// stream yields to let upstream's connection run, takes what is ready, and sends once
 /// [`COALESCE_IDLE_ROUNDS`] rounds pass in which upstream delivered nothing: it never waits on a
-/// timer. An empty chunk
-/// from the pump means upstream delivered something that produced no output yet (text a stage
-/// holds back): progress, but nothing to send.
+/// timer. An empty chunk from the pump means upstream delivered something that produced no output
+/// yet (text a stage holds back): progress, but nothing to send. Stages still see one event at a
+/// time; only the writes are joined, up to [`COALESCE_MAX_BYTES`].
 fn coalesced(
     chunks: impl futures_util::Stream<Item = Bytes> + Send + 'static,
 ) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
