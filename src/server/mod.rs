@@ -357,6 +357,8 @@ async fn request_context(mut request: Request, next: Next) -> Response {
             .and_then(access::ExchangeLine::refused_by),
         started,
     };
+    // The line itself waits for the body's end (a held or long stream may take minutes).
+    tracing::debug!(request_id = %line.id, status = line.status, latency_us = line.latency_us, "Response head ready.");
     response.map(|body| access::LoggedBody::wrap(body, line))
 }
 

@@ -150,8 +150,14 @@ async fn events_reach_the_client_before_the_stream_ends() {
     assert!(event_names(&rest).iter().filter(|n| *n == "ping").count() >= 4);
     assert!(rest.contains("message_stop"));
     // Events a quarter second apart upstream arrive apart: joining ready events into one write
-    // never waits for the next one.
-    assert!(reads >= 5, "{reads} reads: events were held back");
+    // never waits for the next one. (Text deltas may be joined by the reply stage's hold-back;
+    // every other event comes in a read of its own.)
+    let names = event_names(&rest);
+    let apart = names.iter().filter(|n| *n != "content_block_delta").count() + 1;
+    assert!(
+        reads >= apart,
+        "{reads} reads for {names:?}: events were held back"
+    );
 }
 
 #[tokio::test]
