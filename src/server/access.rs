@@ -29,8 +29,8 @@ pub struct ExchangeLine {
 }
 
 impl ExchangeLine {
-    pub fn refused_by(err: &ApiError) -> Option<(&'static str, String)> {
-        Some((err.kind.type_str(), err.rule.clone().unwrap_or_default()))
+    pub fn refused_by(err: &ApiError) -> (&'static str, String) {
+        (err.kind.type_str(), err.rule.clone().unwrap_or_default())
     }
 
     fn write(self) {

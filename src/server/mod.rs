@@ -354,7 +354,7 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         refused: response
             .extensions()
             .get::<ApiError>()
-            .and_then(access::ExchangeLine::refused_by),
+            .map(access::ExchangeLine::refused_by),
         started,
     };
     // The line itself waits for the body's end (a held or long stream may take minutes).
