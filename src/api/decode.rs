@@ -71,15 +71,97 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// `extra[key] = next value`, the last of duplicate keys winning.
+/// The start of the error a repeated object key raises, anywhere in a request.
+pub(super) const DUPLICATE_KEY: &str = "a JSON object repeats a key";
+
+fn duplicate<E: de::Error>() -> E {
+    E::custom(DUPLICATE_KEY)
+}
+
+/// `extra[key] = next value`; a key already there is an error (upstream parsers disagree on
+/// which copy of a repeated key counts, so Warden accepts neither).
 fn keep<'de, A: MapAccess<'de>>(
     extra: &mut Map<String, Value>,
     key: Key<'de>,
     map: &mut A,
 ) -> Result<(), A::Error> {
-    let value = map.next_value::<Value>()?;
+    let value = map.next_value_seed(Strict)?;
+    if extra.contains_key(key.0.as_ref()) {
+        return Err(duplicate());
+    }
     extra.insert(key.0.into_owned(), value);
     Ok(())
+}
+
+/// Sets a field read once; a second copy of its key is an error.
+fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    slot: &mut Option<T>,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(duplicate());
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+/// A JSON value read as `serde_json::Value` is, except that an object repeating a key, at any
+/// depth, is an error.
+struct Strict;
+
+impl<'de> de::DeserializeSeed<'de> for Strict {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(Strict)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(Strict)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<Key>()? {
+            keep(&mut out, key, &mut map)?;
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// A string or an array of content blocks: a message's `content`, `system`, a tool result's
@@ -238,8 +320,8 @@ from_object!(Message, "a message object", |map| {
     let mut extra = Map::new();
     while let Some(key) = map.next_key::<Key>()? {
         match key.0.as_ref() {
-            "role" => role = Some(map.next_value()?),
-            "content" => content = Some(map.next_value()?),
+            "role" => once(&mut role, &mut map)?,
+            "content" => once(&mut content, &mut map)?,
             _ => keep(&mut extra, key, &mut map)?,
         }
     }
@@ -255,7 +337,7 @@ from_object!(Tool, "a tool object", |map| {
     let mut extra = Map::new();
     while let Some(key) = map.next_key::<Key>()? {
         match key.0.as_ref() {
-            "name" => name = Some(map.next_value()?),
+            "name" => once(&mut name, &mut map)?,
             _ => keep(&mut extra, key, &mut map)?,
         }
     }
@@ -306,12 +388,17 @@ from_object!(RequestFields, "a Messages request object", |map| {
     };
     while let Some(key) = map.next_key::<Key>()? {
         match key.0.as_ref() {
-            "model" => r.model = Some(map.next_value()?),
-            "messages" => r.messages = Some(map.next_value()?),
-            "max_tokens" => r.max_tokens = Some(map.next_value()?),
-            "system" => r.system = Some(map.next_value()?),
-            "tools" => r.tools = Some(map.next_value()?),
-            "stream" => r.stream = Some(map.next_value()?),
+            "model" => once(&mut r.model, &mut map)?,
+            "messages" => once(&mut r.messages, &mut map)?,
+            "max_tokens" => {
+                if r.max_tokens.is_some() {
+                    return Err(duplicate());
+                }
+                r.max_tokens = Some(map.next_value_seed(Strict)?);
+            }
+            "system" => once(&mut r.system, &mut map)?,
+            "tools" => once(&mut r.tools, &mut map)?,
+            "stream" => once(&mut r.stream, &mut map)?,
             _ => keep(&mut r.extra, key, &mut map)?,
         }
     }

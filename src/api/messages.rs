@@ -23,6 +23,10 @@ pub enum RequestParseError {
     Invalid { field: String, message: String },
     #[error("request JSON nests deeper than {0} levels (limits.max_json_depth)")]
     TooDeep(usize),
+    #[error(
+        "request JSON repeats a key within one object; Warden refuses repeated keys because parsers disagree on which copy counts"
+    )]
+    DuplicateKey,
 }
 
 /// Whether `value` nests `[`/`{` deeper than `limit` (walked without recursion).
@@ -249,11 +253,18 @@ impl MessagesRequest {
     ) -> Result<Self, RequestParseError> {
         // One typed pass over the bytes; only a body it refuses is parsed again, slowly, to say
         // which field is wrong (the same deserializers, so both accept the same bodies).
-        if let Ok(fields) = serde_json::from_slice::<RequestFields>(body)
-            && let Some(request) = Self::from_fields(fields, endpoint)
-            && !request.nests_deeper_than(max_depth)
-        {
-            return Ok(request);
+        match serde_json::from_slice::<RequestFields>(body) {
+            Ok(fields) => {
+                if let Some(request) = Self::from_fields(fields, endpoint)
+                    && !request.nests_deeper_than(max_depth)
+                {
+                    return Ok(request);
+                }
+            }
+            Err(e) if e.to_string().starts_with(super::decode::DUPLICATE_KEY) => {
+                return Err(RequestParseError::DuplicateKey);
+            }
+            Err(_) => {}
         }
         Err(Self::why_refused(body, endpoint, max_depth))
     }
@@ -625,26 +636,35 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_key_takes_its_last_value_as_a_json_parser_would() {
-        // Upstream reads the last of repeated keys; what Warden scans must be that one too.
-        let body = br#"{"model": "a", "model": "b", "max_tokens": 1, "messages": [
-            {"role": "user", "content": "first", "content": [{"type": "text", "text": "one", "text": "two"}]}
-        ]}"#;
-        let req = MessagesRequest::parse(body, Endpoint::Messages).expect("parses");
-        assert_eq!(req.model, "b");
-        let MessageContent::Blocks(blocks) = &req.messages[0].content else {
-            panic!("the last content, blocks, expected")
-        };
-        assert!(matches!(&blocks[0], ContentBlock::Text { text, .. } if text == "two"));
-        // A repeated `type`: the last decides, so a text block cannot hide as an image.
-        let body = br#"{"model": "m", "max_tokens": 1, "messages": [
-            {"role": "user", "content": [{"type": "image", "type": "text", "text": "t"}]}
-        ]}"#;
-        let req = MessagesRequest::parse(body, Endpoint::Messages).expect("parses");
-        let MessageContent::Blocks(blocks) = &req.messages[0].content else {
-            panic!("blocks expected")
-        };
-        assert_eq!(blocks[0].type_str(), "text");
+    fn a_repeated_key_at_any_depth_is_refused() {
+        // Upstream parsers disagree on which copy of a repeated key counts (the first, the last,
+        // an error): whichever Warden scanned, another could be the one that is read.
+        for body in [
+            r#"{"model": "a", "model": "b", "max_tokens": 1, "messages": []}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [], "messages": []}"#,
+            r#"{"model": "m", "max_tokens": 1, "max_tokens": 2, "messages": []}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "a", "content": "b"}]}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "role": "user", "content": "a"}]}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "text", "text": "one", "text": "two"}]}]}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "image", "type": "text", "text": "t"}]}]}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [], "metadata": {"user_id": "a", "user_id": "b"}}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [], "x": [{"deep": {"k": 1, "k": 2}}]}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [], "tools": [{"name": "a", "name": "b"}]}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [], "tools": [{"name": "a", "input_schema": {"properties": {"p": {}, "p": {}}}}]}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "tool_use", "id": "u", "name": "n", "input": {"c": "ls", "c": "rm"}}]}]}"#,
+            // The same key spelled with an escape is the same key.
+            r#"{"model": "m", "max_tokens": 1, "messages": [], "m\u0065ssages": []}"#,
+            r#"{"model": "m", "max_tokens": 1, "messages": [], "meta": {"a": 1, "\u0061": 2}}"#,
+        ] {
+            let err = MessagesRequest::parse(body.as_bytes(), Endpoint::Messages).expect_err(body);
+            assert!(
+                matches!(err, RequestParseError::DuplicateKey),
+                "{body}: {err}"
+            );
+        }
+        // The same key in two different objects is not a repeat.
+        let body = r#"{"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "metadata": {"role": "x"}}"#;
+        MessagesRequest::parse(body.as_bytes(), Endpoint::Messages).expect("distinct objects");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! keyword hit or on a combined-regex candidate. This module knows nothing of requests or
 //! policies: it takes rule definitions and text, and returns spans.
 
+pub mod canonical;
 pub mod injection;
 mod keywords;
 pub mod logs;
@@ -15,6 +16,7 @@ pub mod validate;
 use keywords::KeywordDfa;
 use regex::Regex;
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// What a rule checks beyond its pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +140,17 @@ pub struct Detection {
     pub rule: usize,
     pub start: usize,
     pub end: usize,
+}
+
+/// A detection in a text's canonical view, mapped back to the text: `start..end` are byte
+/// offsets of the original (hidden characters inside the match included), `value` is what the
+/// detector read (for fingerprints and pseudonyms, so the same value hidden two ways is one value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found<'t> {
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+    pub value: Cow<'t, str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -503,6 +516,41 @@ impl Scanner {
             numeric,
             max_literal_len,
         })
+    }
+
+    /// Every detection in the canonical views of `text` ([`canonical`]), as spans of `text`
+    /// itself, each with the value the detector read. Sorted by start, longest first.
+    pub fn scan_canonical<'t>(&self, text: &'t str) -> Vec<Found<'t>> {
+        let view = canonical::canonical(text);
+        let mut found: Vec<Found<'t>> = Vec::new();
+        let take = |view: &canonical::View<'t>, found: &mut Vec<Found<'t>>| {
+            for d in self.scan(view.text()) {
+                let (start, end) = view.original(d.start, d.end);
+                let value = &view.text()[d.start..d.end];
+                if found
+                    .iter()
+                    .any(|f| f.rule == d.rule && f.start == start && f.end == end)
+                {
+                    continue;
+                }
+                found.push(Found {
+                    rule: d.rule,
+                    start,
+                    end,
+                    value: if view.is_original() {
+                        Cow::Borrowed(&text[start..end])
+                    } else {
+                        Cow::Owned(value.to_string())
+                    },
+                });
+            }
+        };
+        take(&view, &mut found);
+        if let Some(view) = canonical::without_comments(text) {
+            take(&view, &mut found);
+        }
+        found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+        found
     }
 
     pub fn rule(&self, index: usize) -> &RuleInfo {

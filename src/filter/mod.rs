@@ -74,13 +74,12 @@ impl<'a> RequestContext<'a> {
 }
 
 /// The filters a policy applies, in order: models and limits, tool permissions (whose response
-/// stage denies or holds tool calls), data boundaries (whose response stage redacts and
-/// restores the reply), the injection defense for untrusted content, and the system preamble.
+/// stage denies or holds tool calls), the injection defense for untrusted content, data
+/// boundaries (whose response stage redacts and restores the reply), and the system preamble.
 pub fn policy_chain(policy: Arc<Policy>) -> FilterChain {
     let mut filters: Vec<Arc<dyn Filter>> = vec![
         Arc::new(models::ModelGate::new(policy.clone())),
         Arc::new(tools::ToolGate::new(policy.clone())),
-        Arc::new(data::DataBoundaries::new(policy.clone())),
     ];
     // The policy compiler has checked that the detector loads (a policy that needs it and cannot
     // have it does not load: fail closed).
@@ -92,6 +91,10 @@ pub fn policy_chain(policy: Arc<Policy>) -> FilterChain {
             )));
         }
     }
+    // The data scan comes after every stage that rewrites content the client sent (the
+    // injection defense strips hidden text and spotlights), so it reads exactly the text that
+    // goes upstream; only the preamble, the policy's own text, is added after it.
+    filters.push(Arc::new(data::DataBoundaries::new(policy.clone())));
     filters.push(Arc::new(preamble::SystemPreamble::new(policy)));
     FilterChain::new(filters)
 }

@@ -190,6 +190,11 @@ pub struct RawScan {
     pub tool_results: bool,
     pub documents: bool,
     pub tool_use_inputs: bool,
+    /// Thinking blocks sent back in the history cannot be edited (their signatures would break):
+    /// `block` refuses a request whose thinking holds a value of a class whose action is redact,
+    /// pseudonymize or block; `pass` forwards it with the finding recorded (a `block` class is
+    /// refused either way).
+    pub thinking: ThinkingAction,
 }
 
 impl Default for RawScan {
@@ -201,6 +206,7 @@ impl Default for RawScan {
             tool_results: true,
             documents: true,
             tool_use_inputs: true,
+            thinking: ThinkingAction::Block,
         }
     }
 }

@@ -21,6 +21,7 @@ mod screen;
 
 use std::borrow::Cow;
 
+pub(crate) use hidden::comments;
 pub use hidden::{HiddenText, strip_hidden};
 pub use model::{Model, ModelError};
 
@@ -261,16 +262,14 @@ impl Detector {
         let mut hidden = chars.counts;
         let mut fired = Fired::default();
 
-        // Rules read the text as a reader would see it, so `ig\u{200b}nore` reads `ignore`.
-        let visible = if hidden.has_chars() {
-            hidden::strip_chars(text)
-        } else {
-            Cow::Borrowed(text)
-        };
-        let comments = hidden::comments(&visible);
+        // Rules read the text's canonical view, as every detector does: `ig\u{200b}nore` and
+        // `ｉｇｎｏｒｅ` read `ignore`.
+        let canon = crate::detect::canonical::canonical(text);
+        let visible = canon.text();
+        let comments = hidden::comments(visible);
         hidden.html_comments = comments.len() as u32;
         let mut instruction_in_comment = false;
-        self.rules.scan(&visible, |hit| {
+        self.rules.scan(visible, |hit| {
             if hit.rule.family == Family::InvisibleCss {
                 hidden.invisible_css += 1;
             } else if comments
@@ -279,7 +278,7 @@ impl Detector {
             {
                 instruction_in_comment = true;
             }
-            fired.add(hit.rule.id, hit.rule.weight, discussed(&visible, &hit));
+            fired.add(hit.rule.id, hit.rule.weight, discussed(visible, &hit));
         });
         if instruction_in_comment {
             fired.add(RULE_HIDDEN_INSTRUCTION, 0.9, false);
