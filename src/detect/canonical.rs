@@ -11,7 +11,7 @@
 //!   turns a non-ASCII sequence into ASCII, which is all the detectors' patterns read.
 //! - **Confusables folded**: the Cyrillic and Greek letters drawn exactly like Latin ones
 //!   ([`confusable`]) read as those Latin letters, so `АKIA…` with a Cyrillic `А` is an AWS key.
-//!   Only letters whose glyph is the Latin one in common fonts are folded; the table is short on
+//!   Hyphens and dashes read as `-`. Only letters whose glyph is the Latin one in common fonts are folded; the table is short on
 //!   purpose, to keep Cyrillic and Greek prose from looking like identifiers.
 //! - **Datamarks read as spaces**: the `ˆ` that spotlighting writes for spaces
 //!   ([`crate::filter::injection::DATAMARK`]) reads as a space, so spotlighted text is scanned as
@@ -107,6 +107,9 @@ pub fn confusable(c: char) -> Option<char> {
         'Υ' => 'Y',
         'Χ' => 'X',
         'ο' => 'o',
+        // Hyphens, en dashes and minus signs read as the ASCII hyphen-minus (`123‑45‑6789` is an
+        // SSN); the em dash of prose does not.
+        '\u{2010}'..='\u{2013}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => '-',
         // Spotlighting's datamark reads as the space it replaced.
         'ˆ' => ' ',
         _ => return None,
@@ -290,6 +293,7 @@ mod tests {
         assert_eq!(canon("aˆb"), "a b");
         assert_eq!(canon("x\u{E0041}\u{E0042}y\u{FE0F}"), "xy");
         assert_eq!(canon("so\u{00AD}cial"), "social");
+        assert_eq!(canon("123\u{2011}45\u{2013}6789"), "123-45-6789");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod error;
 mod health;
 mod listener;
 pub mod metrics;
+mod path;
 mod proxy;
 pub mod quota;
 mod relay;
@@ -234,7 +235,9 @@ pub const KEYED_ROUTES: [&str; 4] = [
 /// The router. Layers run outermost first:
 /// 1. `request_context`: a request id for every response, Warden's own errors rendered with it,
 ///    and one log line per request;
-/// 2. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`), so
+/// 2. `path::canonical_path`: a path that a normaliser could read as another is a 400, before
+///    any route or pass-through prefix sees it;
+/// 3. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`), so
 ///    no route added later can be left open by accident. `/metrics` is on the admin listener.
 pub fn router(state: Arc<AppState>) -> Router {
     let [messages, count_tokens, models, model] = KEYED_ROUTES;
@@ -256,6 +259,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(readyz, get(health::readyz));
     open.merge(authenticated)
         .layer(middleware::from_fn_with_state(state.clone(), header_limits))
+        .layer(middleware::from_fn(path::canonical_path))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
 }

@@ -311,28 +311,58 @@ async fn check_approvals(state: &AppState, ctx: &RequestContext<'_>) -> Result<(
 }
 
 /// Forwards a request that carries no message content (models, configured pass-through paths)
-/// and relays the answer as it comes.
+/// and relays the answer as it comes. Each one is recorded in the audit store like any other
+/// request that reaches upstream (no prompt: its body is not a conversation).
 pub async fn passthrough(
     State(state): State<Arc<AppState>>,
+    Extension(id): Extension<RequestId>,
+    Extension(principal): Extension<Principal>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let bytes = read_limited(body, &parts.headers, &state.config.limits).await?;
-    let upstream = forward(&state, &parts, bytes).await?;
-    Ok(relay::verbatim(upstream))
+    let trail = Trail::begin(&state, &id, &principal, &parts);
+    let result = async {
+        let bytes = read_limited(body, &parts.headers, &state.config.limits).await?;
+        if !trail::admits_team(&state, principal.team.as_str()) {
+            return Err(ApiError::new(
+                ErrorKind::Unavailable,
+                "the audit store cannot record this request, and audit.on_failure says reject",
+            )
+            .with_rule("audit.on_failure"));
+        }
+        let upstream = forward(&state, &parts, bytes).await?;
+        Ok(relay::verbatim(upstream))
+    }
+    .await;
+    match &result {
+        Ok(response) => trail.finish(AuditDecision::Forwarded, response.status().as_u16(), None),
+        Err(e) => trail.finish(
+            AuditDecision::Error,
+            e.kind.status().as_u16(),
+            e.rule.clone(),
+        ),
+    }
+    result
 }
 
-/// Any path not routed: forwarded if the config lists its prefix, else 404.
+/// Any path not routed: forwarded if the config lists its prefix, else 404. Prefixes match
+/// whole segments of the path, which [`super::path`] has already refused unless canonical.
 pub async fn fallback(
-    State(state): State<Arc<AppState>>,
+    state: State<Arc<AppState>>,
+    id: Extension<RequestId>,
+    principal: Extension<Principal>,
     request: Request,
 ) -> Result<Response, ApiError> {
     let path = request.uri().path();
     let listed = state.config.passthrough_paths.iter().any(|prefix| {
-        path == prefix || path.starts_with(&format!("{}/", prefix.trim_end_matches('/')))
+        let prefix = prefix.trim_end_matches('/');
+        path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
     });
     if listed {
-        passthrough(State(state), request).await
+        passthrough(state, id, principal, request).await
     } else {
         Err(ApiError::not_found())
     }

@@ -416,6 +416,20 @@ pub fn admits(state: &AppState, policy: &Policy) -> bool {
     state.audit.can_accept() || policy.audit.on_failure == crate::policy::OnFailure::Allow
 }
 
+/// [`admits`] for a request that is not a conversation, under the team's policy (refused when
+/// the team has none and the store cannot take the record).
+pub fn admits_team(state: &AppState, team: &str) -> bool {
+    if state.audit.can_accept() {
+        return true;
+    }
+    let fallback = state.config.policies.unknown_team == crate::config::UnknownTeam::Default;
+    state
+        .policies
+        .current()
+        .for_team(team, fallback)
+        .is_some_and(|c| admits(state, &c.policy))
+}
+
 /// Input and output tokens of a Message's `usage` object.
 pub fn usage_in(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
     (

@@ -1,6 +1,7 @@
 //! Whole-system tests: Warden and the mock upstream on port 0, over real HTTP. All integration
 //! tests compile into this one binary to keep link time down.
 
+mod adversarial;
 mod audit;
 mod binary;
 mod cli;

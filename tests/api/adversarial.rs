@@ -1,0 +1,483 @@
+//! An attacker's view of the gateway: each test takes one class of bypass and tries it several
+//! ways, black-box, with the mock's own record of what it received as proof of what left Warden.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{TestApp, bundled_policies, expect_error, key_entry};
+
+const SUPPORT_KEY: &str = "wdn_SupportAdversaryKey000000000000000000000";
+/// A GitHub token of the documented shape (`ghp_` and 36 letters and digits).
+const TOKEN: &str = "ghp_Zq3VhT8mR2kLx9WbN4cJ7pYs1dFgA6eUo5iK";
+const TOKEN_BODY: &str = "Zq3VhT8mR2kLx9WbN4cJ7pYs1dFgA6eUo5iK";
+const SSN: &str = "536-22-8491";
+
+async fn bundled() -> TestApp {
+    TestApp::start_with(|c| {
+        c.policies.dir = bundled_policies();
+        c.keys
+            .push(key_entry(SUPPORT_KEY, "key_support", "support"));
+        c.passthrough_paths = vec!["/v1/files".into(), "/v1/messages/batches".into()];
+    })
+    .await
+}
+
+/// Everything the mock received, as one string per request.
+fn received(app: &TestApp) -> Vec<String> {
+    app.mock
+        .state
+        .received()
+        .into_iter()
+        .map(|r| r.body)
+        .collect()
+}
+
+/// Whether `body` carries the token in any form a reader would recover: as it is, with hidden
+/// characters or in fullwidth forms.
+fn leaks_token(body: &str) -> bool {
+    let canon = warden::detect::canonical::canonical(body);
+    canon.text().contains(TOKEN) || canon.text().contains(TOKEN_BODY)
+}
+
+/// The JSON escapes of a string as it is written in a request body.
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("string")
+}
+
+fn fullwidth(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c),
+            c => c,
+        })
+        .collect()
+}
+
+/// The token hidden in the ways a page or a ticket can hide it.
+fn hidden_tokens() -> Vec<(&'static str, String)> {
+    let (head, tail) = TOKEN.split_at(9);
+    vec![
+        ("zero-width space", format!("{head}\u{200B}{tail}")),
+        ("word joiner", format!("{head}\u{2060}{tail}")),
+        ("soft hyphen", format!("{head}\u{00AD}{tail}")),
+        (
+            "zero-width joiners throughout",
+            TOKEN.chars().map(|c| format!("{c}\u{200D}")).collect(),
+        ),
+        ("bidi override", format!("\u{202E}{head}\u{202C}{tail}")),
+        ("tag characters", format!("{head}\u{E0041}\u{E0042}{tail}")),
+        ("variation selector", format!("{head}\u{FE0F}{tail}")),
+        ("fullwidth", fullwidth(TOKEN)),
+        ("html comment", format!("{head}<!-- x -->{tail}")),
+    ]
+}
+
+fn ask_with_blocks(blocks: Value) -> Value {
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
+           "messages": [{"role": "user", "content": blocks}]})
+}
+
+/// A conversation whose last turn is the result of a `fetch` call holding `text`.
+fn tool_round(text: &str) -> Value {
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "read the page"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01", "name": "fetch", "input": {"url": "https://docs.example.com"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": text}]}
+    ]})
+}
+
+#[tokio::test]
+async fn hidden_characters_and_other_forms_do_not_carry_a_secret_past_the_scan() {
+    let app = bundled().await;
+    for (how, hidden) in hidden_tokens() {
+        let page = format!("Setup: export GITHUB_TOKEN={hidden} then run make");
+        for body in [
+            tool_round(&page),
+            ask_with_blocks(json!([{"type": "text", "text": page}])),
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "system": page,
+                   "messages": [{"role": "user", "content": "hi"}]}),
+        ] {
+            let r = app
+                .post("/v1/messages")
+                .json(&body)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(r.status(), 200, "{how}");
+            let sent = received(&app).pop().expect("forwarded");
+            assert!(!leaks_token(&sent), "{how}: the token left Warden: {sent}");
+            assert!(sent.contains("[REDACTED:github_pat]"), "{how}: {sent}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_blocked_class_is_blocked_whatever_hides_it() {
+    let app = bundled().await;
+    let (a, b) = SSN.split_at(4);
+    for (how, ssn) in [
+        ("plain", SSN.to_string()),
+        ("zero-width space", format!("{a}\u{200B}{b}")),
+        ("zero-width non-joiner", format!("{a}\u{200C}{b}")),
+        ("fullwidth digits", fullwidth(SSN)),
+        (
+            "mathematical digits",
+            SSN.chars()
+                .map(|c| match c.to_digit(10) {
+                    Some(d) => char::from_u32(0x1D7CE + d).unwrap_or(c),
+                    None => c,
+                })
+                .collect(),
+        ),
+        ("non-breaking hyphen", SSN.replace('-', "\u{2011}")),
+    ] {
+        let before = received(&app).len();
+        let r = app
+            .post_as(SUPPORT_KEY, "/v1/messages")
+            .json(&tool_round(&format!("Customer SSN: {ssn}. Please verify.")))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 403, "{how}");
+        let message = expect_error(r, 403, "permission_error").await;
+        assert!(message.contains("pii.ssn"), "{how}: {message}");
+        assert!(!message.contains(SSN), "{how}: the error echoes the value");
+        assert_eq!(
+            received(&app).len(),
+            before,
+            "{how}: something went upstream"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_secret_split_across_adjacent_text_blocks_is_found() {
+    let app = bundled().await;
+    let (head, tail) = TOKEN.split_at(12);
+    let (mid, end) = tail.split_at(10);
+    for blocks in [
+        json!([{"type": "text", "text": format!("token {head}")}, {"type": "text", "text": format!("{tail} ok")}]),
+        json!([{"type": "text", "text": head}, {"type": "text", "text": mid}, {"type": "text", "text": end}]),
+        json!([{"type": "text", "text": format!("x {head}\u{200B}")}, {"type": "text", "text": format!("\u{200B}{tail}")}]),
+    ] {
+        let r = app
+            .post("/v1/messages")
+            .json(&ask_with_blocks(blocks.clone()))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200, "{blocks}");
+        let sent: Value = serde_json::from_str(&received(&app).pop().expect("sent")).expect("json");
+        let joined: String = sent["messages"][0]["content"]
+            .as_array()
+            .expect("blocks")
+            .iter()
+            .map(|b| b["text"].as_str().unwrap_or(""))
+            .collect();
+        assert!(!leaks_token(&joined), "{blocks} → {joined}");
+        assert!(joined.contains("[REDACTED:github_pat]"), "{joined}");
+    }
+    // A blocked class split across blocks is blocked.
+    let (a, b) = SSN.split_at(5);
+    let r = app
+        .post_as(SUPPORT_KEY, "/v1/messages")
+        .json(&ask_with_blocks(
+            json!([{"type": "text", "text": format!("ssn {a}")}, {"type": "text", "text": b}]),
+        ))
+        .send()
+        .await
+        .expect("sent");
+    expect_error(r, 403, "permission_error").await;
+}
+
+#[tokio::test]
+async fn every_field_the_model_reads_is_scanned() {
+    let app = bundled().await;
+    let base = || -> Value {
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
+               "messages": [{"role": "user", "content": "hi"}]})
+    };
+    // Fields Warden may rewrite: the value goes out redacted.
+    let rewritable: Vec<(&str, Value)> = vec![
+        ("tools[].description", {
+            let mut b = base();
+            b["tools"] = json!([{"name": "deploy", "description": format!("uses {TOKEN}"), "input_schema": {"type": "object"}}]);
+            b
+        }),
+        ("tools[].input_schema", {
+            let mut b = base();
+            b["tools"] = json!([{"name": "deploy", "input_schema": {"type": "object", "properties": {"t": {"type": "string", "description": format!("default {TOKEN}"), "enum": [TOKEN]}}}}]);
+            b
+        }),
+        (
+            "tool_use.input, deep",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "run", "input": {"env": [{"k": "T", "v": {"value": TOKEN}}]}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "done"}]}
+            ]}),
+        ),
+        ("metadata.user_id", {
+            let mut b = base();
+            b["metadata"] = json!({"user_id": TOKEN});
+            b
+        }),
+        ("stop_sequences", {
+            let mut b = base();
+            b["stop_sequences"] = json!(["END", TOKEN]);
+            b
+        }),
+        ("container", {
+            let mut b = base();
+            b["container"] = json!(TOKEN);
+            b
+        }),
+        ("an unknown top-level field", {
+            let mut b = base();
+            b["future_field"] = json!({"notes": [format!("keep {TOKEN}")]});
+            b
+        }),
+        (
+            "a message's unknown field",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "hi", "annotation": TOKEN}]}),
+        ),
+        (
+            "a text block's unknown field",
+            ask_with_blocks(json!([{"type": "text", "text": "hi", "note": TOKEN}])),
+        ),
+        (
+            "an unknown block type",
+            ask_with_blocks(json!([{"type": "hologram", "payload": {"text": TOKEN}}])),
+        ),
+        (
+            "a tool_result's unknown field",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "run", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "ok", "meta": TOKEN}]}
+            ]}),
+        ),
+    ];
+    for (field, body) in rewritable {
+        let r = app
+            .post("/v1/messages")
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200, "{field}");
+        let sent = received(&app).pop().expect("forwarded");
+        assert!(
+            !leaks_token(&sent),
+            "{field}: the token left Warden: {sent}"
+        );
+    }
+    // Fields that cannot be rewritten (names, ids, keys, signed thinking): refused.
+    let fixed: Vec<(&str, Value)> = vec![
+        ("tools[].name", {
+            let mut b = base();
+            b["tools"] = json!([{"name": TOKEN, "input_schema": {"type": "object"}}]);
+            b
+        }),
+        (
+            "a tool_use id",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": TOKEN, "name": "run", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": TOKEN, "content": "ok"}]}
+            ]}),
+        ),
+        ("an object key", {
+            let mut b = base();
+            b["metadata"] = json!({TOKEN: "x"});
+            b
+        }),
+        ("an input_schema property name", {
+            let mut b = base();
+            b["tools"] = json!([{"name": "t", "input_schema": {"type": "object", "properties": {TOKEN: {"type": "string"}}}}]);
+            b
+        }),
+        ("the model", {
+            let mut b = base();
+            b["model"] = json!(format!("claude-sonnet-{TOKEN}"));
+            b
+        }),
+        (
+            "a thinking block",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": [{"type": "thinking", "thinking": format!("the token is {TOKEN}"), "signature": "c2lnbmF0dXJl"}, {"type": "text", "text": "ok"}]},
+                {"role": "user", "content": "next"}
+            ]}),
+        ),
+        (
+            "a redacted_thinking block",
+            json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": [
+                {"role": "user", "content": "go"},
+                {"role": "assistant", "content": [{"type": "redacted_thinking", "data": TOKEN}, {"type": "text", "text": "ok"}]},
+                {"role": "user", "content": "next"}
+            ]}),
+        ),
+    ];
+    for (field, body) in fixed {
+        let before = received(&app).len();
+        let r = app
+            .post("/v1/messages")
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        let message = expect_error(r, 403, "permission_error").await;
+        assert!(message.contains("github_pat"), "{field}: {message}");
+        assert!(
+            !message.contains(TOKEN_BODY),
+            "{field}: the error echoes the value"
+        );
+        assert_eq!(
+            received(&app).len(),
+            before,
+            "{field}: something went upstream"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_key_is_refused_and_nothing_goes_out() {
+    let app = bundled().await;
+    let clean = r#"{"role": "user", "content": "hello"}"#;
+    let dirty = format!(
+        r#"{{"role": "user", "content": {}}}"#,
+        json_str(&format!("key {TOKEN}"))
+    );
+    for body in [
+        format!(
+            r#"{{"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{dirty}], "messages": [{clean}]}}"#
+        ),
+        format!(
+            r#"{{"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{clean}], "messages": [{dirty}]}}"#
+        ),
+        format!(
+            r#"{{"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{{"role": "user", "content": {}, "content": "hello"}}]}}"#,
+            json_str(TOKEN)
+        ),
+        format!(
+            r#"{{"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{clean}], "metadata": {{"user_id": {}, "user_id": "u"}}}}"#,
+            json_str(TOKEN)
+        ),
+        format!(
+            r#"{{"model": "claude-sonnet-4-5", "max_tokens": 10, "m\u0065ssages": [{dirty}], "messages": [{clean}]}}"#
+        ),
+    ] {
+        for path in ["/v1/messages", "/v1/messages/count_tokens"] {
+            let r = app
+                .post(path)
+                .body(body.clone())
+                .send()
+                .await
+                .expect("sent");
+            let message = expect_error(r, 400, "invalid_request_error").await;
+            assert!(message.contains("repeats a key"), "{message}");
+        }
+    }
+    assert!(received(&app).is_empty(), "nothing may go upstream");
+}
+
+/// Sends one raw HTTP/1.1 request (no client-side URL normalisation) and returns the status.
+async fn raw_status(base: &str, request_line: &str, body: &str) -> u16 {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "{request_line}\r\nhost: {addr}\r\nx-api-key: {}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        crate::helpers::WARDEN_KEY,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_path_that_could_be_read_as_another_is_refused_before_routing() {
+    let app = bundled().await;
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
+                      "messages": [{"role": "user", "content": format!("k {TOKEN}")}]})
+    .to_string();
+    for path in [
+        "/v1/files/../messages",
+        "/v1/files/./../messages",
+        "/v1/files/%2e%2e/messages",
+        "/v1/files/%2E%2e/messages",
+        "/v1/files/.%2e/messages",
+        "/v1/messages/batches/../../messages",
+        "/v1/files%2f..%2fmessages",
+        "/v1/files/..%2fmessages",
+        "/v1/files/..%5cmessages",
+        "/v1/files/..\\messages",
+        "/v1//messages",
+        "//v1/messages",
+        "/v1/messages/",
+        "/v1/%6dessages",
+        "/v1/files/%252e%252e/messages",
+    ] {
+        let status = raw_status(&app.url, &format!("POST {path} HTTP/1.1"), &body).await;
+        assert_eq!(status, 400, "{path}");
+    }
+    assert!(received(&app).is_empty(), "nothing may go upstream");
+    // A pass-through prefix matches whole segments only.
+    let status = raw_status(&app.url, "POST /v1/filesystem HTTP/1.1", "{}").await;
+    assert_eq!(status, 404);
+    assert!(received(&app).is_empty());
+}
+
+#[tokio::test]
+async fn every_request_that_goes_upstream_is_audited() {
+    let db = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("adversarial-audit-{}.db", rand::random::<u64>()));
+    let app = TestApp::start_with(|c| {
+        c.policies.dir = bundled_policies();
+        c.passthrough_paths = vec!["/v1/files".into()];
+        c.audit.sqlite_path = db.clone();
+    })
+    .await;
+    let r = app.get("/v1/files/file_123").send().await.expect("sent");
+    let forwarded_files = r.status().as_u16();
+    let r = app.get("/v1/models").send().await.expect("sent");
+    assert_eq!(r.status(), 200);
+    let store = warden::audit::AuditStore::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open");
+    let mut endpoints = Vec::new();
+    for _ in 0..100 {
+        endpoints = store
+            .chains()
+            .await
+            .expect("read")
+            .into_values()
+            .flatten()
+            .map(|r| (r.record.endpoint, r.record.status))
+            .collect::<Vec<_>>();
+        if endpoints.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        endpoints.contains(&(
+            "GET /v1/files/file_123".to_string(),
+            i32::from(forwarded_files)
+        )),
+        "{endpoints:?}"
+    );
+    assert!(
+        endpoints.contains(&("GET /v1/models".to_string(), 200)),
+        "{endpoints:?}"
+    );
+}
