@@ -75,6 +75,75 @@ pub struct HoldRequest {
     pub rule: String,
     pub policy_version: String,
     pub timeout: Duration,
+    /// [`input_digest`] of the call's input as the client will receive it.
+    pub input_sha256: String,
+}
+
+/// A `tool_result` in a request, and the call it answers as the request's history shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResultProof {
+    pub tool_use_id: String,
+    pub tool_name: String,
+    /// [`input_digest`] of the history's call input.
+    pub input_sha256: String,
+    pub team: String,
+    pub principal: String,
+    /// The rule that asks for a human's approval of this call under the current policy, if any.
+    pub rule: Option<String>,
+}
+
+/// Why a request's tool_result is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ProofRefusal {
+    pub rule: String,
+    pub message: String,
+}
+
+/// SHA-256 (hex) of a tool input's canonical JSON: object keys sorted, no whitespace, strings as
+/// they are. The same input in two key orders is the same call; any other change is another.
+pub fn input_digest(input: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    fn write(v: &serde_json::Value, out: &mut Vec<u8>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(serde_json::to_vec(k).unwrap_or_default());
+                    out.push(b':');
+                    if let Some(v) = map.get(k) {
+                        write(v, out);
+                    }
+                }
+                out.push(b'}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push(b'[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(v, out);
+                }
+                out.push(b']');
+            }
+            other => out.extend(serde_json::to_vec(other).unwrap_or_default()),
+        }
+    }
+    let mut bytes = Vec::new();
+    write(input, &mut bytes);
+    hex::encode(Sha256::digest(&bytes))
+}
+
+/// An identity as compared for separation of duties and approver lists: NFKC, trimmed, case
+/// folded (`Carol@Example.com` and `carol@example.com ` are one person).
+pub fn identity(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkc().collect::<String>().trim().to_lowercase()
 }
 
 /// A held call's pending decision. Await it (`&mut ticket` is a future).
@@ -123,8 +192,9 @@ pub struct Approvals {
     instance_id: String,
     /// Local wake-ups for the calls this process holds, by approval id.
     waiters: Mutex<HashMap<String, watch::Sender<Option<Outcome>>>>,
-    /// Tool calls known to be approved (history checks ask for the same ids again and again).
-    approved: Mutex<HashSet<String>>,
+    /// Answers already found bound to what they answer (history checks ask for the same calls
+    /// again and again): (tool_use_id, tool, input digest, team, principal).
+    approved: Mutex<HashSet<ResultProof>>,
     webhook: Option<String>,
     http: reqwest::Client,
     poll: Duration,
@@ -205,6 +275,7 @@ impl Approvals {
             requested_at: now,
             expires_at: now
                 + chrono::Duration::from_std(req.timeout).unwrap_or(chrono::Duration::MAX),
+            input_sha256: Some(req.input_sha256),
         };
         let hub = self.clone();
         let key = id.clone();
@@ -267,14 +338,8 @@ impl Approvals {
         }
     }
 
-    fn settled(&self, row: &ApprovalRequestRow, d: &ApprovalDecisionRow) -> Outcome {
-        let o = Outcome::from_row(d);
-        if matches!(o, Outcome::Approved { .. }) {
-            if let Ok(mut a) = self.approved.lock() {
-                a.insert(row.tool_use_id.clone());
-            }
-        }
-        o
+    fn settled(&self, _row: &ApprovalRequestRow, d: &ApprovalDecisionRow) -> Outcome {
+        Outcome::from_row(d)
     }
 
     async fn expire(&self, row: &ApprovalRequestRow) -> Outcome {
@@ -386,7 +451,7 @@ impl Approvals {
                 row.team
             )));
         };
-        if !settings.self_approval && approver.name == row.principal {
+        if !settings.self_approval && identity(&approver.name) == identity(&row.principal) {
             return Err(DecideError::Forbidden(format!(
                 "'{}' made the request and may not decide its own call (policy tools.approval.self_approval is false)",
                 approver.name
@@ -394,9 +459,9 @@ impl Approvals {
         }
         let listed = settings.approvers.is_empty()
             || settings.approvers.iter().any(|a| {
-                a == &approver.name
+                identity(a) == identity(&approver.name)
                     || a.strip_prefix("group:")
-                        .is_some_and(|g| approver.groups.iter().any(|x| x == g))
+                        .is_some_and(|g| approver.groups.iter().any(|x| identity(x) == identity(g)))
             });
         if !listed {
             return Err(DecideError::Forbidden(format!(
@@ -501,35 +566,86 @@ impl Approvals {
         Ok(Some((r, d)))
     }
 
-    /// Which of these tool calls were approved by a human.
-    pub async fn approved(
+    /// Checks that each tool_result answers the call Warden relayed: a call that was held must
+    /// appear in the history with the tool, input, team and principal it was held with, and must
+    /// have been approved; a call the current policy gates must have been held and approved. The
+    /// first refusal, if any; an error when the store cannot say (the caller fails closed).
+    pub async fn check_results(
         &self,
-        tool_use_ids: &[String],
-    ) -> Result<HashSet<String>, crate::audit::StoreError> {
-        let known: HashSet<String> = self
-            .approved
-            .lock()
-            .map(|a| {
-                tool_use_ids
-                    .iter()
-                    .filter(|i| a.contains(*i))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        let unknown: Vec<String> = tool_use_ids
-            .iter()
-            .filter(|i| !known.contains(*i))
-            .cloned()
-            .collect();
-        let mut found = self.store.approved_tool_uses(&unknown).await?;
-        if let Ok(mut a) = self.approved.lock() {
-            a.extend(found.iter().cloned());
+        proofs: &[ResultProof],
+    ) -> Result<Option<ProofRefusal>, crate::audit::StoreError> {
+        let unknown: Vec<&ResultProof> = match self.approved.lock() {
+            Ok(known) => proofs.iter().filter(|p| !known.contains(*p)).collect(),
+            Err(_) => proofs.iter().collect(),
+        };
+        if unknown.is_empty() {
+            return Ok(None);
         }
-        found.extend(known);
-        Ok(found)
+        let ids: Vec<String> = unknown.iter().map(|p| p.tool_use_id.clone()).collect();
+        let rows = self.store.bound_calls(&ids).await?;
+        let mut verified = Vec::new();
+        for p in unknown {
+            let held: Vec<&crate::audit::BoundCall> = rows
+                .iter()
+                .filter(|r| r.tool_use_id == p.tool_use_id)
+                .collect();
+            if held.is_empty() {
+                if let Some(rule) = &p.rule {
+                    return Ok(Some(ProofRefusal {
+                        rule: rule.clone(),
+                        message: format!(
+                            "a tool_result answers call {} to '{}', which needs a human's approval (rule {rule}) and was not approved",
+                            p.tool_use_id, p.tool_name
+                        ),
+                    }));
+                }
+                verified.push(p.clone());
+                continue;
+            }
+            let bound: Vec<&&crate::audit::BoundCall> = held
+                .iter()
+                .filter(|r| {
+                    r.tool_name == p.tool_name
+                        && r.input_sha256.as_deref() == Some(p.input_sha256.as_str())
+                        && r.team == p.team
+                        && identity(&r.principal) == identity(&p.principal)
+                })
+                .collect();
+            if bound.is_empty() {
+                return Ok(Some(ProofRefusal {
+                    rule: "tools.approval.binding".into(),
+                    message: format!(
+                        "a tool_result answers call {}, but the call in the request's history is not the call Warden held for approval (its tool, input, team or principal differ)",
+                        p.tool_use_id
+                    ),
+                }));
+            }
+            if !bound
+                .iter()
+                .any(|r| r.decision.as_deref() == Some("approved"))
+            {
+                return Ok(Some(ProofRefusal {
+                    rule: p.rule.clone().unwrap_or_else(|| "tools.approval".into()),
+                    message: format!(
+                        "a tool_result answers call {} to '{}', which was held for a human's approval and was not approved",
+                        p.tool_use_id, p.tool_name
+                    ),
+                }));
+            }
+            verified.push(p.clone());
+        }
+        if let Ok(mut known) = self.approved.lock() {
+            if known.len() > MAX_KNOWN_PROOFS {
+                known.clear();
+            }
+            known.extend(verified);
+        }
+        Ok(None)
     }
 }
+
+/// Answers remembered as verified, at most (then forgotten, and checked again).
+const MAX_KNOWN_PROOFS: usize = 65_536;
 
 /// Now, to the microsecond: what both stores keep, so a decision reads back equal to itself.
 fn now() -> chrono::DateTime<Utc> {

@@ -8,6 +8,6 @@ pub mod writer;
 
 pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow, ToolCallRow, ToolResultRow};
 pub use store::{
-    ApprovalDecisionRow, ApprovalEventRow, ApprovalRequestRow, AuditStore, StoreError,
+    ApprovalDecisionRow, ApprovalEventRow, ApprovalRequestRow, AuditStore, BoundCall, StoreError,
 };
 pub use writer::{AuditWriter, StoreState, WriterConfig};

@@ -602,6 +602,20 @@ pub struct ApprovalRequestRow {
     pub policy_version: String,
     pub requested_at: chrono::DateTime<chrono::Utc>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// SHA-256 of the call's canonical input JSON ([`crate::approvals::input_digest`]).
+    pub input_sha256: Option<String>,
+}
+
+/// What binds an answer to a held call: the call as Warden relayed it, and its decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoundCall {
+    pub tool_use_id: String,
+    pub team: String,
+    pub principal: String,
+    pub tool_name: String,
+    pub input_sha256: Option<String>,
+    /// `approved`, `rejected` or `expired`; none while pending.
+    pub decision: Option<String>,
 }
 
 /// The decision on a held call, as stored in `approvals`.
@@ -616,7 +630,7 @@ pub struct ApprovalDecisionRow {
 }
 
 const APPROVAL_REQUEST_COLUMNS: &str = "id, exchange_id, tool_use_id, instance_id, team, principal, key_id, \
-    tool_name, input, last_user_message, rule, policy_version, requested_at, expires_at";
+    tool_name, input, last_user_message, rule, policy_version, requested_at, expires_at, input_sha256";
 
 macro_rules! approval_request_of {
     ($row:expr) => {{
@@ -636,6 +650,7 @@ macro_rules! approval_request_of {
             policy_version: row.try_get("policy_version")?,
             requested_at: row.try_get("requested_at")?,
             expires_at: row.try_get("expires_at")?,
+            input_sha256: row.try_get("input_sha256")?,
         }
     }};
 }
@@ -662,7 +677,8 @@ impl AuditStore {
                 .push_bind(&r.rule)
                 .push_bind(&r.policy_version)
                 .push_bind(r.requested_at)
-                .push_bind(r.expires_at);
+                .push_bind(r.expires_at)
+                .push_bind(&r.input_sha256);
             q.push(")");
             q.build().execute(pool).await?;
             Ok(())
@@ -777,6 +793,37 @@ impl AuditStore {
             let mut out = std::collections::HashSet::new();
             for row in rows {
                 out.insert(row.try_get::<String, _>("tool_use_id")?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The held calls with these tool_use ids, each with its decision (if any).
+    pub async fn bound_calls(&self, tool_use_ids: &[String]) -> Result<Vec<BoundCall>, StoreError> {
+        if tool_use_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "SELECT r.tool_use_id, r.team, r.principal, r.tool_name, r.input_sha256, a.decision \
+                 FROM approval_requests r LEFT JOIN approvals a ON a.id = r.id WHERE r.tool_use_id IN (",
+            );
+            let mut b = q.separated(", ");
+            for id in tool_use_ids {
+                b.push_bind(id);
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(BoundCall {
+                    tool_use_id: row.try_get("tool_use_id")?,
+                    team: row.try_get("team")?,
+                    principal: row.try_get("principal")?,
+                    tool_name: row.try_get("tool_name")?,
+                    input_sha256: row.try_get("input_sha256")?,
+                    decision: row.try_get("decision")?,
+                });
             }
             Ok(out)
         })

@@ -35,9 +35,10 @@ pub struct RequestContext<'a> {
     pub pseudonyms: Pseudonyms,
     /// Where held tool calls wait for a human; none: calls that need approval are refused.
     pub approvals: Option<Arc<crate::approvals::Approvals>>,
-    /// Tool results this request carries whose calls needed a human's approval: (tool_use id,
-    /// tool, rule). The server checks the approvals before anything goes upstream.
-    pub approval_proofs: Vec<(String, String, String)>,
+    /// The tool results this request carries, each with the call it answers as the history
+    /// shows it. The server checks them against the calls Warden held (and their approvals)
+    /// before anything goes upstream.
+    pub approval_proofs: Vec<crate::approvals::ResultProof>,
     /// The request's last user message (as received), shown redacted to approvers.
     pub last_user_message: Option<String>,
     /// Decisions about the reply's tool calls, for the audit record.

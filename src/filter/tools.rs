@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{Filter, FilterError, Rejection, RequestContext, ResponseStage, StageError, Verdict};
 use crate::api::messages::{MessageContent, MessageReply, Role};
 use crate::api::{ContentBlock, ErrorKind, MessagesRequest, SseEvent};
-use crate::approvals::{Approvals, HoldRequest, Outcome, Ticket};
+use crate::approvals::{Approvals, HoldRequest, Outcome, ResultProof, Ticket, input_digest};
 use crate::policy::Policy;
 use crate::policy::tools::{OnDeniedTool, ToolAction};
 
@@ -103,7 +103,12 @@ impl Filter for ToolGate {
         ctx: &mut RequestContext<'_>,
     ) -> Result<Verdict, FilterError> {
         let tp = &self.policy.tools;
-        if tp.is_open() {
+        let escalates = self
+            .policy
+            .injection
+            .as_ref()
+            .is_some_and(|i| !i.require_approval_after.is_empty());
+        if tp.is_open() && !escalates {
             return Ok(Verdict::Pass);
         }
         let team = &self.policy.name;
@@ -187,8 +192,16 @@ impl Filter for ToolGate {
                     continue;
                 };
                 let d = tp.decide(name, input);
+                let mut proof = ResultProof {
+                    tool_use_id: tool_use_id.clone(),
+                    tool_name: name.to_string(),
+                    input_sha256: input_digest(input),
+                    team: ctx.principal.team.to_string(),
+                    principal: ctx.principal.principal.to_string(),
+                    rule: None,
+                };
                 match d.action {
-                    ToolAction::Allow => {}
+                    ToolAction::Allow => ctx.approval_proofs.push(proof),
                     ToolAction::Deny => {
                         return Ok(deny(
                             ErrorKind::Permission,
@@ -200,8 +213,8 @@ impl Filter for ToolGate {
                         ));
                     }
                     ToolAction::RequireApproval => {
-                        ctx.approval_proofs
-                            .push((tool_use_id.clone(), name.to_string(), d.rule));
+                        proof.rule = Some(d.rule);
+                        ctx.approval_proofs.push(proof);
                     }
                 }
             }
@@ -237,6 +250,7 @@ impl Filter for ToolGate {
             key_id: ctx.principal.key_id.to_string(),
             last_user_message: ctx.last_user_message.clone(),
             log: ctx.tool_log.clone(),
+            restore: ctx.pseudonyms.restore_map(),
             gating: None,
             waiting: None,
             queue: VecDeque::new(),
@@ -274,6 +288,9 @@ pub struct ToolStage {
     key_id: String,
     last_user_message: Option<String>,
     log: ToolLog,
+    /// The exchange's pseudonyms: a held call is bound to its input as the client will receive
+    /// it, placeholders restored by the reply stage.
+    restore: Arc<Vec<(String, String)>>,
     gating: Option<Gated>,
     waiting: Option<Waiting>,
     /// Events that arrived while a call waits: they go out after it, in order.
@@ -345,6 +362,7 @@ impl ToolStage {
         let Some(hub) = &self.hub else {
             return Err("approvals are not available on this Warden".into());
         };
+        let input_sha256 = input_digest(&restored(input, &self.restore));
         let input = super::data::redact_for_storage(&self.policy, &input.to_string(), false);
         // Redacted whole, then shortened: cutting first could leave half a secret undetected.
         let last_user_message = self.last_user_message.as_deref().map(|t| {
@@ -365,6 +383,7 @@ impl ToolStage {
             rule: rule.to_string(),
             policy_version: self.policy.version.clone(),
             timeout: std::time::Duration::from_secs(self.policy.tools.approval.timeout_seconds),
+            input_sha256,
         }))
     }
 
@@ -664,6 +683,25 @@ impl ToolStage {
             return true;
         }
         false
+    }
+}
+
+/// `value` with the exchange's pseudonym placeholders restored in every string.
+fn restored(value: &Value, pairs: &[(String, String)]) -> Value {
+    if pairs.is_empty() {
+        return value.clone();
+    }
+    match value {
+        Value::String(s) => {
+            Value::String(super::pseudonym::restore(s, pairs).unwrap_or_else(|| s.clone()))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| restored(v, pairs)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), restored(v, pairs)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 

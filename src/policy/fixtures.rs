@@ -39,12 +39,17 @@ pub fn evaluate(policy: &CompiledPolicy, request: &Value) -> Result<Evaluation, 
     let mut outcome = policy.chain.run_request(&mut parsed, &mut ctx);
     // Offline there is no approvals store: a tool result whose call needed a human's approval
     // is refused, as the server refuses it until someone approves.
-    if let (Ok(_), Some((id, name, rule))) = (&outcome, ctx.approval_proofs.first()) {
+    let gated = ctx
+        .approval_proofs
+        .iter()
+        .find_map(|p| p.rule.as_ref().map(|rule| (p, rule)));
+    if let (Ok(_), Some((p, rule))) = (&outcome, gated) {
         outcome = Err(crate::filter::Rejection {
             kind: crate::api::ErrorKind::Permission,
             rule: rule.clone(),
             message: format!(
-                "a tool_result answers call {id} to '{name}', which needs a human's approval (rule {rule})"
+                "a tool_result answers call {} to '{}', which needs a human's approval (rule {rule})",
+                p.tool_use_id, p.tool_name
             ),
         });
     }

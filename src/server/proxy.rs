@@ -278,36 +278,30 @@ async fn exchange(
     Ok(response)
 }
 
-/// A tool result may come back only for a call a human approved, when policy asked for one. A
-/// store that cannot say refuses the request (fail closed).
+/// A tool result may come back only for the call Warden relayed, and only once a human approved
+/// it when policy asked for approval. A store that cannot say refuses the request (fail closed).
 async fn check_approvals(state: &AppState, ctx: &RequestContext<'_>) -> Result<(), ApiError> {
     if ctx.approval_proofs.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = ctx.approval_proofs.iter().map(|p| p.0.clone()).collect();
-    let approved = state.approvals.approved(&ids).await.map_err(|e| {
-        tracing::warn!(error = %e, "Cannot check approvals for tool results; refusing.");
-        ApiError::new(
-            ErrorKind::Unavailable,
-            "Warden cannot check the approvals this request's tool results need; try again",
-        )
-        .with_rule("tools.approval")
-    })?;
-    if let Some((id, name, rule)) = ctx
-        .approval_proofs
-        .iter()
-        .find(|p| !approved.contains(&p.0))
-    {
-        return Err(ApiError::new(
-            ErrorKind::Permission,
-            format!(
-                "a tool_result answers call {id} to '{name}', which needs a human's approval (rule {rule}) and was not approved"
-            ),
-        )
-        .with_rule(rule.clone())
-        .no_retry());
+    let refusal = state
+        .approvals
+        .check_results(&ctx.approval_proofs)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "Cannot check approvals for tool results; refusing.");
+            ApiError::new(
+                ErrorKind::Unavailable,
+                "Warden cannot check the approvals this request's tool results need; try again",
+            )
+            .with_rule("tools.approval")
+        })?;
+    match refusal {
+        None => Ok(()),
+        Some(r) => Err(ApiError::new(ErrorKind::Permission, r.message)
+            .with_rule(r.rule)
+            .no_retry()),
     }
-    Ok(())
 }
 
 /// Forwards a request that carries no message content (models, configured pass-through paths)
