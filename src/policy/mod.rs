@@ -6,6 +6,7 @@ mod compile;
 pub mod fixtures;
 pub mod raw;
 pub mod reload;
+pub mod shell;
 pub mod tools;
 
 use std::collections::BTreeMap;
