@@ -288,6 +288,15 @@ pub struct LimitsConfig {
     pub max_content_blocks: usize,
     /// Most client connections open at once; one more is answered 529 and closed.
     pub max_connections: usize,
+    /// Most connections open at once from one client address (IPv6: its /64), so that one
+    /// client cannot take the whole `max_connections`; one more is answered 529 and closed.
+    pub max_connections_per_peer: usize,
+    /// Most connections open at once on the admin listener (approvers, auditors, the metrics
+    /// scraper); one client address may hold a quarter of them.
+    pub admin_max_connections: usize,
+    /// A connection with no request in flight for this long is closed (HTTP/2 included; for
+    /// HTTP/1.1 the shorter `header_read_timeout_ms` closes an idle kept-alive connection first).
+    pub connection_idle_timeout_ms: u64,
     /// Most streamed replies relayed at once; one more streaming request is answered 529.
     pub max_streams: usize,
     /// Most request headers; up to twice this many get a JSON 431, beyond that hyper's own.
@@ -310,6 +319,9 @@ impl Default for LimitsConfig {
             max_json_depth: 64,
             max_content_blocks: 20_000,
             max_connections: 4_096,
+            max_connections_per_peer: 512,
+            admin_max_connections: 256,
+            connection_idle_timeout_ms: 60_000,
             max_streams: 2_048,
             max_headers: 100,
             max_header_bytes: 32 * 1024,
@@ -492,6 +504,18 @@ impl Config {
             ),
             ("upstream.idle_timeout_ms", self.upstream.idle_timeout_ms),
             ("limits.max_connections", self.limits.max_connections as u64),
+            (
+                "limits.max_connections_per_peer",
+                self.limits.max_connections_per_peer as u64,
+            ),
+            (
+                "limits.admin_max_connections",
+                self.limits.admin_max_connections as u64,
+            ),
+            (
+                "limits.connection_idle_timeout_ms",
+                self.limits.connection_idle_timeout_ms,
+            ),
             ("limits.max_streams", self.limits.max_streams as u64),
             ("limits.max_headers", self.limits.max_headers as u64),
             (

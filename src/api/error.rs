@@ -22,6 +22,8 @@ pub enum ErrorKind {
     RequestTimeout,
     /// 431: the request head is over the configured limits.
     HeadersTooLarge,
+    /// 405: the path exists but not for this method (TRACE, PUT on a GET route, …).
+    MethodNotAllowed,
 }
 
 impl ErrorKind {
@@ -42,15 +44,17 @@ impl ErrorKind {
             }
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
     /// The `error.type` string. A 502 has no type of its own in the API; it is an `api_error`.
     pub fn type_str(self) -> &'static str {
         match self {
-            Self::InvalidRequest | Self::RequestTimeout | Self::HeadersTooLarge => {
-                "invalid_request_error"
-            }
+            Self::InvalidRequest
+            | Self::RequestTimeout
+            | Self::HeadersTooLarge
+            | Self::MethodNotAllowed => "invalid_request_error",
             Self::Authentication => "authentication_error",
             Self::Permission => "permission_error",
             Self::NotFound => "not_found_error",

@@ -108,7 +108,23 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 "no such admin route",
             )
         })
+        .layer(middleware::map_response(no_store))
         .with_state(state)
+}
+
+/// Approvals and their inputs are for the approver's eyes: no cache keeps them, and no browser
+/// guesses another content type.
+async fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 async fn require_admin(
@@ -306,6 +322,42 @@ async fn decide(
     }
 }
 
-async fn page() -> Html<&'static str> {
-    Html(include_str!("page.html"))
+const PAGE: &str = include_str!("page.html");
+
+/// The page's Content-Security-Policy: nothing loads but the page's own inline script and style
+/// (by hash) and calls to this listener; no framing, no forms posted elsewhere, no base URL.
+fn page_csp() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        use base64::Engine as _;
+        use sha2::{Digest, Sha256};
+        let inline = |open: &str, close: &str| -> String {
+            let body = PAGE
+                .split_once(open)
+                .and_then(|(_, rest)| rest.split_once(close))
+                .map_or("", |(body, _)| body);
+            let digest = Sha256::digest(body.as_bytes());
+            format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        };
+        format!(
+            "default-src 'none'; script-src {}; style-src {}; connect-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            inline("<script>", "</script>"),
+            inline("<style>", "</style>"),
+        )
+    })
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [
+            (http::header::CONTENT_SECURITY_POLICY, page_csp()),
+            (http::header::X_FRAME_OPTIONS, "DENY"),
+            (http::header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(PAGE),
+    )
 }

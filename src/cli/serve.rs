@@ -31,10 +31,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = args.upstream {
         env.push(("WARDEN_UPSTREAM_URL".into(), url));
     }
-    let config =
+    let mut config =
         Config::load(args.config.as_deref(), env.clone()).context("invalid configuration")?;
     let config_path = args.config.clone();
     super::init_logging(&config.log.level, config.log.format == LogFormat::Json);
+    fit_connections_to_descriptors(&mut config.limits);
     let upstream_key = config
         .upstream_key(std::env::var("ANTHROPIC_API_KEY").ok())
         .context("cannot load the upstream credential")?;
@@ -106,4 +107,45 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("Warden stopped.");
         Ok(())
     })
+}
+
+/// File descriptors kept free of client connections: the audit store, the spool, upstream
+/// connections, policy reloads, logs.
+const RESERVED_DESCRIPTORS: u64 = 512;
+
+/// Raises the soft limit on open files to the hard limit, then makes sure both listeners'
+/// connection limits fit under it with [`RESERVED_DESCRIPTORS`] to spare, so that accepting never
+/// fails for want of a descriptor: a connection past the limits is answered 529 instead.
+fn fit_connections_to_descriptors(limits: &mut crate::config::LimitsConfig) {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut nofile = getrlimit(Resource::Nofile);
+        if nofile.current < nofile.maximum {
+            nofile.current = nofile.maximum;
+            if let Err(e) = setrlimit(Resource::Nofile, nofile) {
+                tracing::warn!(error = %e, "Cannot raise the open-files limit.");
+            }
+            nofile = getrlimit(Resource::Nofile);
+        }
+        let Some(available) = nofile.current else {
+            return;
+        };
+        // Each client connection may also hold an upstream connection.
+        let budget = available.saturating_sub(RESERVED_DESCRIPTORS) / 2;
+        let wanted = (limits.max_connections + limits.admin_max_connections) as u64;
+        if wanted > budget {
+            let admin = (limits.admin_max_connections as u64).min(budget / 8).max(1);
+            let api = budget.saturating_sub(admin).max(1);
+            tracing::warn!(
+                open_files = available,
+                max_connections = api,
+                admin_max_connections = admin,
+                "The open-files limit is too low for limits.max_connections: lowered to fit (raise `ulimit -n` to keep the configured limits)."
+            );
+            limits.max_connections = api as usize;
+            limits.admin_max_connections = admin as usize;
+            limits.max_connections_per_peer = limits.max_connections_per_peer.min(api as usize);
+        }
+    }
 }

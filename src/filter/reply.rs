@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::data::redaction_label;
-use super::pseudonym::{MAX_PLACEHOLDER_LEN, restore};
+use super::pseudonym::{MAX_PLACEHOLDER_LEN, restore, restore_outside_urls};
 use super::{Finding, ReplyFindings, ResponseStage, StageError};
 use crate::api::messages::MessageReply;
 use crate::api::{ContentBlock, SseEvent};
@@ -24,6 +24,9 @@ enum Block {
         pending: String,
         /// Bytes of this block's upstream text already released: where `pending` starts.
         offset: usize,
+        /// The released text's last word (since its last whitespace, bounded): whether a
+        /// placeholder that follows sits in a URL.
+        word: String,
     },
     ToolUse {
         json: String,
@@ -68,6 +71,18 @@ impl ReplyGuard {
     /// Redacts, then restores; `None` when nothing changed. Each redaction is recorded as a
     /// finding at `location`, its span shifted by `offset` (where `text` starts in the block).
     pub fn clean(&self, text: &str, location: &str, offset: usize) -> Option<String> {
+        self.clean_after(text, location, offset, "")
+    }
+
+    /// [`ReplyGuard::clean`] for text that follows `before` (the last word of what was already
+    /// sent), so that a placeholder in a URL that began there stays a placeholder.
+    fn clean_after(
+        &self,
+        text: &str,
+        location: &str,
+        offset: usize,
+        before: &str,
+    ) -> Option<String> {
         let mut current: Option<String> = None;
         if self.redacting {
             let mut out = String::new();
@@ -105,7 +120,12 @@ impl ReplyGuard {
             }
         }
         let base = current.as_deref().unwrap_or(text);
-        match restore(base, &self.restore) {
+        let restored = if self.policy.reply_restore_in_urls {
+            restore(base, &self.restore)
+        } else {
+            restore_outside_urls(base, &self.restore, before)
+        };
+        match restored {
             Some(restored) => Some(restored),
             None => current,
         }
@@ -238,9 +258,15 @@ impl ReplyGuard {
                 self.check_thinking(&text, index)?;
                 out.extend(held);
             }
-            Some(Block::Text { pending, offset }) if !pending.is_empty() => {
+            Some(Block::Text {
+                pending,
+                offset,
+                word,
+            }) if !pending.is_empty() => {
                 let location = format!("reply.content[{index}].text");
-                let text = self.clean(&pending, &location, offset).unwrap_or(pending);
+                let text = self
+                    .clean_after(&pending, &location, offset, &word)
+                    .unwrap_or(pending);
                 out.push(Self::text_delta(index, &text));
             }
             Some(Block::ToolUse { json, held }) => {
@@ -271,26 +297,60 @@ impl ReplyGuard {
     /// A text delta for the text block at `index`: what can no longer be part of a pattern goes
     /// out cleaned, the rest waits for the next delta (or the block's end).
     fn on_text(&mut self, index: u64, delta: &str, out: &mut Vec<SseEvent>) {
-        let Some(Block::Text { pending, offset }) = self.blocks.get_mut(&index) else {
+        let Some(Block::Text {
+            pending,
+            offset,
+            word,
+        }) = self.blocks.get_mut(&index)
+        else {
             return;
         };
         pending.push_str(delta);
         let snapshot = std::mem::take(pending);
+        let before = std::mem::take(word);
         let start = *offset;
         let cut = self.cut(&snapshot);
         let (ready, rest) = snapshot.split_at(cut);
         if !ready.is_empty() {
             let location = format!("reply.content[{index}].text");
             let text = self
-                .clean(ready, &location, start)
+                .clean_after(ready, &location, start, &before)
                 .unwrap_or_else(|| ready.to_string());
             out.push(Self::text_delta(index, &text));
         }
-        if let Some(Block::Text { pending, offset }) = self.blocks.get_mut(&index) {
+        let word_now = last_word(&before, ready);
+        if let Some(Block::Text {
+            pending,
+            offset,
+            word,
+        }) = self.blocks.get_mut(&index)
+        {
             pending.push_str(rest);
             *offset = start + cut;
+            *word = word_now;
         }
     }
+}
+
+/// The longest last word kept to tell whether a placeholder sits in a URL.
+const MAX_WORD_BYTES: usize = 4096;
+
+/// The last word of `before` followed by `text`: after the last whitespace, bounded.
+fn last_word(before: &str, text: &str) -> String {
+    let mut word = match text.rfind(char::is_whitespace) {
+        Some(ws) => text[ws..]
+            .trim_start_matches(char::is_whitespace)
+            .to_string(),
+        None => format!("{before}{text}"),
+    };
+    if word.len() > MAX_WORD_BYTES {
+        let mut cut = word.len() - MAX_WORD_BYTES;
+        while !word.is_char_boundary(cut) {
+            cut += 1;
+        }
+        word.drain(..cut);
+    }
+    word
 }
 
 fn index_of(v: &Value) -> Option<u64> {
@@ -343,6 +403,7 @@ impl ResponseStage for ReplyGuard {
                             Block::Text {
                                 pending: String::new(),
                                 offset: 0,
+                                word: String::new(),
                             },
                         );
                     }

@@ -273,6 +273,7 @@ pub fn compile_text(file: &Path, text: &str) -> Result<Policy, Vec<PolicyError>>
         unscannable: raw.unscannable,
         reply_scan: raw.reply.scan,
         reply_thinking: raw.reply.thinking,
+        reply_restore_in_urls: raw.reply.restore_in_urls,
         audit: raw.audit,
         scanner,
         rule_actions: actions,

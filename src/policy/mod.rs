@@ -34,6 +34,7 @@ pub struct Policy {
     pub unscannable: Unscannable,
     pub reply_scan: bool,
     pub reply_thinking: raw::ThinkingAction,
+    pub reply_restore_in_urls: bool,
     pub audit: raw::RawAudit,
     pub scanner: Scanner,
     /// The action for each scanner rule, by rule index.

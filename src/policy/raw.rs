@@ -228,6 +228,11 @@ pub struct RawReply {
     /// or `block` the reply when one holds a value of a class whose action is redact or block
     /// (streams then hold each thinking block until it is complete).
     pub thinking: ThinkingAction,
+    /// Restore pseudonyms inside URLs the model writes (`https://x.example/?c=<CUSTOMER_ID_1>`,
+    /// markdown links and images, `href`/`src` attributes), in text and in tool inputs. Off: a
+    /// URL is a channel out of the conversation (an image the client renders is a request to
+    /// whoever wrote the URL), so the placeholder stays there.
+    pub restore_in_urls: bool,
 }
 
 impl Default for RawReply {
@@ -235,6 +240,7 @@ impl Default for RawReply {
         Self {
             scan: true,
             thinking: ThinkingAction::Pass,
+            restore_in_urls: false,
         }
     }
 }

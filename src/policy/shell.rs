@@ -33,13 +33,41 @@
 //! * **Substitutions.** The text inside `$( … )`, backticks, and the process
 //!   substitutions `<( … )` / `>( … )` is parsed as commands too, wherever it
 //!   appears: in an argument, inside double quotes, in a redirection target,
-//!   in an assignment, inside `${ … }` or `$(( … ))`. Nothing inside single
-//!   quotes is a substitution. In the argument vector a substitution is shown
-//!   as the placeholder `$(...)`, so the word still reads as computed.
+//!   in an assignment, inside `${ … }` or `$(( … ))`, in a here-document
+//!   body (below). Nothing inside single quotes is a substitution. In the
+//!   argument vector a substitution is shown as the placeholder `$(...)`, so
+//!   the word still reads as computed. A double-quoted string that is exactly
+//!   one substitution is shown as `"$(...)"`, quotes included: it is always
+//!   one word (`git commit -m "$(cat msg)"` gives `git commit -m "$(...)"`).
 //! * **Assignments and redirections.** Leading `NAME=value` words (also
 //!   `NAME+=value`, `NAME[i]=value`) are dropped. Redirections (`>f`, `>>f`,
 //!   `<f`, `2>&1`, `&>f`, `>|f`, `<>f`, `<<<word`, `{fd}>f`) and their targets
-//!   are not argument words.
+//!   are not argument words, nor are here-documents.
+//! * **Here-documents.** `<<WORD` and `<<-WORD`, also inside `$( … )`, are
+//!   redirections. The body runs from the line after the operator's line to
+//!   the first line that is exactly the delimiter, WORD after quote removal
+//!   (with `<<-`, leading tabs are stripped from each line first). Several
+//!   here-documents on one line take their bodies in order. If any part of
+//!   WORD is quoted (`'EOF'`, `"EOF"`, `\EOF`, `E"OF"`), the body is data and
+//!   nothing in it runs. Otherwise the shell expands it, so every `$( … )`
+//!   and backtick substitution in it is parsed as commands; quotes are
+//!   ordinary characters there (`'$(cmd)'` runs `cmd`), `\$(cmd)` does not
+//!   run, a backslash-newline joins two lines, and `$VAR` runs nothing.
+//!   The usual commit, `git commit -m "$(cat <<'EOF'`, the message lines,
+//!   `EOF`, `)"`, thus gives `git commit -m "$(...)"` and `cat`; and
+//!   `cat > a.py <<'EOF'` gives `cat` whatever the body says.
+//!   When the body is read by a shell as its script, it is parsed as
+//!   commands, quoted delimiter or not (an unquoted body as expanded:
+//!   `\$(cmd)` in the body is `$(cmd)` in the script). A shell reads its
+//!   script from standard input when it is one of the shells listed under
+//!   *Shell strings* with neither `-c` nor a script file, or with `-s`, or
+//!   with the script file `/dev/stdin` (`/dev/fd/0`, `/proc/self/fd/0`); so
+//!   do `source /dev/stdin` and `. /dev/stdin`. A wrapped command
+//!   (`sudo bash <<EOF`) and the commands of a shell string
+//!   (`bash -c 'sh' <<EOF`) read the same input, and a here-document on a
+//!   compound command (`done <<EOF`, `} <<EOF`) is taken to feed every
+//!   command of the string. Other readers get data: `python3 - <<'EOF'` is
+//!   one command, `python3 -`.
 //! * **Wrappers.** A command that runs another command is listed as it is
 //!   *and* the command it wraps is listed on its own (and unwrapped again if it
 //!   is itself a wrapper): `sudo` and `doas` (their options skipped, and
@@ -70,8 +98,11 @@
 //!
 //! The string is refused with [`Unparsed`] (a short reason) when it cannot be
 //! split with certainty: unbalanced quotes, brackets or keywords (`(` without
-//! `)`, `if` without `fi`, …), a here-document (`<<`), an arithmetic command
-//! `(( … ))`, an array assignment `a=(…)`, a `(` in the middle of a command, a
+//! `)`, `if` without `fi`, …), a here-document whose delimiter line never
+//! comes (also when it reads `EOF)`, or when a `$( … )` closes on the
+//! operator's line, before the body), a here-document delimiter containing
+//! `$`, a backtick or `(`, an arithmetic command `(( … ))`, an array
+//! assignment `a=(…)`, a `(` in the middle of a command, a
 //! redirection with no target, nesting too deep, or a **command name that is
 //! computed** at run time: it contains `$` or a backtick (`$(echo rm) -rf /`,
 //! `$CMD`, `` `rm -rf /` ``), a glob (`/bin/r?`), a brace expansion
@@ -123,15 +154,43 @@
 //!   command word containing `$` or a backtick (variables, substitutions, the
 //!   xargs placeholder) or a brace expansion may hold any words at all, so a
 //!   command with such an argument matches every pattern for its name
-//!   (`git commit -m "$MSG"` matches `git push *`). A command word with a glob
-//!   (`*`, `?`, `[...]`) matches a pattern word it could expand to (`pu?h`
-//!   matches `push`; `*` could expand to a file named `-rf`). After quote
-//!   removal a quoted `$` or `*` cannot be told from an unquoted one, so both
-//!   are treated this way.
+//!   (`git commit -m "$MSG"` and `git commit -m $(cat msg)` match
+//!   `git push *`). A command word with a glob (`*`, `?`, `[...]`) matches a
+//!   pattern word it could expand to (`pu?h` matches `push`; `*` could
+//!   expand to a file named `-rf`). After quote removal a quoted `$` or `*`
+//!   cannot be told from an unquoted one, so both are treated this way.
+//! * The exception is the placeholder `"$(...)"`: one word whose value is
+//!   unknown. In a word with no other expansion it counts as the glob `*`, so
+//!   a bare `"$(...)"` may be any one word, option or not
+//!   (`git "$(echo push)"` matches `git push *`), and `--message="$(...)"` is
+//!   the option `--message` with some value. A bare `"$(...)"` that is
+//!   certainly the value of an option may be nothing but that value: it can
+//!   match a pattern's option value (`WIP` in `git commit -m WIP *`) but no
+//!   other pattern word, so `git commit -m "$(cat <<'EOF' …)"` matches
+//!   neither `git push *` nor `git commit --no-verify *`. It is certainly a
+//!   value when it directly follows one of these options, spelled in full or
+//!   as the last of a cluster of the subcommand's short flags (`-am`): for
+//!   `git commit` and `git tag`, `-m --message -F --file`; `git merge`,
+//!   `-m -F --file`; `git stash`, `-m --message`; `git notes`,
+//!   `-m --message -F --file`; `gh pr create|edit` and
+//!   `gh issue create|edit`, `-t --title -b --body -F --body-file`;
+//!   `gh pr comment|review` and `gh issue comment`,
+//!   `-b --body -F --body-file`; `gh pr merge`,
+//!   `-t --subject -b --body -F --body-file`; `gh release create`,
+//!   `-t --title -n --notes -F --notes-file`. Further, the command's first
+//!   positional words must be exactly that subcommand, with only known global
+//!   options before them (`git -C dir commit`, `git --no-pager`); no `--` may
+//!   come before the option; and the word before the option must be a plain
+//!   word, `--name=value`, a known flag of the subcommand (`--amend`) or
+//!   itself such a value, since otherwise the option could be that word's
+//!   value. Anything else is not certain and counts as `*`:
+//!   `git checkout -m "$(…)"` (`-m` takes no value there),
+//!   `git --git-dir x commit -m "$(…)"`, `git commit --author -m "$(…)"`.
 //! * Words containing `/` are also compared after [`normalize_path`], so
 //!   `rm -rf //` and `rm -rf /tmp/..` match `rm -rf /`. A literal also
 //!   matches the value of a `key=value` word, so `git -c alias.p=push p`
-//!   matches `git push *`.
+//!   matches `git push *` (not of an `--option=value` word: that value
+//!   belongs to the option).
 //!
 //! ## Strict matching, for allow: [`matches_strictly`]
 //!
@@ -169,14 +228,16 @@
 //! A deny list over shell commands cannot be complete; for untrusted agents
 //! prefer allow rules. In particular:
 //!
-//! * A shell that reads commands from standard input or a file
-//!   (`curl … | sh`, `bash script.sh`, `source x`, `. <(…)`) is not looked
-//!   into; neither are other interpreters (`python -c`, `perl -e`, `awk`,
-//!   `fish -c`), other launchers (`parallel`, `flock`, `script -c`, `tmux`,
-//!   `ssh host cmd`, `docker exec`, `kubectl exec`), tools' own command hooks
-//!   (git aliases and pagers set in config files, `vim -c '!…'`) or commands
-//!   held in environment variables for other programs (`PAGER=…`,
-//!   `GIT_SSH_COMMAND=…`, `EDITOR=…`). Rules on those commands cover them.
+//! * A shell that reads commands from a pipe or a file (`curl … | sh`,
+//!   `cat <<'EOF' | sh`, `bash script.sh`, `source x`, `. <(…)`) is not
+//!   looked into (a here-document given to the shell itself is); neither are
+//!   other interpreters (`python -c`, `perl -e`, `awk`, `fish -c`, or
+//!   `python3 - <<'EOF'`), other launchers (`parallel`, `flock`, `script -c`,
+//!   `tmux`, `ssh host cmd`, `docker exec`, `kubectl exec`), tools' own
+//!   command hooks (git aliases and pagers set in config files,
+//!   `vim -c '!…'`) or commands held in environment variables for other
+//!   programs (`PAGER=…`, `GIT_SSH_COMMAND=…`, `EDITOR=…`). Rules on those
+//!   commands cover them.
 //! * Strings the shell re-evaluates at run time from variables are not seen:
 //!   prompt expansion `${x@P}`, array subscripts in arithmetic
 //!   (`x='a[$(cmd)]'; echo $((x))`).
@@ -184,13 +245,14 @@
 //!   defined in an earlier tool call are not known; git's `help.autocorrect`
 //!   can run `push` for `git pshu`.
 //! * Values of variables are not known; see the loose and strict rules above.
-//! * Some valid syntax is refused rather than analysed: here-documents (common
-//!   in `git commit -m "$(cat <<'EOF' …)"`), `(( … ))` and `for (( … ))`,
-//!   array assignments `a=( … )`, `coproc NAME { …; }`, and a `case` inside
-//!   `$( … )` unless its patterns are written `(pattern)`.
+//! * Some valid syntax is refused rather than analysed: `(( … ))` and
+//!   `for (( … ))`, array assignments `a=( … )`, `coproc NAME { …; }`, a
+//!   `case` inside `$( … )` unless its patterns are written `(pattern)`, and
+//!   the rare here-document forms listed above.
 
 use std::collections::HashSet;
 use std::fmt;
+use std::rc::Rc;
 
 /// How deeply substitutions, shell strings and wrappers may nest.
 const MAX_DEPTH: usize = 16;
@@ -238,7 +300,7 @@ fn fail<T>(reason: &str) -> Res<T> {
 /// quote removal. See the module documentation for the rules.
 pub fn simple_commands(command: &str) -> Result<Vec<Vec<String>>, Unparsed> {
     let mut ctx = Ctx::default();
-    match ctx.parse_script(command, 0) {
+    match ctx.parse_script(command, 0, &[]) {
         Err(mut e) => {
             e.partial = ctx.out;
             Err(e)
@@ -309,6 +371,19 @@ enum Tok {
     /// A redirection operator (with its file descriptor, if any); the next
     /// word is its target.
     Redir,
+    /// A here-document operator with its delimiter: the index of its body in
+    /// [`Lexer::heredocs`].
+    HereDoc(usize),
+}
+
+/// A here-document whose operator was read but whose body was not yet.
+struct PendingHereDoc {
+    index: usize,
+    delimiter: String,
+    /// `<<-`: leading tabs are stripped from each line.
+    strip_tabs: bool,
+    /// Some part of the delimiter was quoted: the body is not expanded.
+    quoted: bool,
 }
 
 struct Lexer<'a> {
@@ -317,9 +392,25 @@ struct Lexer<'a> {
     /// Texts of `$( … )`, backtick and process substitutions, to be parsed.
     subs: Vec<String>,
     depth: usize,
+    /// For each here-document, the text a shell reading it as a script
+    /// would read: the body, expanded unless the delimiter was quoted.
+    heredocs: Vec<String>,
+    /// Here-documents whose bodies start after the next line break.
+    pending: Vec<PendingHereDoc>,
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
+    fn new(s: &'a [char], depth: usize) -> Self {
+        Self {
+            s,
+            pos: 0,
+            subs: Vec::new(),
+            depth,
+            heredocs: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.s.get(self.pos).copied()
     }
@@ -357,6 +448,9 @@ impl Lexer<'_> {
         let mut toks = Vec::new();
         let mut parens = 0usize;
         let mut last_word_end = usize::MAX;
+        // Here-documents of an enclosing command line, still waiting for the
+        // line break that starts their bodies.
+        let outer_pending = self.pending.len();
         loop {
             while let Some(c) = self.peek() {
                 if c == ' ' || c == '\t' {
@@ -372,6 +466,12 @@ impl Lexer<'_> {
                 '\n' => {
                     self.pos += 1;
                     toks.push(Tok::Op("\n"));
+                    if !self.pending.is_empty() {
+                        if nested && outer_pending > 0 {
+                            return fail("line break inside `$(` before a here-document body");
+                        }
+                        self.read_heredoc_bodies()?;
+                    }
                 }
                 '#' => {
                     while let Some(c) = self.peek() {
@@ -430,6 +530,9 @@ impl Lexer<'_> {
                 }
                 ')' => {
                     if nested && parens == 0 {
+                        if self.pending.len() > outer_pending {
+                            return fail("here-document body missing before `)`");
+                        }
                         return Ok(toks);
                     }
                     parens = parens.saturating_sub(1);
@@ -444,11 +547,19 @@ impl Lexer<'_> {
                     {
                         toks.pop();
                     }
+                    if self.starts_with("<<") && !self.starts_with("<<<") {
+                        self.pos += 2;
+                        let strip_tabs = self.peek() == Some('-');
+                        if strip_tabs {
+                            self.pos += 1;
+                        }
+                        let index = self.heredoc_operator(strip_tabs)?;
+                        toks.push(Tok::HereDoc(index));
+                        continue;
+                    }
                     let len = if c == '<' {
                         if self.starts_with("<<<") {
                             3
-                        } else if self.starts_with("<<") {
-                            return fail("here-document");
                         } else if self.starts_with("<&") || self.starts_with("<>") {
                             2
                         } else {
@@ -475,7 +586,142 @@ impl Lexer<'_> {
         if nested {
             return fail("unbalanced `$(`");
         }
+        if !self.pending.is_empty() {
+            return fail("unterminated here-document");
+        }
         Ok(toks)
+    }
+
+    /// The delimiter word after `<<` or `<<-`; the body is read at the next
+    /// line break. Returns the here-document's index.
+    fn heredoc_operator(&mut self, strip_tabs: bool) -> Res<usize> {
+        while matches!(self.peek(), Some(' ' | '\t')) {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let saved = self.subs.len();
+        // Read as a word only to find where it ends; it is not expanded.
+        let word = self.read_word();
+        self.subs.truncate(saved);
+        word?;
+        let raw = self.text(start, self.pos);
+        if raw.contains(['$', '`', '(']) {
+            return fail("unusual here-document delimiter");
+        }
+        let delimiter = unquote(&raw)?;
+        let index = self.heredocs.len();
+        self.heredocs.push(String::new());
+        self.pending.push(PendingHereDoc {
+            index,
+            delimiter,
+            strip_tabs,
+            quoted: raw.contains(['\'', '"', '\\']),
+        });
+        Ok(index)
+    }
+
+    /// The bodies of the pending here-documents, in order, the position being
+    /// at the start of the line after their operators.
+    fn read_heredoc_bodies(&mut self) -> Res<()> {
+        for doc in std::mem::take(&mut self.pending) {
+            let mut body = String::new();
+            loop {
+                let Some(line) = self.heredoc_line(doc.strip_tabs, !doc.quoted) else {
+                    return fail("unterminated here-document");
+                };
+                if line == doc.delimiter {
+                    break;
+                }
+                body.push_str(&line);
+                body.push('\n');
+            }
+            let script = if doc.quoted {
+                body
+            } else {
+                self.expand_heredoc(&body)?
+            };
+            if let Some(slot) = self.heredocs.get_mut(doc.index) {
+                *slot = script;
+            }
+        }
+        Ok(())
+    }
+
+    /// One line of a here-document body, without its line break; `None` at
+    /// the end of the input. With `join`, a backslash-newline continues the
+    /// line (the shell does this before comparing with the delimiter when
+    /// the delimiter is unquoted).
+    fn heredoc_line(&mut self, strip_tabs: bool, join: bool) -> Option<String> {
+        self.peek()?;
+        let mut line = String::new();
+        loop {
+            if strip_tabs {
+                while self.peek() == Some('\t') {
+                    self.pos += 1;
+                }
+            }
+            loop {
+                match self.peek() {
+                    None => return Some(line),
+                    Some('\n') => {
+                        self.pos += 1;
+                        return Some(line);
+                    }
+                    Some('\\') if join => match self.peek_at(1) {
+                        Some('\n') => {
+                            self.pos += 2;
+                            break;
+                        }
+                        Some(next) => {
+                            line.push('\\');
+                            line.push(next);
+                            self.pos += 2;
+                        }
+                        None => {
+                            line.push('\\');
+                            self.pos += 1;
+                        }
+                    },
+                    Some(c) => {
+                        line.push(c);
+                        self.pos += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// An unquoted here-document body as a shell reading it would see it:
+    /// backslash escapes of `$`, backtick and backslash removed, and
+    /// substitutions replaced by placeholders. The substitutions are
+    /// recorded, since they run whoever reads the body. Quotes are ordinary
+    /// characters in a body.
+    fn expand_heredoc(&mut self, body: &str) -> Res<String> {
+        let chars: Vec<char> = body.chars().collect();
+        let mut lexer = Lexer::new(&chars, self.depth);
+        let mut out = String::new();
+        while let Some(c) = lexer.peek() {
+            match c {
+                '\\' => match lexer.peek_at(1) {
+                    Some(next @ ('$' | '`' | '\\')) => {
+                        out.push(next);
+                        lexer.pos += 2;
+                    }
+                    _ => {
+                        out.push('\\');
+                        lexer.pos += 1;
+                    }
+                },
+                '`' => lexer.read_backtick(&mut out, false)?,
+                '$' => lexer.read_dollar(&mut out, true)?,
+                _ => {
+                    out.push(c);
+                    lexer.pos += 1;
+                }
+            }
+        }
+        self.subs.append(&mut lexer.subs);
+        Ok(out)
     }
 
     /// One word as written, with substitutions replaced by placeholders.
@@ -533,6 +779,7 @@ impl Lexer<'_> {
 
     /// A double-quoted string starting at the current `"`.
     fn read_double(&mut self, raw: &mut String) -> Res<()> {
+        let start = raw.len();
         raw.push('"');
         self.pos += 1;
         loop {
@@ -541,8 +788,15 @@ impl Lexer<'_> {
             };
             match c {
                 '"' => {
-                    raw.push('"');
                     self.pos += 1;
+                    if raw.get(start..) == Some("\"$(...)") {
+                        // Exactly one command substitution in double quotes:
+                        // one word, shown as `"$(...)"` with its quotes.
+                        raw.truncate(start);
+                        raw.push_str("\\\"$(...)\\\"");
+                    } else {
+                        raw.push('"');
+                    }
                     return Ok(());
                 }
                 '\\' => {
@@ -860,11 +1114,28 @@ fn pop(stack: &mut Vec<Frame>, expected: Frame) -> Res<()> {
     }
 }
 
-fn flush(cur: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+/// Simple commands as raw words (leading assignments dropped), each with the
+/// here-documents it reads (indices into [`Lexer::heredocs`]).
+#[derive(Default)]
+struct Split {
+    commands: Vec<(Vec<String>, Vec<usize>)>,
+    /// Here-documents not attached to a simple command: redirections of a
+    /// compound command (`done <<EOF`, `} <<EOF`) or of no command at all.
+    orphans: Vec<usize>,
+    /// Here-documents of the command being read.
+    docs: Vec<usize>,
+}
+
+fn flush(cur: &mut Vec<String>, split: &mut Split) {
     let words = std::mem::take(cur);
+    let docs = std::mem::take(&mut split.docs);
     let skip = words.iter().take_while(|w| is_assignment(w)).count();
     if skip < words.len() {
-        out.push(words.into_iter().skip(skip).collect());
+        split
+            .commands
+            .push((words.into_iter().skip(skip).collect(), docs));
+    } else {
+        split.orphans.extend(docs);
     }
 }
 
@@ -879,9 +1150,9 @@ fn is_compound_opener(raw: &str) -> bool {
     )
 }
 
-/// Simple commands as raw words (leading assignments dropped).
-fn split_commands(toks: &[Tok]) -> Res<Vec<Vec<String>>> {
-    let mut out = Vec::new();
+/// Splits tokens into simple commands.
+fn split_commands(toks: &[Tok]) -> Res<Split> {
+    let mut out = Split::default();
     let mut cur: Vec<String> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut mode = Mode::Normal;
@@ -899,6 +1170,15 @@ fn split_commands(toks: &[Tok]) -> Res<Vec<Vec<String>>> {
                     Mode::Cond => {}
                     _ => return fail("unexpected redirection"),
                 }
+            }
+            Tok::HereDoc(index) => {
+                if redirect {
+                    return fail("redirection without a target");
+                }
+                if mode != Mode::Normal {
+                    return fail("unexpected here-document");
+                }
+                out.docs.push(*index);
             }
             Tok::Word(raw) => {
                 if redirect {
@@ -1396,41 +1676,69 @@ fn computed_name(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Scripts a command may read on its standard input: the bodies of its
+/// here-documents, as a shell would read them.
+type Stdin = [Rc<str>];
+
 #[derive(Default)]
 struct Ctx {
     out: Vec<Vec<String>>,
     seen: HashSet<Vec<String>>,
+    /// Commands already unwrapped with here-documents on their input.
+    seen_with_stdin: HashSet<(Vec<String>, Vec<Rc<str>>)>,
+    /// Here-document bodies already parsed as scripts.
+    read_scripts: HashSet<Rc<str>>,
     soft_error: Option<String>,
 }
 
 impl Ctx {
-    fn parse_script(&mut self, text: &str, depth: usize) -> Res<()> {
+    /// Parses `text` as a script whose commands read `stdin` (here-documents
+    /// of an enclosing command) besides their own here-documents.
+    fn parse_script(&mut self, text: &str, depth: usize, stdin: &Stdin) -> Res<()> {
         if depth > MAX_DEPTH {
             return fail("nesting too deep");
         }
         let chars: Vec<char> = text.chars().collect();
-        let mut lexer = Lexer {
-            s: &chars,
-            pos: 0,
-            subs: Vec::new(),
-            depth,
-        };
+        let mut lexer = Lexer::new(&chars, depth);
         let toks = lexer.lex(false)?;
         let subs = std::mem::take(&mut lexer.subs);
-        for raw_words in split_commands(&toks)? {
+        let docs: Vec<Rc<str>> = lexer
+            .heredocs
+            .iter()
+            .map(|d| Rc::from(d.as_str()))
+            .collect();
+        let split = split_commands(&toks)?;
+        let doc = |i: &usize| docs.get(*i).cloned();
+        // A here-document of a compound command feeds every command in it;
+        // without the nesting at hand, it is taken to feed every command.
+        let mut shared: Vec<Rc<str>> = split.orphans.iter().filter_map(doc).collect();
+        shared.extend(stdin.iter().cloned());
+        for (raw_words, own) in split.commands {
             let argv = raw_words
                 .iter()
                 .map(|raw| unquote(raw))
                 .collect::<Res<Vec<String>>>()?;
-            self.emit(argv, depth)?;
+            let mut input: Vec<Rc<str>> = own.iter().filter_map(doc).collect();
+            input.extend(shared.iter().cloned());
+            self.emit(argv, depth, &input)?;
         }
         for sub in subs {
-            self.parse_script(&sub, depth + 1)?;
+            self.parse_script(&sub, depth + 1, &shared)?;
         }
         Ok(())
     }
 
-    fn emit(&mut self, argv: Vec<String>, depth: usize) -> Res<()> {
+    /// Parses here-document bodies read by a shell as its script.
+    fn read_stdin(&mut self, stdin: &Stdin, depth: usize) -> Res<()> {
+        for script in stdin {
+            if self.read_scripts.insert(script.clone()) {
+                self.parse_script(script, depth + 1, &[])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, argv: Vec<String>, depth: usize, stdin: &Stdin) -> Res<()> {
         if depth > MAX_DEPTH {
             return fail("nesting too deep");
         }
@@ -1442,45 +1750,53 @@ impl Ctx {
             return Ok(());
         }
         if self.seen.contains(&argv) {
-            return Ok(());
+            // Listed already; unwrapped again only for different input.
+            if stdin.is_empty() || !self.seen_with_stdin.insert((argv.clone(), stdin.to_vec())) {
+                return Ok(());
+            }
+        } else {
+            if self.out.len() >= MAX_COMMANDS {
+                return fail("too many commands");
+            }
+            self.seen.insert(argv.clone());
+            self.out.push(argv.clone());
+            if !stdin.is_empty() {
+                self.seen_with_stdin.insert((argv.clone(), stdin.to_vec()));
+            }
         }
-        if self.out.len() >= MAX_COMMANDS {
-            return fail("too many commands");
-        }
-        self.seen.insert(argv.clone());
-        self.out.push(argv.clone());
-        self.unwrap(&argv, depth)
+        self.unwrap(&argv, depth, stdin)
     }
 
-    /// Lists what a wrapper command runs.
-    fn unwrap(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    /// Lists what a wrapper command runs. A wrapped command inherits the
+    /// wrapper's standard input.
+    fn unwrap(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         let Some(first) = argv.first() else {
             return Ok(());
         };
         let name = command_name(first);
         match name {
-            "sudo" => self.after_options(argv, &SUDO, Then::Assignments, depth),
-            "doas" => self.after_options(argv, &DOAS, Then::Nothing, depth),
-            "pkexec" => self.after_options(argv, &PKEXEC, Then::Nothing, depth),
+            "sudo" => self.after_options(argv, &SUDO, Then::Assignments, depth, stdin),
+            "doas" => self.after_options(argv, &DOAS, Then::Nothing, depth, stdin),
+            "pkexec" => self.after_options(argv, &PKEXEC, Then::Nothing, depth, stdin),
             "env" => {
                 let spliced = env_split_string(argv)?;
-                self.after_options(&spliced, &ENV, Then::Assignments, depth)
+                self.after_options(&spliced, &ENV, Then::Assignments, depth, stdin)
             }
-            "command" => self.command_builtin(argv, depth),
+            "command" => self.command_builtin(argv, depth, stdin),
             "builtin" | "nohup" | "busybox" | "coproc" => {
-                self.after_options(argv, &NO_OPTIONS, Then::Nothing, depth)
+                self.after_options(argv, &NO_OPTIONS, Then::Nothing, depth, stdin)
             }
-            "exec" => self.after_options(argv, &EXEC, Then::Nothing, depth),
-            "nice" => self.after_options(argv, &NICE, Then::Nothing, depth),
-            "time" => self.after_options(argv, &TIME, Then::Nothing, depth),
-            "timeout" => self.after_options(argv, &TIMEOUT, Then::Skip(1), depth),
-            "stdbuf" => self.after_options(argv, &STDBUF, Then::Nothing, depth),
-            "setsid" => self.after_options(argv, &SETSID, Then::Nothing, depth),
-            "ionice" => self.after_options(argv, &IONICE, Then::Nothing, depth),
-            "chroot" => self.after_options(argv, &CHROOT, Then::Skip(1), depth),
-            "xargs" => self.xargs(argv, depth),
-            "watch" => self.watch(argv, depth),
-            "find" => self.find(argv, depth),
+            "exec" => self.after_options(argv, &EXEC, Then::Nothing, depth, stdin),
+            "nice" => self.after_options(argv, &NICE, Then::Nothing, depth, stdin),
+            "time" => self.after_options(argv, &TIME, Then::Nothing, depth, stdin),
+            "timeout" => self.after_options(argv, &TIMEOUT, Then::Skip(1), depth, stdin),
+            "stdbuf" => self.after_options(argv, &STDBUF, Then::Nothing, depth, stdin),
+            "setsid" => self.after_options(argv, &SETSID, Then::Nothing, depth, stdin),
+            "ionice" => self.after_options(argv, &IONICE, Then::Nothing, depth, stdin),
+            "chroot" => self.after_options(argv, &CHROOT, Then::Skip(1), depth, stdin),
+            "xargs" => self.xargs(argv, depth, stdin),
+            "watch" => self.watch(argv, depth, stdin),
+            "find" => self.find(argv, depth, stdin),
             "eval" => {
                 let from = if argv.get(1).is_some_and(|w| w == "--") {
                     2
@@ -1488,12 +1804,24 @@ impl Ctx {
                     1
                 };
                 if argv.len() > from {
-                    self.parse_script(&argv[from..].join(" "), depth + 1)?;
+                    self.parse_script(&argv[from..].join(" "), depth + 1, stdin)?;
                 }
                 Ok(())
             }
-            "su" | "runuser" => self.su(argv, depth),
-            "git" => self.git_config(argv, depth),
+            "source" | "." => {
+                // `source /dev/stdin` reads the here-document as a script.
+                let from = if argv.get(1).is_some_and(|w| w == "--") {
+                    2
+                } else {
+                    1
+                };
+                match argv.get(from) {
+                    Some(file) if is_stdin_file(file) => self.read_stdin(stdin, depth),
+                    _ => Ok(()),
+                }
+            }
+            "su" | "runuser" => self.su(argv, depth, stdin),
+            "git" => self.git_config(argv, depth, stdin),
             "trap" => {
                 // `trap [--] COMMAND SIGNAL…` runs COMMAND later.
                 let from = if argv.get(1).is_some_and(|w| w == "--") {
@@ -1503,17 +1831,24 @@ impl Ctx {
                 };
                 match argv.get(from) {
                     Some(script) if argv.len() > from + 1 && !script.starts_with('-') => {
-                        self.parse_script(script, depth + 1)
+                        self.parse_script(script, depth + 1, stdin)
                     }
                     _ => Ok(()),
                 }
             }
-            _ if SHELLS.contains(&name) => self.shell(argv, depth),
+            _ if SHELLS.contains(&name) => self.shell(argv, depth, stdin),
             _ => Ok(()),
         }
     }
 
-    fn after_options(&mut self, argv: &[String], spec: &Spec, then: Then, depth: usize) -> Res<()> {
+    fn after_options(
+        &mut self,
+        argv: &[String],
+        spec: &Spec,
+        then: Then,
+        depth: usize,
+        stdin: &Stdin,
+    ) -> Res<()> {
         for start in command_starts(argv, 1, spec) {
             let mut s = start;
             match then {
@@ -1526,13 +1861,13 @@ impl Ctx {
                 Then::Skip(n) => s += n,
             }
             if s < argv.len() {
-                self.emit(argv[s..].to_vec(), depth + 1)?;
+                self.emit(argv[s..].to_vec(), depth + 1, stdin)?;
             }
         }
         Ok(())
     }
 
-    fn command_builtin(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    fn command_builtin(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         let mut i = 1;
         while let Some(word) = argv.get(i) {
             if word == "--" {
@@ -1550,39 +1885,40 @@ impl Ctx {
             break;
         }
         if i < argv.len() {
-            self.emit(argv[i..].to_vec(), depth + 1)?;
+            self.emit(argv[i..].to_vec(), depth + 1, stdin)?;
         }
         Ok(())
     }
 
-    fn xargs(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    fn xargs(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         let starts = command_starts(argv, 1, &XARGS);
         if starts.is_empty() {
-            return self.emit(vec!["echo".to_string(), XARGS_INPUT.to_string()], depth + 1);
+            let echo = vec!["echo".to_string(), XARGS_INPUT.to_string()];
+            return self.emit(echo, depth + 1, stdin);
         }
         for start in starts {
             let mut inner = argv[start..].to_vec();
             inner.push(XARGS_INPUT.to_string());
-            self.emit(inner, depth + 1)?;
+            self.emit(inner, depth + 1, stdin)?;
         }
         Ok(())
     }
 
-    fn watch(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    fn watch(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         for start in command_starts(argv, 1, &WATCH) {
             let exec = argv[1..start].iter().any(|w| {
                 w == "--exec" || (w.starts_with('-') && !w.starts_with("--") && w.contains('x'))
             });
             if exec {
-                self.emit(argv[start..].to_vec(), depth + 1)?;
+                self.emit(argv[start..].to_vec(), depth + 1, stdin)?;
             } else {
-                self.parse_script(&argv[start..].join(" "), depth + 1)?;
+                self.parse_script(&argv[start..].join(" "), depth + 1, stdin)?;
             }
         }
         Ok(())
     }
 
-    fn find(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    fn find(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         let mut i = 1;
         while i < argv.len() {
             if matches!(argv[i].as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
@@ -1595,7 +1931,7 @@ impl Ctx {
                     j += 1;
                 }
                 if j > start {
-                    self.emit(argv[start..j].to_vec(), depth + 1)?;
+                    self.emit(argv[start..j].to_vec(), depth + 1, stdin)?;
                 }
                 i = j + 1;
             } else {
@@ -1605,17 +1941,17 @@ impl Ctx {
         Ok(())
     }
 
-    fn su(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    fn su(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         let mut i = 1;
         while let Some(word) = argv.get(i) {
             if let Some(value) = word
                 .strip_prefix("--command=")
                 .or_else(|| word.strip_prefix("--session-command="))
             {
-                self.parse_script(value, depth + 1)?;
+                self.parse_script(value, depth + 1, stdin)?;
             } else if word == "--command" || word == "--session-command" {
                 if let Some(value) = argv.get(i + 1) {
-                    self.parse_script(value, depth + 1)?;
+                    self.parse_script(value, depth + 1, stdin)?;
                     i += 1;
                 }
             } else if word.len() > 1 && word.starts_with('-') && !word.starts_with("--") {
@@ -1623,11 +1959,11 @@ impl Ctx {
                     let attached = &word[k + 1..];
                     if attached.is_empty() {
                         if let Some(value) = argv.get(i + 1) {
-                            self.parse_script(value, depth + 1)?;
+                            self.parse_script(value, depth + 1, stdin)?;
                             i += 1;
                         }
                     } else {
-                        self.parse_script(attached, depth + 1)?;
+                        self.parse_script(attached, depth + 1, stdin)?;
                     }
                 }
             }
@@ -1638,7 +1974,7 @@ impl Ctx {
 
     /// `git -c alias.x='!cmd'` and the `-c` settings git runs through the
     /// shell (pager, editor, ssh command, fsmonitor hook).
-    fn git_config(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    fn git_config(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         let mut i = 1;
         while let Some(word) = argv.get(i) {
             let setting = if word == "-c" {
@@ -1660,15 +1996,16 @@ impl Ctx {
                 None
             };
             if let Some(script) = script {
-                self.parse_script(script, depth + 1)?;
+                self.parse_script(script, depth + 1, stdin)?;
             }
         }
         Ok(())
     }
 
-    fn shell(&mut self, argv: &[String], depth: usize) -> Res<()> {
+    fn shell(&mut self, argv: &[String], depth: usize, stdin: &Stdin) -> Res<()> {
         let mut i = 1;
         let mut has_c = false;
+        let mut has_s = false;
         while let Some(word) = argv.get(i) {
             if word == "--" || word == "-" {
                 i += 1;
@@ -1684,9 +2021,8 @@ impl Ctx {
             }
             if word.len() > 1 && (word.starts_with('-') || word.starts_with('+')) {
                 let cluster = &word[1..];
-                if cluster.contains('c') {
-                    has_c = true;
-                }
+                has_c |= cluster.contains('c');
+                has_s |= cluster.contains('s');
                 // `-o name` / `-O name` take the next word.
                 i += 1 + cluster.chars().filter(|c| *c == 'o' || *c == 'O').count();
                 continue;
@@ -1695,11 +2031,22 @@ impl Ctx {
         }
         if has_c {
             if let Some(script) = argv.get(i) {
-                self.parse_script(script, depth + 1)?;
+                self.parse_script(script, depth + 1, stdin)?;
             }
+        } else if has_s || argv.get(i).is_none_or(|file| is_stdin_file(file)) {
+            // No script file: the shell reads its script from standard input.
+            self.read_stdin(stdin, depth)?;
         }
         Ok(())
     }
+}
+
+/// A file name for standard input: `/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`.
+fn is_stdin_file(file: &str) -> bool {
+    matches!(
+        normalize_path(file).as_str(),
+        "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0"
+    )
 }
 
 /// `env -S 'a b' c` runs `a b c`: splice the split string into the words.
@@ -1817,6 +2164,240 @@ fn pattern_words(pattern: &str, lenient: bool) -> Vec<String> {
     words
 }
 
+/// How a word written as exactly one double-quoted command substitution
+/// appears in an argument vector.
+const QUOTED_SUBSTITUTION: &str = "\"$(...)\"";
+
+/// Options whose next word is their value (a message, a title, a file), for
+/// a command and the subcommand words it starts with.
+struct ValueOptions {
+    path: &'static [&'static str],
+    values: &'static [&'static str],
+    /// Options known to take no value, so that a value option after them is
+    /// not their value; short ones may be clustered before a value option.
+    flags: &'static [&'static str],
+}
+
+const GIT_COMMIT_FLAGS: &[&str] = &[
+    "-a",
+    "--all",
+    "-p",
+    "--patch",
+    "-s",
+    "--signoff",
+    "-n",
+    "--no-verify",
+    "--verify",
+    "-e",
+    "--edit",
+    "--no-edit",
+    "-i",
+    "--include",
+    "-o",
+    "--only",
+    "-v",
+    "--verbose",
+    "-q",
+    "--quiet",
+    "--amend",
+    "--allow-empty",
+    "--allow-empty-message",
+    "--no-gpg-sign",
+    "--reset-author",
+];
+const GH_MESSAGE: &[&str] = &["-t", "--title", "-b", "--body", "-F", "--body-file"];
+const GH_BODY: &[&str] = &["-b", "--body", "-F", "--body-file"];
+
+const VALUE_OPTIONS: &[ValueOptions] = &[
+    ValueOptions {
+        path: &["git", "commit"],
+        values: &["-m", "--message", "-F", "--file"],
+        flags: GIT_COMMIT_FLAGS,
+    },
+    ValueOptions {
+        path: &["git", "merge"],
+        values: &["-m", "-F", "--file"],
+        flags: &["-e", "--edit", "--no-edit", "-n", "-q", "--quiet", "-v"],
+    },
+    ValueOptions {
+        path: &["git", "tag"],
+        values: &["-m", "--message", "-F", "--file"],
+        flags: &["-a", "--annotate", "-s", "--sign", "-f", "--force", "-e"],
+    },
+    ValueOptions {
+        path: &["git", "stash"],
+        values: &["-m", "--message"],
+        flags: &["-k", "--keep-index", "-u", "--include-untracked", "-q"],
+    },
+    ValueOptions {
+        path: &["git", "notes"],
+        values: &["-m", "--message", "-F", "--file"],
+        flags: &[],
+    },
+    ValueOptions {
+        path: &["gh", "pr", "create"],
+        values: GH_MESSAGE,
+        flags: &["-d", "--draft", "-f", "--fill"],
+    },
+    ValueOptions {
+        path: &["gh", "pr", "edit"],
+        values: GH_MESSAGE,
+        flags: &[],
+    },
+    ValueOptions {
+        path: &["gh", "pr", "comment"],
+        values: GH_BODY,
+        flags: &[],
+    },
+    ValueOptions {
+        path: &["gh", "pr", "review"],
+        values: GH_BODY,
+        flags: &[
+            "-a",
+            "--approve",
+            "-c",
+            "--comment",
+            "-r",
+            "--request-changes",
+        ],
+    },
+    ValueOptions {
+        path: &["gh", "pr", "merge"],
+        values: &["-t", "--subject", "-b", "--body", "-F", "--body-file"],
+        flags: &["-m", "--merge", "-r", "--rebase", "-s", "--squash"],
+    },
+    ValueOptions {
+        path: &["gh", "issue", "create"],
+        values: GH_MESSAGE,
+        flags: &[],
+    },
+    ValueOptions {
+        path: &["gh", "issue", "edit"],
+        values: GH_MESSAGE,
+        flags: &[],
+    },
+    ValueOptions {
+        path: &["gh", "issue", "comment"],
+        values: GH_BODY,
+        flags: &[],
+    },
+    ValueOptions {
+        path: &["gh", "release", "create"],
+        values: &["-t", "--title", "-n", "--notes", "-F", "--notes-file"],
+        flags: &["-d", "--draft", "-p", "--prerelease"],
+    },
+];
+
+/// Options a command takes before its subcommand: which take a value, which
+/// do not.
+fn global_options(command: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    match command {
+        "git" => (
+            &["-C", "-c"],
+            &[
+                "-p",
+                "--paginate",
+                "-P",
+                "--no-pager",
+                "--bare",
+                "--no-replace-objects",
+                "--literal-pathspecs",
+                "--glob-pathspecs",
+                "--noglob-pathspecs",
+                "--icase-pathspecs",
+                "--no-optional-locks",
+            ],
+        ),
+        _ => (&[], &[]),
+    }
+}
+
+/// `word` is one of `names`, or a cluster of short flags from `flags`
+/// ending in a short option from `names` (`-am` for `-a -m`).
+fn is_one_of(word: &str, names: &[&str], flags: &[&str]) -> bool {
+    if names.contains(&word) {
+        return true;
+    }
+    let Some(cluster) = word.strip_prefix('-') else {
+        return false;
+    };
+    let mut chars: Vec<char> = cluster.chars().collect();
+    let Some(last) = chars.pop() else {
+        return false;
+    };
+    !cluster.starts_with('-')
+        && !chars.is_empty()
+        && names.contains(&format!("-{last}").as_str())
+        && chars
+            .iter()
+            .all(|c| flags.contains(&format!("-{c}").as_str()))
+}
+
+/// Whether `argv[at]` is certainly the value of an option in
+/// [`VALUE_OPTIONS`]: the word before it is such an option, the command's
+/// first positional words are the entry's subcommand words (with only known
+/// global options around them), there is no `--` before the option, and the
+/// word before the option is not an option that might take it as its value.
+fn is_option_value(argv: &[String], at: usize) -> bool {
+    let (Some(first), Some(option_at)) = (argv.first(), at.checked_sub(1)) else {
+        return false;
+    };
+    let Some(option) = argv.get(option_at) else {
+        return false;
+    };
+    let name = command_name(first);
+    let (global_values, global_flags) = global_options(name);
+    VALUE_OPTIONS.iter().any(|entry| {
+        let Some((command, path)) = entry.path.split_first() else {
+            return false;
+        };
+        if *command != name || !is_one_of(option, entry.values, entry.flags) {
+            return false;
+        }
+        let before = argv.get(1..option_at).unwrap_or_default();
+        let mut path = path.iter();
+        let mut expected = path.next();
+        let mut i = 0;
+        while let Some(word) = before.get(i) {
+            i += 1;
+            if word == "--" {
+                return false;
+            }
+            let is_opt = word.len() > 1 && word.starts_with('-');
+            match (expected, is_opt) {
+                (Some(_), true) => {
+                    let self_contained = global_flags.contains(&word.as_str())
+                        || (word.starts_with("--") && word.contains('='));
+                    if global_values.contains(&word.as_str()) {
+                        i += 1;
+                    } else if !self_contained {
+                        return false;
+                    }
+                }
+                (Some(e), false) => {
+                    if word != e {
+                        return false;
+                    }
+                    expected = path.next();
+                }
+                (None, _) => {}
+            }
+        }
+        if expected.is_some() {
+            return false;
+        }
+        match before.last() {
+            None => true,
+            Some(prev) if prev == QUOTED_SUBSTITUTION => is_option_value(argv, option_at - 1),
+            Some(prev) if !prev.starts_with('-') => !is_dynamic(prev) && !has_glob(prev),
+            Some(prev) => {
+                (prev.starts_with("--") && prev.contains('='))
+                    || is_one_of(prev, entry.flags, entry.flags)
+            }
+        }
+    })
+}
+
 /// Whether the rule's argument pattern matches the simple command, erring on
 /// the side of a match. For deny and require_approval rules.
 pub fn matches_loosely(pattern: &str, argv: &[String]) -> bool {
@@ -1835,9 +2416,23 @@ pub fn matches_loosely(pattern: &str, argv: &[String]) -> bool {
             return false;
         }
     }
-    if args.iter().any(|a| is_dynamic(a)) {
-        return true;
+    // What the command's words could be: an unquoted expansion any words at
+    // all; a `"$(...)"` one word, which `*` stands for, or nothing but a
+    // value where it is the value of an option.
+    let mut view: Vec<String> = Vec::with_capacity(args.len());
+    let mut opaque_value = false;
+    for (k, arg) in args.iter().enumerate() {
+        if arg == QUOTED_SUBSTITUTION && is_option_value(argv, k + 1) {
+            opaque_value = true;
+            continue;
+        }
+        let word = arg.replace(QUOTED_SUBSTITUTION, "*");
+        if is_dynamic(&word) {
+            return true;
+        }
+        view.push(word);
     }
+    let args = view.as_slice();
     let mut ordered = Vec::new();
     let mut anywhere = Vec::new();
     let mut options = Vec::new();
@@ -1857,8 +2452,12 @@ pub fn matches_loosely(pattern: &str, argv: &[String]) -> bool {
             after_option = false;
         }
     }
-    options.iter().all(|o| option_present(name, o, args))
-        && anywhere.iter().all(|v| value_present(v, args))
+    options
+        .iter()
+        .all(|o| option_present(name, o, args, opaque_value))
+        && anywhere
+            .iter()
+            .all(|v| opaque_value || value_present(v, args))
         && {
             let mut remaining = args.iter();
             ordered
@@ -1921,15 +2520,17 @@ fn has_brace_expansion(word: &str) -> bool {
 }
 
 /// Pattern word against command word, both ways for globs, also after path
-/// normalisation, and also against the value of a `key=value` word.
+/// normalisation, and also against the value of a `key=value` word (not of
+/// a `--option=value` word, whose value is only that option's).
 fn word_matches(pattern: &str, word: &str) -> bool {
     let once = |p: &str, w: &str| glob(p, w, false) || (has_glob(w) && glob(w, p, true));
     once(pattern, word)
         || ((pattern.contains('/') || word.contains('/'))
             && once(&normalize_path(pattern), &normalize_path(word)))
-        || word
-            .match_indices('=')
-            .any(|(i, _)| once(pattern, &word[i + 1..]))
+        || (!word.starts_with("--")
+            && word
+                .match_indices('=')
+                .any(|(i, _)| once(pattern, &word[i + 1..])))
 }
 
 /// An option's value, anywhere: a word of its own, or attached to an option.
@@ -1943,7 +2544,8 @@ fn value_present(value: &str, args: &[String]) -> bool {
     })
 }
 
-fn option_present(command: &str, option: &str, args: &[String]) -> bool {
+/// `opaque_value`: some option has a value that could be anything.
+fn option_present(command: &str, option: &str, args: &[String], opaque_value: bool) -> bool {
     let (spelling, value) = match option.split_once('=') {
         Some((s, v)) if option.starts_with("--") => (s, Some(v)),
         _ => (option, None),
@@ -1961,7 +2563,7 @@ fn option_present(command: &str, option: &str, args: &[String]) -> bool {
             .skip(1)
             .all(|c| spelling_present(command, &format!("-{c}"), args))
     };
-    present && value.is_none_or(|v| value_present(v, args))
+    present && value.is_none_or(|v| opaque_value || value_present(v, args))
 }
 
 /// One short flag (`-r`) or long option (`--force`), or an equivalent.
@@ -2308,8 +2910,6 @@ mod tests {
             "case x in a) ls",
             "case x a) ls;; esac",
             "ls;; pwd",
-            "cat <<EOF\nx\nEOF",
-            "cat <<-EOF\nx\nEOF",
             "ls >",
             "ls > ;",
             "((x=1))",
@@ -2409,7 +3009,17 @@ mod tests {
             ("ls; ls", &[&["ls"]]),
             (
                 "git commit -m \"$(cat msg.txt)\"",
-                &[&["git", "commit", "-m", "$(...)"], &["cat", "msg.txt"]],
+                &[
+                    &["git", "commit", "-m", QUOTED_SUBSTITUTION],
+                    &["cat", "msg.txt"],
+                ],
+            ),
+            (
+                "echo \"`date`\" \"x$(date)\" $(date)",
+                &[
+                    &["echo", QUOTED_SUBSTITUTION, "x$(...)", "$(...)"],
+                    &["date"],
+                ],
             ),
             ("command -v git", &[&["command", "-v", "git"]]),
             ("time ls", &[&["time", "ls"], &["ls"]]),
@@ -2709,15 +3319,403 @@ mod tests {
         assert!(!glob("*.rs", "main.rsx", false));
     }
 
+    /// The commit Claude Code writes.
+    const HEREDOC_COMMIT: &str = "git commit -m \"$(cat <<'EOF'\nFix the parser (again); it's \"done\".\n\n$(rm -rf /) `reboot`\n  EOF\nCo-Authored-By: Claude <noreply@anthropic.com>\nEOF\n)\"";
+
+    #[test]
+    fn heredocs_split_as_expected() {
+        let cases: &[(&str, &[&[&str]])] = &[
+            (
+                HEREDOC_COMMIT,
+                &[&["git", "commit", "-m", QUOTED_SUBSTITUTION], &["cat"]],
+            ),
+            (
+                "git add -A && git commit -m \"$(cat <<'EOF'\nx\nEOF\n)\" && git log -1",
+                &[
+                    &["git", "add", "-A"],
+                    &["git", "commit", "-m", QUOTED_SUBSTITUTION],
+                    &["git", "log", "-1"],
+                    &["cat"],
+                ],
+            ),
+            (
+                "cat > a.py <<'EOF'\nimport os; os.system(\"rm -rf /\")\nEOF",
+                &[&["cat"]],
+            ),
+            (
+                "python3 - <<'EOF'\nimport os\nos.system('rm -rf /')\nEOF\necho done",
+                &[&["python3", "-"], &["echo", "done"]],
+            ),
+            // Quoted delimiters: the body is data.
+            ("cat <<'EOF'\n$(rm -rf /)\nEOF", &[&["cat"]]),
+            ("cat <<\"EOF\"\n$(rm -rf /)\nEOF", &[&["cat"]]),
+            ("cat <<\\EOF\n`rm -rf /`\nEOF", &[&["cat"]]),
+            ("cat <<E\"OF\"\n$(rm -rf /)\nEOF", &[&["cat"]]),
+            ("cat << 'EOF'\n$(rm -rf /)\nEOF\n", &[&["cat"]]),
+            // Unquoted: substitutions in the body run.
+            (
+                "cat <<EOF\n$(rm -rf /)\nEOF",
+                &[&["cat"], &["rm", "-rf", "/"]],
+            ),
+            (
+                "cat <<EOF >out\n'$(whoami)' \"`id`\" ${X:-$(date)} $HOME \\$(no) \\`no\\`\nEOF",
+                &[&["cat"], &["whoami"], &["id"], &["date"]],
+            ),
+            ("cat <<EOF\n$HOME ${PATH} $((1 << 2))\nEOF", &[&["cat"]]),
+            // Several here-documents on one line take their bodies in order.
+            (
+                "cat <<A - <<'B'; ls\n$(whoami)\nA\n$(rm -rf /)\nB\npwd",
+                &[&["cat", "-"], &["ls"], &["pwd"], &["whoami"]],
+            ),
+            (
+                "cat <<'A' && cat <<B\n$(rm -rf /)\nA\n$(id)\nB",
+                &[&["cat"], &["id"]],
+            ),
+            // `<<-` strips leading tabs, also from the delimiter line.
+            (
+                "if true; then\n\tcat <<-EOF\n\t\t$(id)\n\tEOF\n\tls\nfi",
+                &[&["true"], &["cat"], &["ls"], &["id"]],
+            ),
+            // The delimiter must be the whole line.
+            (
+                "cat <<EOF\n EOF\nEOF \nEOFx\n\tEOF\nEOF\nls",
+                &[&["cat"], &["ls"]],
+            ),
+            ("cat <<''\nbody\n\nls", &[&["cat"], &["ls"]]),
+            ("cat <<EOF # note\nx\nEOF", &[&["cat"]]),
+            ("2<<EOF cat\nx\nEOF", &[&["cat"]]),
+            ("grep x <<< 'abc'", &[&["grep", "x"]]),
+            // Bodies start after the line's last line break token, so a
+            // multi-line quoted word comes first.
+            (
+                "cat <<EOF; echo \"a\nb\"\nx\nEOF",
+                &[&["cat"], &["echo", "a\nb"]],
+            ),
+            ("cat <<EOF && \\\nls\nx\nEOF", &[&["cat"], &["ls"]]),
+            // Unquoted: a backslash-newline joins lines before the
+            // delimiter is compared, as bash does.
+            ("cat <<EOF\nx\\\nEOF\nrm -rf /\nEOF", &[&["cat"]]),
+            (
+                "cat <<'EOF'\nx\\\nEOF\nrm -rf /",
+                &[&["cat"], &["rm", "-rf", "/"]],
+            ),
+            (
+                "cat <<EOF\nx\\\\\nEOF\nrm -rf /",
+                &[&["cat"], &["rm", "-rf", "/"]],
+            ),
+            // A here-document inside a here-document's substitution.
+            ("cat <<A\n$(cat <<B\n$(id)\nB\n)\nA", &[&["cat"], &["id"]]),
+            // A while loop fed a here-document.
+            (
+                "while read -r f; do echo \"$f\"; done <<'EOF'\na\nb\nEOF",
+                &[&["read", "-r", "f"], &["echo", "$f"]],
+            ),
+        ];
+        for (command, expected) in cases {
+            let expected: Vec<Vec<String>> = expected.iter().map(|c| v(c)).collect();
+            assert_eq!(cmds(command), expected, "{command:?}");
+        }
+    }
+
+    #[test]
+    fn shells_reading_heredocs_run_them() {
+        let cases: &[(&str, &[&[&str]])] = &[
+            (
+                "bash <<'EOF'\nrm -rf /\nEOF",
+                &[&["bash"], &["rm", "-rf", "/"]],
+            ),
+            (
+                "sh <<EOF\necho \\$(rm -rf /) $HOME\nEOF",
+                &[&["sh"], &["echo", "$(...)", "$HOME"], &["rm", "-rf", "/"]],
+            ),
+            (
+                "sudo -u root bash -s -- x <<'EOF'\ngit push\nEOF",
+                &[
+                    &["sudo", "-u", "root", "bash", "-s", "--", "x"],
+                    &["bash", "-s", "--", "x"],
+                    &["git", "push"],
+                ],
+            ),
+            (
+                "bash /dev/stdin <<'EOF'\ngit push\nEOF",
+                &[&["bash", "/dev/stdin"], &["git", "push"]],
+            ),
+            (
+                "source /dev/stdin <<'EOF'\ngit push\nEOF",
+                &[&["source", "/dev/stdin"], &["git", "push"]],
+            ),
+            (
+                ". /dev/fd/0 <<'EOF'\ngit push\nEOF",
+                &[&[".", "/dev/fd/0"], &["git", "push"]],
+            ),
+            (
+                "bash -c 'sh' <<'EOF'\ngit push\nEOF",
+                &[&["bash", "-c", "sh"], &["sh"], &["git", "push"]],
+            ),
+            (
+                "while true; do sh; done <<'EOF'\ngit push\nEOF",
+                &[&["true"], &["sh"], &["git", "push"]],
+            ),
+            (
+                "{ ls; bash; } <<'EOF'\ngit push\nEOF",
+                &[&["ls"], &["bash"], &["git", "push"]],
+            ),
+            (
+                "bash <<'A'\ncat <<'B'\nrm -rf /\nB\nbash <<'C'\ngit push\nC\nA",
+                &[&["bash"], &["cat"], &["git", "push"]],
+            ),
+            (
+                "bash <<A; bash <<B\nls\nA\npwd\nB",
+                &[&["bash"], &["ls"], &["pwd"]],
+            ),
+            // The body is data for a script file, `-c` string or other tool.
+            (
+                "bash script.sh <<'EOF'\nrm -rf /\nEOF",
+                &[&["bash", "script.sh"]],
+            ),
+            (
+                "bash -c 'cat' <<'EOF'\nrm -rf /\nEOF",
+                &[&["bash", "-c", "cat"], &["cat"]],
+            ),
+            ("source x.sh <<'EOF'\nrm -rf /\nEOF", &[&["source", "x.sh"]]),
+            (
+                "eval cat <<'EOF'\nrm -rf /\nEOF",
+                &[&["eval", "cat"], &["cat"]],
+            ),
+            ("perl <<'EOF'\nsystem('rm -rf /')\nEOF", &[&["perl"]]),
+            // Known limit: a shell fed by a pipe is not looked into.
+            ("cat <<'EOF' | sh\nrm -rf /\nEOF", &[&["cat"], &["sh"]]),
+        ];
+        for (command, expected) in cases {
+            let expected: Vec<Vec<String>> = expected.iter().map(|c| v(c)).collect();
+            assert_eq!(cmds(command), expected, "{command:?}");
+        }
+        // A computed script is not analysable.
+        let e = unparsed("bash <<EOF\n$CMD\nEOF");
+        assert_eq!(e.reason, "command name is computed at run time");
+        assert!(caught("bash <<EOF\n$(echo rm) -rf /\nEOF", "echo *"));
+        // Deeply nested here-documents are bounded like other nesting.
+        let mut script = "rm -rf /".to_string();
+        for i in 0..20 {
+            script = format!("bash <<'E{i}'\n{script}\nE{i}");
+        }
+        assert_eq!(unparsed(&script).reason, "nesting too deep");
+        // Many shells sharing one body parse it once.
+        let mut script = "rm -rf /".to_string();
+        for i in 0..12 {
+            script = format!("{{ bash; bash -e; bash -u; bash -x; }} <<'E{i}'\n{script}\nE{i}");
+        }
+        assert!(caught(&script, "rm -rf *"));
+    }
+
+    #[test]
+    fn broken_heredocs_are_refused() {
+        for command in [
+            "cat <<EOF",
+            "cat <<EOF\nbody",
+            "cat <<EOF\nbody\nEOF \n",
+            "cat <<EOF\nbody\n\tEOF",
+            "cat <<-EOF\nbody\n  EOF",
+            "cat <<A <<B\na\nA\nb",
+            "cat <<",
+            "cat <<\nEOF\nEOF",
+            "cat << ;",
+            "cat <<$X\nx\n$X",
+            "cat <<`x`\nx\n`x`",
+            "cat <<$(x)\nx\n$(x)",
+            "echo \"$(cat <<EOF\nbody\nEOF)\"",
+            "echo $(cat <<EOF) x\nbody\nEOF",
+            "cat <<EOF $(echo a\necho b)\nbody\nEOF",
+            "cat <<EOF\n$(rm -rf /\nEOF",
+            "[[ x <<EOF ]]\nEOF",
+        ] {
+            unparsed(command);
+        }
+    }
+
+    #[test]
+    fn heredoc_commits_are_not_taken_for_other_commands() {
+        let commit = HEREDOC_COMMIT;
+        assert!(caught(commit, "git commit *"));
+        assert!(caught(commit, "git commit -m WIP *"));
+        assert!(caught(commit, "cat *"));
+        for deny in [
+            "git push *",
+            "git push --force *",
+            "git commit --no-verify *",
+            "git commit --amend *",
+            "rm -rf *",
+            "reboot",
+        ] {
+            assert!(!caught(commit, deny), "{deny:?}");
+        }
+        assert!(allowed(commit, &["git commit -m *", "cat"]));
+        assert!(!allowed(commit, &["git commit -m *"]));
+        assert!(!allowed(commit, &["git commit -m ?", "cat"]));
+        let values = [
+            "git commit -am \"$(cat <<'EOF'\nx\nEOF\n)\"",
+            "git commit -a -s --amend -m \"$(cat <<'EOF'\nx\nEOF\n)\"",
+            "git -C repo --no-pager commit -m \"$(cat <<'EOF'\nx\nEOF\n)\"",
+            "git commit -m \"$(cat a)\" -m \"$(cat b)\"",
+            "git commit --message=\"$(cat a)\"",
+            "git commit -F \"$(mktemp)\" --no-edit",
+            "git commit file.rs -m \"$(cat a)\"",
+            "git tag -a v1 -m \"$(cat a)\"",
+            "git stash -m \"$(cat a)\"",
+            "git merge --no-edit -m \"$(cat a)\" main",
+        ];
+        for command in values {
+            assert!(!caught(command, "git push *"), "{command:?}");
+        }
+        let pr = "gh pr create --title \"Fix\" --body \"$(cat <<'EOF'\n## Summary\n- gh pr merge\nEOF\n)\"";
+        assert!(!caught(pr, "gh pr merge *"));
+        assert!(caught(pr, "gh pr create *"));
+        // Not certainly an option's value: could be anything.
+        for (command, deny) in [
+            ("git $(echo push) origin", "git push *"),
+            ("git \"$(echo push)\" origin", "git push *"),
+            ("git commit -m $(cat <<EOF\nx\nEOF\n)", "git push *"),
+            (
+                "git commit -m $(echo x --no-verify)",
+                "git commit --no-verify *",
+            ),
+            (
+                "git commit --message=$(echo x --no-verify)",
+                "git commit --no-verify *",
+            ),
+            (
+                "git commit \"$(echo --no-verify)\" -m x",
+                "git commit --no-verify *",
+            ),
+            ("git checkout -m \"$(echo -f)\" main", "git checkout -f *"),
+            ("git --git-dir x commit -m \"$(echo push)\"", "git push *"),
+            (
+                "git --git-dir commit checkout -m \"$(echo -f)\"",
+                "git checkout -f *",
+            ),
+            (
+                "git commit --author -m \"$(echo --no-verify)\"",
+                "git commit --no-verify *",
+            ),
+            (
+                "git commit -Cm \"$(echo --no-verify)\"",
+                "git commit --no-verify *",
+            ),
+            ("git commit -- -m \"$(echo push)\"", "git push *"),
+            ("git commit * -m \"$(echo push)\"", "git push *"),
+            ("git \"$(echo commit)\" -m \"$(echo push)\"", "git push *"),
+            (
+                "gh pr \"$(echo merge)\" --body \"$(cat b)\"",
+                "gh pr merge *",
+            ),
+            ("rm \"$(echo -rf)\" /", "rm -rf *"),
+            ("rm -rf \"$(pwd)\"", "rm -rf /"),
+            ("rm -\"$(echo rf)\" /", "rm -rf *"),
+            (
+                "kubectl --context \"$(echo prod)\" apply",
+                "kubectl --context prod *",
+            ),
+            ("git -c alias.p=\"$(echo push)\" p", "git push *"),
+        ] {
+            assert!(caught(command, deny), "{command:?} escapes {deny:?}");
+        }
+        // One word is one word.
+        assert!(!caught("git \"$(echo push)\"", "git push origin *"));
+        assert!(!caught(
+            "git commit --message=\"$(cat a)\"",
+            "git commit --no-verify *"
+        ));
+        assert!(!caught("git commit --message=push", "git push *"));
+    }
+
     /// Never panics, whatever the input.
     #[test]
     fn garbage_never_panics() {
         const ALPHABET: &[&str] = &[
-            " ", "\t", "\n", "a", "rm", "-", "-rf", "/", ".", "..", "*", "?", "[", "]", "{", "}",
-            "(", ")", "$", "$(", "${", "$((", "`", "'", "\"", "\\", ";", ";;", "&", "&&", "|",
-            "||", "<", ">", "<<", "<<<", ">&", "2", "#", "=", "X=", "!", "~", ",", "if", "then",
-            "fi", "do", "done", "case", "in", "esac", "for", "[[", "]]", "sudo", "env", "-c",
-            "bash", "xargs", "find", "-exec", "eval", "é", "\u{0}", "\r", "function", "+",
+            " ",
+            "\t",
+            "\n",
+            "a",
+            "rm",
+            "-",
+            "-rf",
+            "/",
+            ".",
+            "..",
+            "*",
+            "?",
+            "[",
+            "]",
+            "{",
+            "}",
+            "(",
+            ")",
+            "$",
+            "$(",
+            "${",
+            "$((",
+            "`",
+            "'",
+            "\"",
+            "\\",
+            ";",
+            ";;",
+            "&",
+            "&&",
+            "|",
+            "||",
+            "<",
+            ">",
+            "<<",
+            "<<<",
+            ">&",
+            "2",
+            "#",
+            "=",
+            "X=",
+            "!",
+            "~",
+            ",",
+            "if",
+            "then",
+            "fi",
+            "do",
+            "done",
+            "case",
+            "in",
+            "esac",
+            "for",
+            "[[",
+            "]]",
+            "sudo",
+            "env",
+            "-c",
+            "bash",
+            "xargs",
+            "find",
+            "-exec",
+            "eval",
+            "é",
+            "\u{0}",
+            "\r",
+            "function",
+            "+",
+            "<<-",
+            "<<E",
+            "<<'E'",
+            "<<\"E\"",
+            "\nE",
+            "\nE\n",
+            "\n\tE\n",
+            "E",
+            "\"$(",
+            "-m",
+            "git",
+            "commit",
+            "/dev/stdin",
+            "source",
+            "sh",
+            "-s",
         ];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
@@ -2726,6 +3724,7 @@ mod tests {
             state ^= state << 17;
             state
         };
+        let mut heredocs_parsed = 0;
         for _ in 0..40_000 {
             let len = (next() % 24) as usize;
             let text: String = (0..len)
@@ -2734,7 +3733,11 @@ mod tests {
             let pattern: String = (0..(next() % 6) as usize)
                 .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
                 .collect();
-            let list = simple_commands(&text).unwrap_or_else(|e| e.partial);
+            let result = simple_commands(&text);
+            if result.is_ok() && text.contains("<<") && !text.contains("<<<") {
+                heredocs_parsed += 1;
+            }
+            let list = result.unwrap_or_else(|e| e.partial);
             for argv in &list {
                 let _ = matches_loosely(&pattern, argv);
                 let _ = matches_strictly(&pattern, argv);
@@ -2750,5 +3753,6 @@ mod tests {
             let _ = command_name(&text);
             let _ = glob(&pattern, &text, true);
         }
+        assert!(heredocs_parsed > 0);
     }
 }

@@ -698,6 +698,8 @@ mod tests {
             "if true; then rm -rf /; fi",
             "ls\nrm -rf /",
             "$(echo rm) -rf /",
+            "bash <<'EOF'\nrm -rf /\nEOF",
+            "cat <<EOF\n$(rm -rf /)\nEOF",
         ] {
             assert_eq!(bash(c), ToolAction::Deny, "{c}");
         }
@@ -719,6 +721,9 @@ mod tests {
             "git status",
             "cargo test -- --nocapture",
             "grep -r 'rm -rf' src",
+            // How Claude Code commits: a here-document inside a substitution.
+            "git commit -m \"$(cat <<'EOF'\nFix the parser.\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nEOF\n)\"",
+            "cat > notes.py <<'EOF'\nimport os; os.system('rm -rf /')\nEOF",
         ] {
             assert_eq!(bash(c), ToolAction::Allow, "{c}");
         }

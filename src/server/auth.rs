@@ -96,8 +96,13 @@ pub async fn require_key(
 /// A refused authentication is an exchange too: security wants to see who knocks. The record
 /// names no key, only a keyed fingerprint of the one presented (so repeated attempts with the
 /// same wrong key can be grouped).
+///
+/// A flood of refused requests must not become a flood of rows: each refusal is counted in
+/// `/metrics`, and recorded only when it is the first of its client address and key in the
+/// current minute, and among the first [`MAX_REFUSALS_RECORDED`] of that minute.
 fn record_refusal(state: &AppState, request: &Request) {
     let Some(id) = request.extensions().get::<crate::ids::RequestId>() else {
+        state.metrics.auth_refused(false);
         return;
     };
     let presented = presented_keys(request.headers()).next();
@@ -109,6 +114,15 @@ fn record_refusal(state: &AppState, request: &Request) {
         ),
         None => "none".to_string(),
     };
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let first = state.refusals.first_this_minute(peer, &key_id);
+    state.metrics.auth_refused(first);
+    if !first {
+        return;
+    }
     let principal = Principal {
         key_id: KeyId(key_id),
         principal: PrincipalId("(unauthenticated)".into()),
@@ -128,6 +142,39 @@ fn record_refusal(state: &AppState, request: &Request) {
         401,
         Some("authentication".to_string()),
     );
+}
+
+/// Most refusals recorded in one minute, whatever their sources.
+pub const MAX_REFUSALS_RECORDED: usize = 120;
+
+/// Which (client address, key) pairs were refused this minute.
+#[derive(Debug, Default)]
+pub struct RefusalSampler(std::sync::Mutex<RefusalWindow>);
+
+#[derive(Debug, Default)]
+struct RefusalWindow {
+    minute: u64,
+    seen: std::collections::HashSet<(Option<std::net::IpAddr>, String)>,
+}
+
+impl RefusalSampler {
+    /// Whether this refusal is the first of its address and key this minute, and may be recorded.
+    pub fn first_this_minute(&self, peer: Option<std::net::IpAddr>, key_id: &str) -> bool {
+        let minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 60);
+        let Ok(mut w) = self.0.lock() else {
+            return false;
+        };
+        if w.minute != minute {
+            w.minute = minute;
+            w.seen.clear();
+        }
+        if w.seen.len() >= MAX_REFUSALS_RECORDED {
+            return false;
+        }
+        w.seen.insert((peer, key_id.to_string()))
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,15 @@
 //! The API listener's accept loop. `axum::serve` offers no limits of its own, so Warden drives
 //! hyper itself to bound what one client can hold:
 //!
-//! - **connections**: at most `limits.max_connections` at once; one more is answered with a 529
-//!   `overloaded_error` (`Connection: close`) instead of waiting unseen in the backlog;
+//! - **connections**: at most `limits.max_connections` at once, and at most
+//!   `limits.max_connections_per_peer` from one client address (an IPv6 client's /64), so one
+//!   client cannot fill the server; one more is answered with a 529 `overloaded_error`
+//!   (`Connection: close`) instead of waiting unseen in the backlog. Those answers are bounded
+//!   too ([`MAX_REFUSING`] at once): past that a refused connection is closed unanswered, so a
+//!   flood of connections cannot hold file descriptors through its own refusals;
+//! - **idle connections**: an HTTP/2 connection with no stream in flight for
+//!   `limits.connection_idle_timeout_ms` is closed (a client that sends only the preface holds
+//!   nothing), and HTTP/2 keep-alive pings close a peer that stopped answering;
 //! - **headers**: hyper's parser stops at twice `limits.max_headers` headers and at its read
 //!   buffer (twice `limits.max_header_bytes`, at least 8 KiB) with a bare 431; below that, the
 //!   `header_limits` middleware answers the configured limits with the API's error shape;
@@ -47,6 +54,71 @@ const MIN_HYPER_BUFFER: usize = 8 * 1024;
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 /// The most a refused connection's request is read (to answer after it, not into it).
 const REFUSAL_READ_BYTES: usize = 1024 * 1024;
+/// Refused connections answered at once; more are closed without an answer.
+pub const MAX_REFUSING: usize = 256;
+/// HTTP/2 keep-alive: a ping this often on a quiet connection, and the time its answer may take.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(30);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long an idle connection told to close may take before it is dropped.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// The address a per-peer limit counts by: an IPv4 address, or an IPv6 address's /64 (one
+/// client usually holds a whole /64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Peer {
+    V4(std::net::Ipv4Addr),
+    V6(u64),
+}
+
+impl Peer {
+    fn of(ip: std::net::IpAddr) -> Self {
+        match ip {
+            std::net::IpAddr::V4(v4) => Self::V4(v4),
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6((u128::from(v6) >> 64) as u64),
+            },
+        }
+    }
+}
+
+/// Open connections per peer.
+#[derive(Default)]
+struct PeerCounts(std::sync::Mutex<std::collections::HashMap<Peer, usize>>);
+
+/// One peer's connection, counted until dropped.
+struct PeerSlot {
+    counts: Arc<PeerCounts>,
+    peer: Peer,
+}
+
+impl PeerCounts {
+    fn acquire(self: &Arc<Self>, peer: Peer, limit: usize) -> Option<PeerSlot> {
+        let mut m = self.0.lock().ok()?;
+        let n = m.entry(peer).or_default();
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            counts: self.clone(),
+            peer,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.counts.0.lock()
+            && let Some(n) = m.get_mut(&self.peer)
+        {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.peer);
+            }
+        }
+    }
+}
 
 /// Serves `app` on `listener` until `shutdown` is cancelled and every connection has closed.
 pub async fn serve(
@@ -57,6 +129,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    let peers = Arc::new(PeerCounts::default());
     let connections = TaskTracker::new();
     let limits = Arc::new(limits);
     loop {
@@ -75,10 +149,35 @@ pub async fn serve(
         };
         // Small SSE records must not wait for Nagle.
         let _ = tcp.set_nodelay(true);
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            metrics.connection_refused();
-            connections.spawn(refuse(tcp, limits.max_connections));
-            continue;
+        let admitted = peers
+            .acquire(Peer::of(remote.ip()), limits.max_connections_per_peer)
+            .map(|peer| (peer, slots.clone().try_acquire_owned()));
+        let (peer, slot) = match admitted {
+            Some((peer, Ok(slot))) => (peer, slot),
+            refused => {
+                let (why, limit) = if refused.is_some() {
+                    ("limits.max_connections", limits.max_connections)
+                } else {
+                    (
+                        "limits.max_connections_per_peer",
+                        limits.max_connections_per_peer,
+                    )
+                };
+                metrics.connection_refused();
+                match refusing.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        connections.spawn(async move {
+                            refuse(tcp, why, limit).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        metrics.connection_cut("refused_unanswered");
+                        drop(tcp);
+                    }
+                }
+                continue;
+            }
         };
         let (app, limits, metrics, shutdown) = (
             app.clone(),
@@ -91,11 +190,88 @@ pub async fn serve(
             serve_connection(tcp, remote, app, &limits, &metrics, shutdown).await;
             metrics.connection_closed();
             drop(slot);
+            drop(peer);
         });
     }
     connections.close();
     connections.wait().await;
     Ok(())
+}
+
+/// Requests in flight on one HTTP/2 connection, and when the last one ended.
+#[derive(Debug)]
+struct Activity {
+    started: Instant,
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Milliseconds since `started` when a request last ended (or the connection opened).
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Resolves once no request has been in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = self.last.load(Ordering::Relaxed);
+            let deadline = self.started + Duration::from_millis(last) + limit;
+            tokio::time::sleep_until(deadline.into()).await;
+            if self.in_flight.load(Ordering::Relaxed) == 0
+                && self.last.load(Ordering::Relaxed) == last
+            {
+                return;
+            }
+            if self.in_flight.load(Ordering::Relaxed) > 0 {
+                // Busy: look again one period from now.
+                self.last.store(self.now(), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Marks one request in flight until dropped (with the response body it guards).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        Self(activity.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.last.store(self.0.now(), Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A response body that keeps its request counted as in flight until the body is done.
+struct Guarded {
+    body: Body,
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Guarded {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 async fn serve_connection(
@@ -123,12 +299,34 @@ async fn serve_connection(
         },
         () = shutdown.cancelled() => return,
     }
+    // An HTTP/2 client (prior knowledge) opens with the preface `PRI * HTTP/2.0`.
+    let mut preface = [0u8; 3];
+    let h2 = matches!(tcp.peek(&mut preface).await, Ok(3)) && &preface == b"PRI";
+    let activity = Arc::new(Activity {
+        started: Instant::now(),
+        in_flight: std::sync::atomic::AtomicUsize::new(0),
+        last: AtomicU64::new(0),
+    });
     let io = Watched::new(tcp);
     let writes = io.writes.clone();
+    let tracked = activity.clone();
     let service = TowerToHyperService::new(tower::service_fn(
         move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
-            app.clone().oneshot(request.map(Body::new))
+            let in_flight = h2.then(|| InFlight::start(&tracked));
+            let response = app.clone().oneshot(request.map(Body::new));
+            async move {
+                let response = response.await?;
+                Ok::<_, std::convert::Infallible>(match in_flight {
+                    Some(in_flight) => response.map(|body| {
+                        Body::new(Guarded {
+                            body,
+                            _in_flight: in_flight,
+                        })
+                    }),
+                    None => response,
+                })
+            }
         },
     ));
     let mut builder = Builder::new(TokioExecutor::new());
@@ -146,14 +344,29 @@ async fn serve_connection(
     builder
         .http2()
         .timer(TokioTimer::new())
+        .keep_alive_interval(Some(H2_PING_INTERVAL))
+        .keep_alive_timeout(H2_PING_TIMEOUT)
         .max_header_list_size(
             u32::try_from(limits.max_header_bytes.saturating_mul(2)).unwrap_or(u32::MAX),
         );
     let mut connection = pin!(builder.serve_connection_with_upgrades(TokioIo::new(io), service));
     let stall = Duration::from_millis(limits.client_write_timeout_ms);
+    let idle = Duration::from_millis(limits.connection_idle_timeout_ms);
     let mut draining = false;
+    let mut idle_close: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
+            () = activity.idle_for(idle), if h2 && !draining => {
+                tracing::debug!(%remote, "An HTTP/2 connection was idle: closing it.");
+                metrics.connection_cut("idle");
+                draining = true;
+                idle_close = Some(tokio::time::Instant::now() + IDLE_CLOSE_GRACE);
+                connection.as_mut().graceful_shutdown();
+            }
+            () = tokio::time::sleep_until(idle_close.unwrap_or_else(tokio::time::Instant::now)), if idle_close.is_some() => {
+                // A peer that never finished its handshake does not answer the GOAWAY.
+                return;
+            }
             served = connection.as_mut() => {
                 if let Err(e) = served {
                     tracing::debug!(error = %e, %remote, "A client connection ended with an error.");
@@ -181,17 +394,17 @@ async fn serve_connection(
 /// Answers a connection over `limits.max_connections` and closes it. The request is read first
 /// (within [`REFUSAL_TIMEOUT`] and [`REFUSAL_READ_BYTES`]): a client still sending when the
 /// answer arrives takes it for a broken connection rather than a 529 it can retry.
-async fn refuse(mut tcp: TcpStream, limit: usize) {
+async fn refuse(mut tcp: TcpStream, rule: &'static str, limit: usize) {
     let id = crate::ids::RequestId::generate();
     let body = crate::api::error::error_body(
         ErrorKind::Overloaded,
         &format!(
-            "Warden is serving its maximum of {limit} connections (rule limits.max_connections); retry shortly"
+            "Warden is serving its maximum of {limit} connections (rule {rule}); retry shortly"
         ),
         Some(&id.to_string()),
     )
     .to_string();
-    tracing::warn!(request_id = %id, limit, "Connection refused: limits.max_connections reached.");
+    tracing::warn!(request_id = %id, limit, rule, "Connection refused: a connection limit was reached.");
     let response = format!(
         "HTTP/1.1 529 Overloaded\r\nrequest-id: {id}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nx-should-retry: true\r\nconnection: close\r\n\r\n{body}",
         body.len()

@@ -23,6 +23,9 @@ pub struct Metrics {
     open_streams: AtomicI64,
     open_connections: AtomicI64,
     refused_connections: AtomicU64,
+    /// Requests refused for a missing or unknown key, and how many of them were recorded.
+    auth_refused: AtomicU64,
+    auth_refusals_recorded: AtomicU64,
     /// Connections Warden closed itself, by reason (`client_write_timeout`).
     cut_connections: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -142,6 +145,14 @@ impl Metrics {
         self.refused_connections.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A request was refused for its key; `recorded` when it got an audit row.
+    pub fn auth_refused(&self, recorded: bool) {
+        self.auth_refused.fetch_add(1, Ordering::Relaxed);
+        if recorded {
+            self.auth_refusals_recorded.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Warden closed a connection itself, for `reason`.
     pub fn connection_cut(&self, reason: &'static str) {
         if let Ok(mut m) = self.cut_connections.lock() {
@@ -204,9 +215,13 @@ impl Metrics {
         let _ = write!(
             out,
             "# HELP warden_open_connections Client connections open now.\n# TYPE warden_open_connections gauge\nwarden_open_connections {}\n\
-             # HELP warden_connections_refused_total Connections over limits.max_connections, answered 529.\n# TYPE warden_connections_refused_total counter\nwarden_connections_refused_total {}\n",
+             # HELP warden_connections_refused_total Connections over limits.max_connections or limits.max_connections_per_peer, answered 529.\n# TYPE warden_connections_refused_total counter\nwarden_connections_refused_total {}\n\
+             # HELP warden_auth_refused_total Requests refused for a missing or unknown Warden key.\n# TYPE warden_auth_refused_total counter\nwarden_auth_refused_total {}\n\
+             # HELP warden_auth_refusals_recorded_total Refused requests recorded in the audit store (sampled: the first per client address and key each minute).\n# TYPE warden_auth_refusals_recorded_total counter\nwarden_auth_refusals_recorded_total {}\n",
             self.open_connections.load(Ordering::Relaxed),
             self.refused_connections.load(Ordering::Relaxed),
+            self.auth_refused.load(Ordering::Relaxed),
+            self.auth_refusals_recorded.load(Ordering::Relaxed),
         );
         let _ = write!(
             out,

@@ -68,6 +68,8 @@ pub struct AppState {
     /// Key for findings' fingerprints; memory only.
     pub fingerprint_key: Secret,
     pub metrics: Arc<metrics::Metrics>,
+    /// Which refused requests get an audit row (a sample; all are counted).
+    pub refusals: auth::RefusalSampler,
     /// Requests and tokens per minute, per key and team (this replica's share).
     pub quotas: Arc<crate::server::quota::Quotas>,
     /// Takes one record per exchange; never blocks the request path.
@@ -158,6 +160,7 @@ impl AppState {
             policies,
             fingerprint_key,
             metrics: Arc::default(),
+            refusals: auth::RefusalSampler::default(),
             quotas: Arc::default(),
             shutting_down: CancellationToken::new(),
             cut_streams: CancellationToken::new(),
@@ -256,7 +259,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let open = Router::new()
         .route(probe, get(health::probe))
         .route(healthz, get(health::healthz))
-        .route(readyz, get(health::readyz));
+        .route(readyz, get(health::readyz))
+        .method_not_allowed_fallback(proxy::method_not_allowed);
     open.merge(authenticated)
         .layer(middleware::from_fn_with_state(state.clone(), header_limits))
         .layer(middleware::from_fn(path::canonical_path))
@@ -405,10 +409,17 @@ impl RunningServer {
                     .with_state(state.clone());
                 let app = crate::approvals::admin::router(admin_state).merge(metrics);
                 let stop = shutdown.clone();
+                // The admin listener has the API listener's limits, with its own connection
+                // budget (a quarter of it at most per client address), so neither listener can
+                // starve the other of connections or file descriptors.
+                let mut limits = state.config.limits.clone();
+                limits.max_connections = limits.admin_max_connections;
+                limits.max_connections_per_peer = limits
+                    .max_connections_per_peer
+                    .min((limits.admin_max_connections / 4).max(1));
+                let admin_metrics = Arc::new(metrics::Metrics::default());
                 tokio::spawn(async move {
-                    let served = axum::serve(admin, app)
-                        .with_graceful_shutdown(async move { stop.cancelled().await })
-                        .await;
+                    let served = listener::serve(admin, app, limits, admin_metrics, stop).await;
                     if let Err(e) = served {
                         tracing::error!(error = %e, "The admin listener stopped.");
                     }

@@ -364,7 +364,7 @@ pub async fn fallback(
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
         "this method is not allowed on this path",
     )
     .with_rule("router")

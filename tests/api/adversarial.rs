@@ -481,3 +481,153 @@ async fn every_request_that_goes_upstream_is_audited() {
         "{endpoints:?}"
     );
 }
+
+/// A connection from `source` (a loopback address of its own) to `target`.
+async fn connect_from(source: &str, target: &str) -> Option<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    socket
+        .bind(format!("{source}:0").parse().expect("address"))
+        .ok()?;
+    tokio::time::timeout(
+        Duration::from_millis(500),
+        socket.connect(target.parse().expect("address")),
+    )
+    .await
+    .ok()?
+    .ok()
+}
+
+#[tokio::test]
+async fn a_connection_flood_from_one_client_does_not_stop_the_service() {
+    let app = TestApp::start_with(|c| {
+        c.limits.max_connections = 200;
+        c.limits.max_connections_per_peer = 50;
+        c.limits.admin_max_connections = 40;
+        c.limits.connection_idle_timeout_ms = 500;
+    })
+    .await;
+    let api = app.url.trim_start_matches("http://").to_string();
+    let admin = app.admin_url.trim_start_matches("http://").to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut held = Vec::new();
+    // Idle HTTP/1.1 connections, a partial request head, HTTP/2 prefaces with nothing after them,
+    // and idle connections to the admin listener: each from an address of its own, 300 each.
+    for (source, target, opening) in [
+        ("127.0.0.2", &api, &b""[..]),
+        ("127.0.0.3", &api, &b"GET / HTTP/1.1\r\nhost: x\r\n"[..]),
+        ("127.0.0.4", &api, &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]),
+        ("127.0.0.5", &admin, &b""[..]),
+    ] {
+        for _ in 0..300 {
+            if tokio::time::Instant::now() > deadline {
+                break;
+            }
+            if let Some(mut s) = connect_from(source, target).await {
+                let _ = s.write_all(opening).await;
+                held.push(s);
+            }
+        }
+    }
+    // Meanwhile everyone else is served: the API and the admin listener.
+    for _ in 0..10 {
+        let r = app.send_messages("", false).await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .http
+            .get(format!("{}/metrics", app.admin_url))
+            .send()
+            .await
+            .expect("admin answers during the flood");
+        assert_eq!(r.status(), 200);
+    }
+    let metrics = app.metrics().await;
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("warden_connections_refused_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("counted");
+    assert!(
+        refused >= 500,
+        "each address beyond its share was refused: {refused}"
+    );
+    // HTTP/2 connections that never open a stream are closed once idle, handshake or not.
+    let mut idle = Vec::new();
+    for (i, opening) in [
+        &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..],
+        &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"[..],
+    ]
+    .iter()
+    .cycle()
+    .take(10)
+    .enumerate()
+    {
+        let mut s = connect_from("127.0.0.6", &api)
+            .await
+            .expect("under the caps");
+        s.write_all(opening).await.expect("write");
+        idle.push((i, s));
+    }
+    for (i, s) in idle.iter_mut() {
+        let mut buf = vec![0u8; 4096];
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "idle HTTP/2 connection {i} was closed");
+    }
+    drop(held);
+}
+
+#[tokio::test]
+async fn a_flood_of_refused_keys_is_counted_not_recorded_one_row_each() {
+    let db = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("adversarial-refusals-{}.db", rand::random::<u64>()));
+    let app = TestApp::start_with(|c| c.audit.sqlite_path = db.clone()).await;
+    for i in 0..200 {
+        let key = if i % 2 == 0 {
+            "wdn_wrong-key-a"
+        } else {
+            "wdn_wrong-key-b"
+        };
+        let r = app
+            .post_as(key, "/v1/messages")
+            .json(&crate::helpers::message_body("m", false))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 401);
+    }
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("warden_auth_refused_total 200"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("warden_auth_refusals_recorded_total 2"),
+        "{metrics}"
+    );
+    let store = warden::audit::AuditStore::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open");
+    let mut rows = 0;
+    for _ in 0..100 {
+        rows = store
+            .chains()
+            .await
+            .expect("read")
+            .into_values()
+            .flatten()
+            .filter(|r| r.record.status == 401)
+            .count();
+        if rows >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows, 2, "one row per client address and key each minute");
+}

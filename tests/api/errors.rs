@@ -235,7 +235,20 @@ async fn an_unreachable_upstream_is_502() {
 async fn wrong_methods_get_the_envelope() {
     let app = TestApp::start().await;
     let r = app.get("/v1/messages").send().await.expect("sent");
-    expect_error(r, 404, "not_found_error").await;
+    expect_error(r, 405, "invalid_request_error").await;
+    // The open routes too, TRACE included.
+    for method in ["TRACE", "PUT", "DELETE", "PATCH"] {
+        let r = app
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}/", app.url),
+            )
+            .send()
+            .await
+            .expect("sent");
+        expect_error(r, 405, "invalid_request_error").await;
+    }
 }
 
 #[tokio::test]

@@ -19,7 +19,10 @@ const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '../../../target
 
 test('an approver approves a held push on the admin page', async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/test installs Debian's chromium`);
-  const command = 'git push origin feature/page-test';
+  // A right-to-left override would show the approver `…page-test # exe.txt` reordered: the
+  // page must show the code point instead of obeying it.
+  const visiblePart = 'git push origin feature/page-test';
+  const command = `${visiblePart} # \u202Etxt.exe`;
   const client = new Anthropic({ baseURL: WARDEN_URL, apiKey: WARDEN_PLATFORM_KEY, maxRetries: 0 });
   const reply = client.messages.create(
     {
@@ -31,7 +34,11 @@ test('an approver approves a held push on the admin page', async () => {
     {
       headers: {
         'x-mock-scenario': 'tool_use',
-        'x-mock-tool': JSON.stringify({ name: 'Bash', input: { command } }),
+        // Header values are Latin-1: non-ASCII goes as JSON escapes.
+        'x-mock-tool': JSON.stringify({ name: 'Bash', input: { command } }).replace(
+          /[\u007f-\uffff]/g,
+          (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+        ),
       },
     },
   );
@@ -43,19 +50,30 @@ test('an approver approves a held push on the admin page', async () => {
   });
   try {
     const page = await browser.newPage();
-    await page.goto(`${WARDEN_ADMIN_URL}/admin/`);
+    const served = await page.goto(`${WARDEN_ADMIN_URL}/admin/`);
+    const headers = served.headers();
+    assert.match(headers['content-security-policy'] ?? '', /default-src 'none'.*frame-ancestors 'none'/);
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['cache-control'], 'no-store');
+    // The page runs under its own CSP (its script is allowed by hash): a violation would stop it.
+    const violations = [];
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
     await page.fill('#key', WARDEN_ADMIN_KEY);
     await page.click('button[type=submit]');
     // The held call appears (the page polls every 2 s), with its input.
-    const row = page.locator('#pending tr', { hasText: command });
+    const row = page.locator('#pending tr', { hasText: visiblePart });
     await row.waitFor({ timeout: 15_000 });
-    assert.match(await row.innerText(), /tools\.require_approval: Bash\(git push \*\)/);
+    const shown = await row.innerText();
+    assert.match(shown, /tools\.require_approval: Bash\(git push \*\)/);
+    assert.ok(shown.includes('# \\u{202E}txt.exe'), `the override is shown as a code point: ${shown}`);
+    assert.ok(!shown.includes('\u202E'), 'the override itself is not in the page text');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'approvals-page.png'), fullPage: true });
 
     page.once('dialog', (d) => d.accept('reviewed on the page'));
     await row.locator('button.approve').click();
     await page.locator('#status', { hasText: 'approved' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(violations, []);
   } finally {
     await browser.close();
   }
