@@ -192,6 +192,11 @@ pub struct AuditConfig {
     pub writer_priority: crate::audit::writer::WriterPriority,
     /// Run `warden audit prune` on this interval (seconds; 3600 is plenty); 0: only by hand.
     pub prune_interval_seconds: u64,
+    /// The key that seals pruning's tombstones (`WARDEN_AUDIT_TOMBSTONE_KEY` overrides it):
+    /// created, mode 0600, on the first prune when missing. Keep it where the database's owners
+    /// cannot read it; replicas that prune the same store must share it; `warden audit verify`
+    /// needs it to accept tombstones.
+    pub tombstone_key_file: PathBuf,
 }
 
 impl Default for AuditConfig {
@@ -208,6 +213,7 @@ impl Default for AuditConfig {
             migrate_on_start: true,
             writer_priority: crate::audit::writer::WriterPriority::Idle,
             prune_interval_seconds: 0,
+            tombstone_key_file: PathBuf::from("warden-audit.key"),
         }
     }
 }
@@ -419,6 +425,10 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
     (
         "WARDEN_AUDIT_PRUNE_INTERVAL_SECONDS",
         &["audit", "prune_interval_seconds"],
+    ),
+    (
+        "WARDEN_AUDIT_TOMBSTONE_KEY_FILE",
+        &["audit", "tombstone_key_file"],
     ),
     ("WARDEN_ADMIN_LISTEN", &["admin", "listen"]),
     ("WARDEN_LOG_FORMAT", &["log", "format"]),

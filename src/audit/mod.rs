@@ -4,6 +4,7 @@
 pub mod record;
 pub mod spool;
 pub mod store;
+pub mod tombstone;
 pub mod writer;
 
 pub use record::{ChainedRecord, Decision, ExchangeRecord, FindingRow, ToolCallRow, ToolResultRow};

@@ -213,6 +213,14 @@ pub enum ChainBreak {
         id: String,
         expected_seq: i64,
     },
+    /// A tombstone Warden did not seal, or one whose row had not reached its retention: rows
+    /// were deleted behind it.
+    Unsealed {
+        instance_id: String,
+        seq: i64,
+        id: String,
+        why: String,
+    },
 }
 
 impl std::fmt::Display for ChainBreak {
@@ -235,17 +243,20 @@ impl std::fmt::Display for ChainBreak {
                 f,
                 "chain of instance {instance_id} is broken at row {id} (seq {seq}, expected seq {expected_seq}): a row was deleted or inserted before it"
             ),
+            Self::Unsealed {
+                instance_id,
+                seq,
+                id,
+                why,
+            } => write!(
+                f,
+                "the tombstone of row {id} (instance {instance_id}, seq {seq}) is not one Warden left when pruning: {why}"
+            ),
         }
     }
 }
 
-/// What retention pruning leaves of a row: its place in the chain and its hash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tombstone {
-    pub id: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
+pub use super::tombstone::Tombstone;
 
 /// Checks one instance's rows, in `seq` order, across the gaps that pruning left (`pruned`, by
 /// sequence number): every position from 1 on must be a row whose content matches its hash, or
@@ -386,6 +397,11 @@ mod tests {
                         id: r.record.id.clone(),
                         prev_hash: r.prev_hash.clone(),
                         hash: r.hash.clone(),
+                        team: Some(r.record.team.clone()),
+                        occurred_at: r.record.occurred_at,
+                        pruned_at: r.record.occurred_at,
+                        retention_days: Some(0),
+                        seal: None,
                     },
                 )
             })

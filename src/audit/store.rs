@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::audit::tombstone::TombstoneKey;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -12,7 +13,7 @@ use sqlx::{QueryBuilder, Row};
 
 use super::record::{
     ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, Tombstone, ToolCallRow,
-    ToolResultRow, verify_chain,
+    ToolResultRow, chain_hash, verify_chain,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,8 @@ pub struct Filter {
     pub class: Option<String>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Exchanges of teams other than these.
+    pub teams_not: Vec<String>,
 }
 
 enum Order {
@@ -95,6 +98,14 @@ macro_rules! push_filter {
         }
         if let Some(t) = f.until {
             $q.push(" AND e.occurred_at < ").push_bind(t);
+        }
+        if !f.teams_not.is_empty() {
+            $q.push(" AND e.team NOT IN (");
+            let mut sep = $q.separated(", ");
+            for t in &f.teams_not {
+                sep.push_bind(t.clone());
+            }
+            $q.push(")");
         }
     }};
 }
@@ -139,29 +150,6 @@ macro_rules! insert_children {
             });
             q.push(" ON CONFLICT (exchange_id, ordinal) DO NOTHING");
             q.build().execute(&mut *$tx).await?;
-        }
-    }};
-}
-
-/// Appends ` FROM exchanges e WHERE <older than cutoff> AND <team condition>` for prune.
-macro_rules! push_age {
-    ($q:ident, $cutoff:expr, $team:expr, $all:expr) => {{
-        $q.push(" FROM exchanges e WHERE e.occurred_at < ")
-            .push_bind($cutoff);
-        match $team {
-            Some(t) => {
-                $q.push(" AND e.team = ").push_bind(t.clone());
-            }
-            None => {
-                if !$all.is_empty() {
-                    $q.push(" AND e.team NOT IN (");
-                    let mut sep = $q.separated(", ");
-                    for t in $all.keys() {
-                        sep.push_bind(t.clone());
-                    }
-                    $q.push(")");
-                }
-            }
         }
     }};
 }
@@ -457,7 +445,7 @@ impl AuditStore {
     async fn tombstones(&self) -> Result<BTreeMap<String, BTreeMap<i64, Tombstone>>, StoreError> {
         let mut out: BTreeMap<String, BTreeMap<i64, Tombstone>> = BTreeMap::new();
         with_pool!(self, pool => {
-            let rows = sqlx::query("SELECT instance_id, seq, id, prev_hash, hash FROM pruned")
+            let rows = sqlx::query("SELECT instance_id, seq, id, prev_hash, hash, team, occurred_at, pruned_at, retention_days, seal FROM pruned")
                 .fetch_all(pool)
                 .await?;
             for row in rows {
@@ -467,6 +455,11 @@ impl AuditStore {
                         id: row.try_get("id")?,
                         prev_hash: row.try_get("prev_hash")?,
                         hash: row.try_get("hash")?,
+                        team: row.try_get("team")?,
+                        occurred_at: row.try_get("occurred_at")?,
+                        pruned_at: row.try_get("pruned_at")?,
+                        retention_days: row.try_get::<Option<i32>, _>("retention_days")?.map(i64::from),
+                        seal: row.try_get("seal")?,
                     },
                 );
             }
@@ -476,9 +469,30 @@ impl AuditStore {
     }
 
     /// Walks every instance's chain; the first break found, or the number of rows verified.
-    pub async fn verify(&self) -> Result<Result<usize, ChainBreak>, StoreError> {
+    /// Every tombstone must be sealed under `key` and its row must have been past its retention
+    /// when pruned; without a key, any tombstone is a break.
+    pub async fn verify(
+        &self,
+        key: Option<&TombstoneKey>,
+    ) -> Result<Result<usize, ChainBreak>, StoreError> {
         let chains = self.chains().await?;
         let mut tombstones = self.tombstones().await?;
+        for (instance, pruned) in &tombstones {
+            for (seq, t) in pruned {
+                let checked = match key {
+                    Some(key) => key.check(instance, *seq, t),
+                    None => Err("no tombstone key to check its seal with (audit.tombstone_key_file or WARDEN_AUDIT_TOMBSTONE_KEY)".to_string()),
+                };
+                if let Err(why) = checked {
+                    return Ok(Err(ChainBreak::Unsealed {
+                        instance_id: instance.clone(),
+                        seq: *seq,
+                        id: t.id.clone(),
+                        why,
+                    }));
+                }
+            }
+        }
         let mut total = 0;
         let instances: std::collections::BTreeSet<String> =
             chains.keys().chain(tombstones.keys()).cloned().collect();
@@ -536,15 +550,93 @@ impl AuditStore {
     }
 
     /// Removes exchanges older than their team's retention (`retention_days` by team, else
-    /// `default_days`), leaving a tombstone for each so that the chains still verify. Returns
-    /// how many exchanges were removed.
+    /// `default_days`), leaving a tombstone sealed under `key` for each so that the chains still
+    /// verify. A row due for pruning whose content no longer matches its hash is evidence: the
+    /// prune stops with an error before removing it (or anything after it). Returns how many exchanges were removed.
     pub async fn prune(
         &self,
         retention_days: &BTreeMap<String, u32>,
         default_days: u32,
+        key: &TombstoneKey,
     ) -> Result<u64, StoreError> {
-        let now = chrono::Utc::now();
+        use chrono::SubsecRound;
+        let now = chrono::Utc::now().trunc_subsecs(6);
         let cutoff = |days: u32| now - chrono::Duration::days(i64::from(days));
+        // One pass per team with its own retention, then everyone else with the default; each
+        // in chunks, so that a first prune of a large store does not hold it all in memory.
+        let mut passes: Vec<(Filter, u32)> = retention_days
+            .iter()
+            .map(|(team, days)| {
+                let filter = Filter {
+                    team: Some(team.clone()),
+                    until: Some(cutoff(*days)),
+                    ..Filter::default()
+                };
+                (filter, *days)
+            })
+            .collect();
+        passes.push((
+            Filter {
+                until: Some(cutoff(default_days)),
+                teams_not: retention_days.keys().cloned().collect(),
+                ..Filter::default()
+            },
+            default_days,
+        ));
+        let mut removed = 0;
+        for (filter, days) in passes {
+            loop {
+                let rows = self
+                    .select(&filter, Order::Chain, Some(PRUNE_CHUNK_ROWS))
+                    .await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    if chain_hash(&row.prev_hash, &row.instance_id, row.seq, &row.record)
+                        != row.hash
+                    {
+                        return Err(StoreError::Row(
+                            row.record.id.clone(),
+                            "its content does not match its hash (altered): not pruned, run `warden audit verify`".into(),
+                        ));
+                    }
+                }
+                removed += self.remove_sealed(&rows, days, now, key).await?;
+                if rows.len() < PRUNE_CHUNK_ROWS as usize {
+                    break;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Replaces `rows` with sealed tombstones, in one transaction.
+    async fn remove_sealed(
+        &self,
+        rows: &[ChainedRecord],
+        days: u32,
+        pruned_at: chrono::DateTime<chrono::Utc>,
+        key: &TombstoneKey,
+    ) -> Result<u64, StoreError> {
+        let tombstones: Vec<(&ChainedRecord, Tombstone)> = rows
+            .iter()
+            .map(|r| {
+                let mut t = Tombstone {
+                    id: r.record.id.clone(),
+                    prev_hash: r.prev_hash.clone(),
+                    hash: r.hash.clone(),
+                    team: Some(r.record.team.clone()),
+                    occurred_at: r.record.occurred_at,
+                    pruned_at,
+                    retention_days: Some(i64::from(days)),
+                    seal: None,
+                };
+                t.seal = Some(key.seal(&r.instance_id, r.seq, &t));
+                (r, t)
+            })
+            .collect();
+        let ids: Vec<String> = rows.iter().map(|r| r.record.id.clone()).collect();
         let mut removed = 0;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -553,26 +645,34 @@ impl AuditStore {
             } else {
                 sqlx::query("INSERT INTO audit_prune_guard (active) VALUES (1)").execute(&mut *tx).await?;
             }
-            // One pass per team with its own retention, then everyone else with the default.
-            let mut passes: Vec<(Option<&String>, u32)> =
-                retention_days.iter().map(|(t, d)| (Some(t), *d)).collect();
-            passes.push((None, default_days));
-            for (team, days) in passes {
-                let mut tomb = QueryBuilder::new("INSERT INTO pruned (instance_id, seq, id, prev_hash, hash, occurred_at) SELECT e.instance_id, e.seq, e.id, e.prev_hash, e.hash, e.occurred_at");
-                push_age!(tomb, cutoff(days), team, retention_days);
-                tomb.build().execute(&mut *tx).await?;
-                for table in ["findings", "tool_calls", "tool_results"] {
-                    let mut children = QueryBuilder::new(format!(
-                        "DELETE FROM {table} WHERE exchange_id IN (SELECT e.id"
-                    ));
-                    push_age!(children, cutoff(days), team, retention_days);
-                    children.push(")");
-                    children.build().execute(&mut *tx).await?;
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO pruned (instance_id, seq, id, prev_hash, hash, occurred_at, pruned_at, team, retention_days, seal) ",
+            );
+            insert.push_values(&tombstones, |mut b, (r, t)| {
+                b.push_bind(r.instance_id.clone())
+                    .push_bind(r.seq)
+                    .push_bind(t.id.clone())
+                    .push_bind(t.prev_hash.clone())
+                    .push_bind(t.hash.clone())
+                    .push_bind(t.occurred_at)
+                    .push_bind(t.pruned_at)
+                    .push_bind(t.team.clone())
+                    .push_bind(t.retention_days.map(|d| d as i32))
+                    .push_bind(t.seal.clone());
+            });
+            insert.build().execute(&mut *tx).await?;
+            for table in ["findings", "tool_calls", "tool_results", "exchanges"] {
+                let column = if table == "exchanges" { "id" } else { "exchange_id" };
+                let mut delete = QueryBuilder::new(format!("DELETE FROM {table} WHERE {column} IN ("));
+                let mut sep = delete.separated(", ");
+                for id in &ids {
+                    sep.push_bind(id.clone());
                 }
-                let mut exchanges = QueryBuilder::new("DELETE FROM exchanges WHERE id IN (SELECT e.id");
-                push_age!(exchanges, cutoff(days), team, retention_days);
-                exchanges.push(")");
-                removed += exchanges.build().execute(&mut *tx).await?.rows_affected();
+                delete.push(")");
+                let done = delete.build().execute(&mut *tx).await?.rows_affected();
+                if table == "exchanges" {
+                    removed = done;
+                }
             }
             if self.backend() == "sqlite" {
                 sqlx::query("DELETE FROM audit_prune_guard").execute(&mut *tx).await?;
@@ -583,6 +683,10 @@ impl AuditStore {
         Ok(removed)
     }
 }
+
+/// Exchanges read, checked and replaced by tombstones per prune transaction (10 binds each in
+/// the tombstone insert: well under SQLite's and Postgres's bind limits).
+const PRUNE_CHUNK_ROWS: i64 = 500;
 
 /// A tool call held for a human's decision, as stored in `approval_requests`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 
 use crate::audit::AuditStore;
 use crate::audit::store::Filter;
+use crate::audit::tombstone::{KEY_ENV, TombstoneKey};
 use crate::config::Config;
 
 #[derive(Debug, Args)]
@@ -217,6 +218,7 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                 since: args.since.as_deref().map(parse_time).transpose()?,
                 until: args.until.as_deref().map(parse_time).transpose()?,
                 id: None,
+                teams_not: Vec::new(),
             };
             let rows = store.search(&filter, args.limit).await?;
             print_rows(&rows, args.format)
@@ -233,8 +235,9 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                 )
             })?;
             let (retention, default_days) = set.retention();
+            let key = TombstoneKey::load_or_create(&config.audit, std::env::var(KEY_ENV).ok())?;
             let db = open(&store).await?;
-            let removed = db.prune(&retention, default_days).await?;
+            let removed = db.prune(&retention, default_days, &key).await?;
             println!("pruned {removed} exchanges past their retention");
             Ok(())
         }),
@@ -260,8 +263,11 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
         }),
         AuditCommand::Verify(args) => super::runtime(1)?.block_on(async {
             let store = open(&args.store).await?;
+            let config = Config::load(args.store.config.as_deref(), std::env::vars())
+                .context("invalid configuration")?;
+            let key = TombstoneKey::load(&config.audit, std::env::var(KEY_ENV).ok())?;
             let rows = match store
-                .verify()
+                .verify(key.as_ref())
                 .await
                 .context("cannot read the audit store")?
             {

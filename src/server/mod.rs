@@ -54,6 +54,8 @@ pub enum StartError {
     Audit(#[from] crate::audit::StoreError),
     #[error("{0}")]
     Telemetry(String),
+    #[error("audit pruning: {0}")]
+    TombstoneKey(#[from] crate::audit::tombstone::KeyError),
 }
 
 /// Everything a request handler needs, shared by all requests.
@@ -120,9 +122,14 @@ impl AppState {
         approvals.listen();
         let policies = Arc::new(policies);
         if config.audit.prune_interval_seconds > 0 {
+            let key = crate::audit::tombstone::TombstoneKey::load_or_create(
+                &config.audit,
+                std::env::var(crate::audit::tombstone::KEY_ENV).ok(),
+            )?;
             prune_on_timer(
                 store.clone(),
                 policies.clone(),
+                key,
                 Duration::from_secs(config.audit.prune_interval_seconds),
             );
         }
@@ -205,14 +212,19 @@ impl AppState {
 
 /// Prunes exchanges past their team's retention every `every`, with the policies current at
 /// each tick. Replicas may all do it: a prune removes what is due, so the next finds nothing.
-fn prune_on_timer(store: AuditStore, policies: Arc<PolicyStore>, every: Duration) {
+fn prune_on_timer(
+    store: AuditStore,
+    policies: Arc<PolicyStore>,
+    key: crate::audit::tombstone::TombstoneKey,
+    every: Duration,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let (retention, default_days) = policies.current().retention();
-            match store.prune(&retention, default_days).await {
+            match store.prune(&retention, default_days, &key).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "Pruned exchanges past their retention."),
                 Err(e) => {

@@ -7,6 +7,7 @@ use warden::audit::record::{
     Chain, ChainBreak, ChainedRecord, Decision, ExchangeRecord, FindingRow, ToolCallRow,
     ToolResultRow,
 };
+use warden::audit::tombstone::TombstoneKey;
 
 fn admin_url() -> String {
     std::env::var("WARDEN_TEST_DATABASE_URL")
@@ -164,7 +165,7 @@ async fn records_round_trip_verify_and_replays_insert_once() {
             store.backend()
         );
         assert_eq!(
-            store.verify().await.expect("verify"),
+            store.verify(None).await.expect("verify"),
             Ok(25),
             "{}",
             store.backend()
@@ -262,11 +263,11 @@ async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
                 sqlite_store().await
             };
             store.insert(&chained(6)).await.expect("insert");
-            assert_eq!(store.verify().await.expect("verify"), Ok(6));
+            assert_eq!(store.verify(None).await.expect("verify"), Ok(6));
             for statement in attack.split("; ") {
                 tamper(&store, statement).await;
             }
-            let verdict = store.verify().await.expect("verify");
+            let verdict = store.verify(None).await.expect("verify");
             match (check, &verdict) {
                 ("altered", Err(ChainBreak::Altered { .. }))
                 | ("deleted", Err(ChainBreak::Broken { .. }))
@@ -324,7 +325,7 @@ mod writer {
                 "{}",
                 store.backend()
             );
-            assert_eq!(store.verify().await.expect("verify"), Ok(1_000));
+            assert_eq!(store.verify(None).await.expect("verify"), Ok(1_000));
             assert_eq!(writer.state(), StoreState::Ok);
         }
     }
@@ -457,7 +458,7 @@ mod writer {
             )
             .await;
             assert!(
-                store.verify().await.expect("verify").is_ok(),
+                store.verify(None).await.expect("verify").is_ok(),
                 "{}",
                 store.backend()
             );
@@ -520,7 +521,7 @@ mod writer {
             "every record exactly once"
         );
         assert_eq!(
-            store.verify().await.expect("verify"),
+            store.verify(None).await.expect("verify"),
             Ok(2_600),
             "and the chain is intact"
         );
@@ -545,7 +546,7 @@ mod writer {
                 "{}",
                 store.backend()
             );
-            assert_eq!(store.verify().await.expect("verify"), Ok(500));
+            assert_eq!(store.verify(None).await.expect("verify"), Ok(500));
         }
     }
 
@@ -570,7 +571,7 @@ mod writer {
                 "{}",
                 store.backend()
             );
-            assert_eq!(store.verify().await.expect("verify"), Ok(50));
+            assert_eq!(store.verify(None).await.expect("verify"), Ok(50));
         }
     }
 
@@ -595,7 +596,7 @@ mod writer {
         let (writer, _task) = AuditWriter::start(store.clone(), cfg, unique("ins"));
         writer.flush().await;
         assert_eq!(store.count().await.expect("count"), 100);
-        assert_eq!(store.verify().await.expect("verify"), Ok(100));
+        assert_eq!(store.verify(None).await.expect("verify"), Ok(100));
     }
 }
 
@@ -796,7 +797,7 @@ mod gateway {
                 "no value at rest"
             );
             let store = AuditStore::connect(&url).await.expect("open");
-            assert!(store.verify().await.expect("verify").is_ok());
+            assert!(store.verify(None).await.expect("verify").is_ok());
         }
     }
 
@@ -830,7 +831,10 @@ mod gateway {
             left = store.count().await.expect("count");
         }
         assert_eq!(left, 1, "pruned by the timer");
-        assert_eq!(store.verify().await.expect("verify"), Ok(1));
+        let key = TombstoneKey::load(&app.warden.state.config.audit, None)
+            .expect("key readable")
+            .expect("the first prune made the key file");
+        assert_eq!(store.verify(Some(&key)).await.expect("verify"), Ok(1));
     }
 
     /// Each storage mode keeps what it says of the prompt and the output: `full` the request as
@@ -1043,7 +1047,7 @@ mod gateway {
         );
         let stored: Vec<String> = rows(&url).await.into_iter().map(|r| r.record.id).collect();
         assert!(ids.iter().all(|id| stored.contains(id)));
-        assert!(store.verify().await.expect("verify").is_ok());
+        assert!(store.verify(None).await.expect("verify").is_ok());
     }
 
     #[tokio::test]
@@ -1071,7 +1075,7 @@ mod gateway {
         app.warden.state.audit.flush().await;
         let store = AuditStore::connect(&url).await.expect("connect");
         assert_eq!(store.count().await.expect("migrated and replayed"), 1);
-        assert!(store.verify().await.expect("verify").is_ok());
+        assert!(store.verify(None).await.expect("verify").is_ok());
     }
 
     #[tokio::test]
@@ -1288,29 +1292,47 @@ async fn security_can_search_show_and_export_from_the_cli() {
     }
 }
 
+/// Five rows of one chain: (team, age in days).
+const PRUNE_ROWS: [(&str, i64); 5] = [
+    ("support", 40),
+    ("platform", 40),
+    ("support", 1),
+    ("support", 50),
+    ("platform", 1),
+];
+
+async fn aged_rows(store: &AuditStore, rows: &[(&str, i64)]) -> Vec<ChainedRecord> {
+    let mut chain = Chain::new(unique("ins"));
+    let linked: Vec<ChainedRecord> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (team, age_days))| {
+            let mut r = record(&format!("req_prune_{i}_{}", unique("x")), team);
+            r.occurred_at = ExchangeRecord::now() - chrono::Duration::days(*age_days);
+            chain.link(r)
+        })
+        .collect();
+    store.insert(&linked).await.expect("insert");
+    linked
+}
+
+fn support_30_days() -> std::collections::BTreeMap<String, u32> {
+    [("support".to_string(), 30)].into_iter().collect()
+}
+
+fn tombstone_key(c: char) -> TombstoneKey {
+    TombstoneKey::new(c.to_string().repeat(40)).expect("key")
+}
+
 #[tokio::test]
 async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_caught() {
     for (store, _) in stores().await {
-        let mut chain = Chain::new(unique("ins"));
-        let mut rows = Vec::new();
-        for (i, (team, age_days)) in [
-            ("support", 40),
-            ("platform", 40),
-            ("support", 1),
-            ("support", 50),
-            ("platform", 1),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let mut r = record(&format!("req_prune_{i}_{}", unique("x")), team);
-            r.occurred_at = ExchangeRecord::now() - chrono::Duration::days(*age_days);
-            rows.push(chain.link(r));
-        }
-        store.insert(&rows).await.expect("insert");
-        let retention: std::collections::BTreeMap<String, u32> =
-            [("support".to_string(), 30)].into_iter().collect();
-        let removed = store.prune(&retention, 90).await.expect("prune");
+        let key = tombstone_key('k');
+        aged_rows(&store, &PRUNE_ROWS).await;
+        let removed = store
+            .prune(&support_30_days(), 90, &key)
+            .await
+            .expect("prune");
         assert_eq!(
             removed,
             2,
@@ -1319,11 +1341,21 @@ async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_
         );
         assert_eq!(store.count().await.expect("count"), 3);
         assert_eq!(
-            store.verify().await.expect("verify"),
+            store.verify(Some(&key)).await.expect("verify"),
             Ok(3),
             "{}: verifies across the gaps",
             store.backend()
         );
+        for other in [None, Some(&tombstone_key('o'))] {
+            assert!(
+                matches!(
+                    store.verify(other).await.expect("verify"),
+                    Err(ChainBreak::Unsealed { .. })
+                ),
+                "{}: without Warden's key no tombstone is accepted",
+                store.backend()
+            );
+        }
         let left = store.search(&Default::default(), 10).await.expect("search");
         assert!(left.iter().all(|r| !(r.record.team == "support"
             && r.record.occurred_at < ExchangeRecord::now() - chrono::Duration::days(30))));
@@ -1339,12 +1371,242 @@ async fn pruning_keeps_the_chain_verifiable_and_an_unrecorded_deletion_is_still_
         tamper(&store, "DELETE FROM exchanges WHERE seq = 3").await;
         assert!(
             matches!(
-                store.verify().await.expect("verify"),
+                store.verify(Some(&key)).await.expect("verify"),
                 Err(ChainBreak::Broken { .. })
             ),
             "{}",
             store.backend()
         );
+    }
+}
+
+/// Runs `sqls` as a table owner who switched pruning on the way Warden does (the Postgres
+/// setting, SQLite's guard row): the power the append-only triggers leave to pruning.
+async fn as_pruner(store: &AuditStore, sqls: &[String]) {
+    match store {
+        AuditStore::Postgres(p) => {
+            let mut tx = p.begin().await.expect("tx");
+            tx.execute("SET LOCAL warden.prune = 'on'")
+                .await
+                .expect("set");
+            for sql in sqls {
+                tx.execute(sql.as_str()).await.expect("owner's statement");
+            }
+            tx.commit().await.expect("commit");
+        }
+        AuditStore::Sqlite(p) => {
+            let mut tx = p.begin().await.expect("tx");
+            tx.execute("INSERT INTO audit_prune_guard (active) VALUES (1)")
+                .await
+                .expect("guard");
+            for sql in sqls {
+                tx.execute(sql.as_str()).await.expect("owner's statement");
+            }
+            tx.execute("DELETE FROM audit_prune_guard")
+                .await
+                .expect("guard");
+            tx.commit().await.expect("commit");
+        }
+    }
+}
+
+/// Deletes the rows at `seqs` with their children and leaves a tombstone for each, copying the
+/// row's chain fields, as pruning would; `seal` is the seal column's SQL.
+fn forge_tombstones(instance: &str, seqs: &[i64], seal: &str, retention: &str) -> Vec<String> {
+    let list = seqs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sqls = vec![format!(
+        "INSERT INTO pruned (instance_id, seq, id, prev_hash, hash, occurred_at, team, retention_days, seal) \
+         SELECT instance_id, seq, id, prev_hash, hash, occurred_at, team, {retention}, {seal} FROM exchanges \
+         WHERE instance_id = '{instance}' AND seq IN ({list})"
+    )];
+    for table in ["findings", "tool_calls", "tool_results"] {
+        sqls.push(format!(
+            "DELETE FROM {table} WHERE exchange_id IN (SELECT id FROM exchanges WHERE instance_id = '{instance}' AND seq IN ({list}))"
+        ));
+    }
+    sqls.push(format!(
+        "DELETE FROM exchanges WHERE instance_id = '{instance}' AND seq IN ({list})"
+    ));
+    sqls
+}
+
+/// Whoever can write the audit tables can delete rows and leave tombstones; without the key
+/// Warden holds outside the database, none of them verifies: not for the newest row, not for
+/// hundreds at once, not with a seal copied from a real tombstone, not for a row made to look
+/// old, and not for a real tombstone rewritten to claim another retention.
+#[tokio::test]
+async fn tombstones_a_table_owner_forges_do_not_verify() {
+    let key = tombstone_key('k');
+    let unsealed = |verdict: Result<usize, ChainBreak>, what: &str, backend: &str| {
+        assert!(
+            matches!(verdict, Err(ChainBreak::Unsealed { .. })),
+            "{backend}: {what}: {verdict:?}"
+        );
+    };
+    // The newest row, an old one, and 500 at once, with no seal and with a made-up one.
+    for (what, seqs, seal) in [
+        ("the newest row", vec![5], "NULL"),
+        ("an old row, made-up seal", vec![1], "'00ff'"),
+        ("a run of rows", (1..=5).collect::<Vec<i64>>(), "NULL"),
+    ] {
+        for (store, _) in stores().await {
+            let rows = aged_rows(&store, &PRUNE_ROWS).await;
+            assert_eq!(store.verify(Some(&key)).await.expect("verify"), Ok(5));
+            as_pruner(
+                &store,
+                &forge_tombstones(&rows[0].instance_id, &seqs, seal, "30"),
+            )
+            .await;
+            unsealed(
+                store.verify(Some(&key)).await.expect("verify"),
+                what,
+                store.backend(),
+            );
+        }
+    }
+    for (store, _) in stores().await {
+        let many: Vec<(&str, i64)> = (0..500).map(|_| ("support", 1)).collect();
+        let rows = aged_rows(&store, &many).await;
+        as_pruner(
+            &store,
+            &forge_tombstones(
+                &rows[0].instance_id,
+                &(1..=500).collect::<Vec<_>>(),
+                "NULL",
+                "0",
+            ),
+        )
+        .await;
+        assert_eq!(store.count().await.expect("count"), 0);
+        unsealed(
+            store.verify(Some(&key)).await.expect("verify"),
+            "500 rows",
+            store.backend(),
+        );
+    }
+
+    // A real seal copied onto the tombstone of another row.
+    for (store, _) in stores().await {
+        let rows = aged_rows(&store, &PRUNE_ROWS).await;
+        store
+            .prune(&support_30_days(), 90, &key)
+            .await
+            .expect("prune");
+        let instance = &rows[0].instance_id;
+        let copied =
+            format!("(SELECT seal FROM pruned WHERE instance_id = '{instance}' AND seq = 1)");
+        as_pruner(&store, &forge_tombstones(instance, &[5], &copied, "30")).await;
+        unsealed(
+            store.verify(Some(&key)).await.expect("verify"),
+            "copied seal",
+            store.backend(),
+        );
+    }
+
+    // A recent row made to look old, so that Warden itself would prune it: the prune refuses
+    // and keeps the evidence.
+    for (store, _) in stores().await {
+        let rows = aged_rows(&store, &PRUNE_ROWS).await;
+        let old = match store.backend() {
+            "postgres" => "now() - interval '400 days'".to_string(),
+            _ => format!(
+                "'{}'",
+                (ExchangeRecord::now() - chrono::Duration::days(400)).to_rfc3339()
+            ),
+        };
+        tamper(
+            &store,
+            &format!(
+                "UPDATE exchanges SET occurred_at = {old} WHERE instance_id = '{}' AND seq = 5",
+                rows[0].instance_id
+            ),
+        )
+        .await;
+        let refused = store.prune(&support_30_days(), 90, &key).await;
+        assert!(
+            refused.is_err(),
+            "{}: pruned an altered row",
+            store.backend()
+        );
+        let kept = store.search(&Default::default(), 10).await.expect("search");
+        assert!(
+            kept.iter().any(|r| r.seq == 5),
+            "{}: the altered row is kept",
+            store.backend()
+        );
+        assert!(
+            matches!(
+                store.verify(Some(&key)).await.expect("verify"),
+                Err(ChainBreak::Altered { seq: 5, .. })
+            ),
+            "{}",
+            store.backend()
+        );
+    }
+
+    // A real tombstone deleted and written again claiming a shorter retention or an older row.
+    for change in ["retention_days = 0", "occurred_at = pruned_at"] {
+        for (store, _) in stores().await {
+            let rows = aged_rows(&store, &PRUNE_ROWS).await;
+            store
+                .prune(&support_30_days(), 90, &key)
+                .await
+                .expect("prune");
+            let instance = &rows[0].instance_id;
+            let rewrite = vec![
+                format!(
+                    "CREATE TEMPORARY TABLE t AS SELECT * FROM pruned WHERE instance_id = '{instance}'"
+                ),
+                format!("UPDATE t SET {change}"),
+            ];
+            tamper_pruned(&store, &rewrite, instance).await;
+            unsealed(
+                store.verify(Some(&key)).await.expect("verify"),
+                change,
+                store.backend(),
+            );
+        }
+    }
+}
+
+/// Rewrites an instance's tombstones through a temporary copy `t` that `prepare` makes and edits,
+/// with the append-only triggers of `pruned` out of the way (what a table owner can do).
+async fn tamper_pruned(store: &AuditStore, prepare: &[String], instance: &str) {
+    let mut sqls = prepare.to_vec();
+    sqls.push(format!(
+        "DELETE FROM pruned WHERE instance_id = '{instance}'"
+    ));
+    sqls.push("INSERT INTO pruned SELECT * FROM t".to_string());
+    match store {
+        AuditStore::Postgres(p) => {
+            let mut conn = p.acquire().await.expect("conn");
+            conn.execute("ALTER TABLE pruned DISABLE TRIGGER USER")
+                .await
+                .expect("disable");
+            for sql in &sqls {
+                conn.execute(sql.as_str()).await.expect("owner's statement");
+            }
+            conn.execute("ALTER TABLE pruned ENABLE TRIGGER USER")
+                .await
+                .expect("enable");
+            conn.execute("DROP TABLE t").await.expect("drop");
+        }
+        AuditStore::Sqlite(p) => {
+            let mut conn = p.acquire().await.expect("conn");
+            for kind in ["update", "delete"] {
+                conn.execute(format!("DROP TRIGGER IF EXISTS pruned_no_{kind}").as_str())
+                    .await
+                    .expect("drop trigger");
+            }
+            for sql in &sqls {
+                conn.execute(sql.as_str()).await.expect("owner's statement");
+            }
+            conn.execute("DROP TABLE t").await.expect("drop");
+        }
     }
 }
 
@@ -1417,7 +1679,7 @@ async fn sigterm_while_spooling_and_a_restart_lose_nothing() {
         "every exchange exactly once"
     );
     assert!(
-        store.verify().await.expect("verify").is_ok(),
+        store.verify(None).await.expect("verify").is_ok(),
         "intact chains"
     );
 }

@@ -71,6 +71,7 @@ impl TestApp {
         let unique = format!("{}-{}", std::process::id(), rand::random::<u64>());
         config.audit.sqlite_path = tmp.join(format!("audit-{unique}.db"));
         config.audit.spool_path = tmp.join(format!("audit-{unique}.spool"));
+        config.audit.tombstone_key_file = tmp.join(format!("audit-{unique}.key"));
         config.audit.flush_interval_ms = 10;
         adjust(&mut config);
         let state = AppState::new(
