@@ -190,6 +190,10 @@ pub struct AuditConfig {
     /// wait in the queue and the spool until the CPU frees) or `low` (nice 10: the writer keeps
     /// pace under full load, and requests wait behind its batches: p99 latency 2-3x).
     pub writer_priority: crate::audit::writer::WriterPriority,
+    /// What a crash may cost: `fsync_before_reply` (every record synced to the journal before
+    /// the response's last bytes) or `may_lose_recent_on_crash` (records of the last batch
+    /// interval are lost if the process dies).
+    pub durability: crate::audit::writer::Durability,
     /// Run `warden audit prune` on this interval (seconds; 3600 is plenty); 0: only by hand.
     pub prune_interval_seconds: u64,
     /// The key that seals pruning's tombstones (`WARDEN_AUDIT_TOMBSTONE_KEY` overrides it):
@@ -212,6 +216,7 @@ impl Default for AuditConfig {
             queue_max_bytes: 64 << 20,
             migrate_on_start: true,
             writer_priority: crate::audit::writer::WriterPriority::Idle,
+            durability: crate::audit::writer::Durability::FsyncBeforeReply,
             prune_interval_seconds: 0,
             tombstone_key_file: PathBuf::from("warden-audit.key"),
         }
@@ -426,6 +431,7 @@ pub const ENV_OVERRIDES: &[(&str, &[&str])] = &[
         "WARDEN_AUDIT_PRUNE_INTERVAL_SECONDS",
         &["audit", "prune_interval_seconds"],
     ),
+    ("WARDEN_AUDIT_DURABILITY", &["audit", "durability"]),
     (
         "WARDEN_AUDIT_TOMBSTONE_KEY_FILE",
         &["audit", "tombstone_key_file"],

@@ -7,9 +7,8 @@
 //! fields Warden does not model in order in `extra`. They accept what the derived code accepted:
 //! a block whose known `type` lacks that type's shape (a `text` block whose `text` is a number)
 //! is kept whole as [`ContentBlock::Unknown`], as the derive's untagged fallback kept it. A
-//! repeated key takes its last value, as in a `serde_json::Map` and in upstream's parser; one
-//! difference, deliberate: the derive refused a repeated `type` and so kept such a block whole,
-//! where now the last `type` decides, which is the block upstream will read.
+//! repeated key, at any depth, is an error (`DUPLICATE_KEY`): parsers differ on which copy
+//! wins, so Warden could scan one copy while upstream reads the other.
 
 use std::borrow::Cow;
 use std::fmt;

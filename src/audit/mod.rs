@@ -1,6 +1,7 @@
 //! The audit store: one record per exchange with its findings, written off the request path,
 //! hash-chained per instance, in Postgres or the embedded SQLite. It knows nothing of HTTP.
 
+pub mod journal;
 pub mod record;
 pub mod spool;
 pub mod store;

@@ -162,6 +162,13 @@ pub struct ReplayFile {
 }
 
 impl ReplayFile {
+    /// A file of spool lines, to read from the start.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        Ok(Self {
+            reader: BufReader::new(File::open(path)?),
+        })
+    }
+
     /// The next entries in order, up to `max_entries` of them or about `max_bytes` of lines;
     /// `None` at the end. Damaged lines (a write torn by a crash) are skipped and counted.
     pub fn next_chunk(
@@ -190,14 +197,35 @@ impl ReplayFile {
 /// Appends one spool line, `{"sum":…,"entry":…}`: the entry is serialized once, for its
 /// checksum and for the line (a clone and a second serialization of a prompt-sized record cost
 /// the request path when the queue spills).
-fn write_line(buf: &mut Vec<u8>, entry: &Entry) -> std::io::Result<()> {
+pub(super) fn write_line(buf: &mut Vec<u8>, entry: &Entry) -> std::io::Result<()> {
     let entry_json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+    push_line(buf, &entry_json);
+    Ok(())
+}
+
+/// [`write_line`] of `Entry::Pending(record)`, without the copy of the record that building
+/// the entry would take.
+pub(super) fn write_pending_line(
+    buf: &mut Vec<u8>,
+    record: &ExchangeRecord,
+) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "lowercase")]
+    enum EntryRef<'a> {
+        Pending(&'a ExchangeRecord),
+    }
+    let entry_json =
+        serde_json::to_string(&EntryRef::Pending(record)).map_err(std::io::Error::other)?;
+    push_line(buf, &entry_json);
+    Ok(())
+}
+
+fn push_line(buf: &mut Vec<u8>, entry_json: &str) {
     buf.extend_from_slice(b"{\"sum\":\"");
-    buf.extend_from_slice(checksum(&entry_json).as_bytes());
+    buf.extend_from_slice(checksum(entry_json).as_bytes());
     buf.extend_from_slice(b"\",\"entry\":");
     buf.extend_from_slice(entry_json.as_bytes());
     buf.extend_from_slice(b"}\n");
-    Ok(())
 }
 
 /// One spool line: its entry if intact; `None` (and `damaged` counted) if torn or altered.

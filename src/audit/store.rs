@@ -328,6 +328,29 @@ impl AuditStore {
         })
     }
 
+    /// Which of `ids` the store has as exchanges.
+    pub async fn existing_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in ids.chunks(PRUNE_CHUNK_ROWS as usize) {
+            with_pool!(self, pool => {
+                let mut q = QueryBuilder::new("SELECT id FROM exchanges WHERE id IN (");
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.clone());
+                }
+                q.push(")");
+                for row in q.build().fetch_all(pool).await? {
+                    found.insert(row.try_get::<String, _>("id")?);
+                }
+                Ok::<(), StoreError>(())
+            })?;
+        }
+        Ok(found)
+    }
+
     /// Every chained record, grouped by instance and in `seq` order.
     pub async fn chains(&self) -> Result<BTreeMap<String, Vec<ChainedRecord>>, StoreError> {
         let mut chains: BTreeMap<String, Vec<ChainedRecord>> = BTreeMap::new();

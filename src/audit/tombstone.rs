@@ -7,7 +7,7 @@
 //! leave a chain that verifies. So each tombstone carries a seal: HMAC-SHA256, under the
 //! tombstone key, of the row's chain position and hashes, its team and time, when it was pruned
 //! and under which retention. The key lives with Warden (`WARDEN_AUDIT_TOMBSTONE_KEY`, or the
-//! file `audit.tombstone_key_file`, created on first prune), never in the database, so a table
+//! file `audit.tombstone_key_file`, created when first needed), never in the database, so a table
 //! owner without it cannot make a tombstone `warden audit verify` accepts, and verify also checks
 //! that the sealed row had reached its retention when it was pruned.
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::journal::{Journal, Place, Receipt};
 use super::record::{Chain, ChainedRecord, ExchangeRecord};
 use super::spool::{Entry, Spool};
 use super::store::AuditStore;
@@ -33,6 +34,20 @@ pub struct WriterConfig {
     /// Apply migrations when the database comes back (it may have been down at start).
     pub migrate_on_recover: bool,
     pub priority: WriterPriority,
+    pub durability: Durability,
+}
+
+/// What a crash may cost the audit trail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Every record is on disk (the journal, synced) before the response's last bytes go out:
+    /// a client that has a whole response has a record, whenever the process dies.
+    #[default]
+    FsyncBeforeReply,
+    /// Records wait in memory for the writer's next batch: cheaper, and a crash (SIGKILL, power
+    /// loss) loses the exchanges of the last `flush_interval_ms` or so, answered or not.
+    MayLoseRecentOnCrash,
 }
 
 /// How the writer thread, and the SQLite threads it starts, share the CPU with requests.
@@ -60,6 +75,7 @@ impl Default for WriterConfig {
             retry_interval_ms: 1_000,
             migrate_on_recover: false,
             priority: WriterPriority::Idle,
+            durability: Durability::FsyncBeforeReply,
         }
     }
 }
@@ -94,13 +110,16 @@ pub struct Unavailable;
 pub type Finisher = Box<dyn FnOnce(&mut ExchangeRecord) + Send>;
 
 enum Msg {
-    /// A record, its finisher, and the bytes it holds (counted against `queue_max_bytes`).
-    Record(Box<ExchangeRecord>, Option<Finisher>, usize),
+    /// A record, its finisher, the bytes it holds (counted against `queue_max_bytes`), and its
+    /// place in the journal.
+    Record(Box<ExchangeRecord>, Option<Finisher>, usize, Option<Place>),
     Flush(oneshot::Sender<()>),
 }
 
 struct Shared {
     spool: Spool,
+    /// Under [`Durability::FsyncBeforeReply`].
+    journal: Option<Arc<Journal>>,
     state: AtomicU8,
     /// Records handed to the writer (the queue's way in; `written` and `spooled` are its ways out).
     submitted: AtomicU64,
@@ -165,9 +184,27 @@ impl AuditWriter {
         instance_id: String,
     ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let (journal, journal_left) = match config.durability {
+            Durability::MayLoseRecentOnCrash => (None, Vec::new()),
+            Durability::FsyncBeforeReply => {
+                match Journal::open(super::journal::journal_base(&config.spool_path)) {
+                    Ok((j, left)) => (Some(j), left),
+                    Err(e) => {
+                        tracing::error!(error = %e, "The audit journal cannot open: exchanges cannot be recorded before their replies.");
+                        (None, Vec::new())
+                    }
+                }
+            }
+        };
+        let journal_broken = config.durability == Durability::FsyncBeforeReply && journal.is_none();
         let shared = Arc::new(Shared {
             spool: Spool::new(&config.spool_path),
-            state: AtomicU8::new(StoreState::Ok as u8),
+            journal,
+            state: AtomicU8::new(if journal_broken {
+                StoreState::Failing
+            } else {
+                StoreState::Ok
+            } as u8),
             submitted: AtomicU64::new(0),
             written: AtomicU64::new(0),
             spooled: AtomicU64::new(0),
@@ -202,6 +239,8 @@ impl AuditWriter {
                             shared: task_shared,
                             config,
                             anchor,
+                            journal_left,
+                            places: Vec::new(),
                         };
                         task.run(rx).await;
                     }),
@@ -291,10 +330,11 @@ impl AuditWriter {
     /// spool takes writes.
     pub fn can_accept(&self) -> bool {
         self.shared.state() != StoreState::Failing
+            && !self.shared.journal.as_ref().is_some_and(|j| j.failed())
     }
 
     /// Queues a record; with the queue full, it goes to the spool. Never waits on the database.
-    pub fn submit(&self, record: ExchangeRecord) -> Result<(), Unavailable> {
+    pub fn submit(&self, record: ExchangeRecord) -> Result<Option<Receipt>, Unavailable> {
         let bytes = record.prompt.as_ref().map_or(0, String::len)
             + record.output.as_ref().map_or(0, String::len);
         self.submit_with(record, None, bytes)
@@ -302,17 +342,32 @@ impl AuditWriter {
 
     /// Like `submit`, with work for the writer task to do on the record before it is stored.
     /// `bytes`: what the record and its finisher hold (prompts, outputs), for the queue's byte
-    /// budget.
+    /// budget. Under [`Durability::FsyncBeforeReply`] the record is finished here and appended
+    /// to the journal: the receipt resolves once it is on disk, and the caller holds the
+    /// response's last bytes until then.
     pub fn submit_with(
         &self,
-        record: ExchangeRecord,
-        finish: Option<Finisher>,
+        mut record: ExchangeRecord,
+        mut finish: Option<Finisher>,
         bytes: usize,
-    ) -> Result<(), Unavailable> {
+    ) -> Result<Option<Receipt>, Unavailable> {
         if !self.enabled {
-            return Ok(());
+            return Ok(None);
         }
         self.shared.submitted.fetch_add(1, Ordering::Relaxed);
+        let (mut place, mut receipt) = (None, None);
+        if let Some(journal) = &self.shared.journal {
+            // The journal holds only what the storage mode keeps: finished first.
+            if let Some(f) = finish.take() {
+                f(&mut record);
+            }
+            match journal.append(&record) {
+                Ok((p, r)) => (place, receipt) = (Some(p), Some(r)),
+                Err(e) => {
+                    tracing::error!(error = %e, "Audit record not journaled: it is kept in memory until the next batch.")
+                }
+            }
+        }
         let queued = self.shared.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
         let over_budget = queued > 0 && queued + bytes > self.shared.queue_max_bytes;
         let refused = if over_budget {
@@ -320,7 +375,7 @@ impl AuditWriter {
         } else {
             match self
                 .tx
-                .try_send(Msg::Record(Box::new(record), finish, bytes))
+                .try_send(Msg::Record(Box::new(record), finish, bytes, place))
             {
                 Ok(()) => {
                     if self.tx.max_capacity() - self.tx.capacity() >= self.shared.batch_rows {
@@ -329,8 +384,8 @@ impl AuditWriter {
                     None
                 }
                 Err(
-                    mpsc::error::TrySendError::Full(Msg::Record(r, finish, _))
-                    | mpsc::error::TrySendError::Closed(Msg::Record(r, finish, _)),
+                    mpsc::error::TrySendError::Full(Msg::Record(r, finish, _, _))
+                    | mpsc::error::TrySendError::Closed(Msg::Record(r, finish, _, _)),
                 ) => Some((r, finish)),
                 // Only records are sent here; were it anything else, say so rather than drop it.
                 Err(_) => {
@@ -340,7 +395,7 @@ impl AuditWriter {
             }
         };
         let Some((mut r, finish)) = refused else {
-            return Ok(());
+            return Ok(receipt);
         };
         // Not queued: the bytes are not held, and the record goes to the spool right here.
         self.shared.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
@@ -351,10 +406,18 @@ impl AuditWriter {
         if let Some(f) = finish {
             f(&mut r);
         }
-        match self.shared.spool.append(&[Entry::Pending(*r)], false) {
+        // A journaled record leaves the journal once the spool has it on disk.
+        match self
+            .shared
+            .spool
+            .append(&[Entry::Pending(*r)], place.is_some())
+        {
             Ok(()) => {
                 self.shared.spooled.fetch_add(1, Ordering::Relaxed);
-                Ok(())
+                if let (Some(journal), Some(place)) = (&self.shared.journal, place) {
+                    journal.release(place);
+                }
+                Ok(receipt)
             }
             Err(e) => {
                 self.shared.set_state(StoreState::Failing);
@@ -424,6 +487,10 @@ struct Task {
     shared: Arc<Shared>,
     config: WriterConfig,
     anchor: Anchor,
+    /// Journal segments an earlier process left, still to be replayed.
+    journal_left: Vec<PathBuf>,
+    /// The journal places of the batch being built, released once it is stored.
+    places: Vec<Place>,
 }
 
 impl Task {
@@ -431,7 +498,7 @@ impl Task {
         let mut batch: Vec<ChainedRecord> = Vec::with_capacity(self.config.batch_rows);
         let flush_every = Duration::from_millis(self.config.flush_interval_ms.max(1));
         let retry_every = Duration::from_millis(self.config.retry_interval_ms.max(10));
-        // Whatever an earlier process left in the spool goes in first.
+        // Whatever an earlier process left in the spool goes in first, then its journal.
         self.replay().await;
         let mut retry = tokio::time::interval(retry_every);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -445,6 +512,9 @@ impl Task {
                     Some(msg) => first = Some(msg),
                     None => {
                         self.replay().await;
+                        if let Some(journal) = &self.shared.journal {
+                            journal.close();
+                        }
                         return;
                     }
                 }
@@ -465,11 +535,12 @@ impl Task {
             let mut closed = false;
             loop {
                 match first.take().map_or_else(|| rx.try_recv(), Ok) {
-                    Ok(Msg::Record(mut r, finish, bytes)) => {
+                    Ok(Msg::Record(mut r, finish, bytes, place)) => {
                         self.shared.queued_bytes.fetch_sub(bytes, Ordering::Relaxed);
                         if let Some(f) = finish {
                             f(&mut r);
                         }
+                        self.places.extend(place);
                         batch.push(self.chain.link(*r));
                         if batch.len() >= self.config.batch_rows {
                             self.write(&mut batch).await;
@@ -493,6 +564,9 @@ impl Task {
             }
             if closed {
                 self.replay().await;
+                if let Some(journal) = &self.shared.journal {
+                    journal.close();
+                }
                 return;
             }
         }
@@ -528,6 +602,7 @@ impl Task {
                     self.shared.set_state(StoreState::Ok);
                     self.advance_head(batch);
                     batch.clear();
+                    self.release_places();
                     return;
                 }
                 Err(e) => {
@@ -542,10 +617,88 @@ impl Task {
                     .spooled
                     .fetch_add(entries.len() as u64, Ordering::Relaxed);
                 self.shared.set_state(StoreState::Spooling);
+                self.release_places();
             }
             Err(e) => {
                 self.shared.set_state(StoreState::Failing);
+                // Those that were journaled stay in the journal, for the next start to replay.
+                self.places.clear();
                 tracing::error!(error = %e, rows = entries.len(), "Audit records lost: database and spool both failed.");
+            }
+        }
+    }
+
+    /// The batch just written is stored: its records may leave the journal.
+    fn release_places(&mut self) {
+        if let Some(journal) = &self.shared.journal {
+            for place in self.places.drain(..) {
+                journal.release(place);
+            }
+        }
+    }
+
+    /// Moves what an earlier process's journal holds into the database, once its spool is in:
+    /// records the database already has (written, or replayed from the spool) are skipped.
+    /// What fails stays for the next attempt.
+    async fn replay_journal(&mut self) {
+        if self.journal_left.is_empty() || !self.shared.spool.is_empty() {
+            return;
+        }
+        while let Some(path) = self.journal_left.first().cloned() {
+            let (records, damaged) = match super::journal::read_segment(&path) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, path = %path.display(), "Cannot read an audit journal segment.");
+                    return;
+                }
+            };
+            let mut recovered = 0;
+            for chunk in records.chunks(REPLAY_CHUNK_ROWS) {
+                let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
+                let present = match self.store.existing_ids(&ids).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "Audit database unavailable; the journal waits.");
+                        return;
+                    }
+                };
+                let missing: Vec<ChainedRecord> = chunk
+                    .iter()
+                    .filter(|r| !present.contains(&r.id))
+                    .map(|r| self.chain.link(r.clone()))
+                    .collect();
+                if missing.is_empty() {
+                    continue;
+                }
+                recovered += missing.len();
+                if let Err(e) = self.store.insert(&missing).await {
+                    // Linked now: they keep their place through the spool.
+                    let entries: Vec<Entry> = missing.into_iter().map(Entry::Linked).collect();
+                    if let Err(e2) = self.shared.spool.append(&entries, true) {
+                        tracing::error!(error = %e2, "Cannot spool journal records after a failed insert.");
+                        self.shared.set_state(StoreState::Failing);
+                        return;
+                    }
+                    tracing::warn!(error = %e, "Audit database write failed during journal replay; spooled.");
+                    self.shared.set_state(StoreState::Spooling);
+                } else {
+                    self.shared
+                        .written
+                        .fetch_add(missing.len() as u64, Ordering::Relaxed);
+                    self.advance_head(&missing);
+                }
+            }
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::error!(error = %e, path = %path.display(), "Cannot remove a replayed audit journal segment.");
+                return;
+            }
+            self.journal_left.remove(0);
+            if recovered > 0 || damaged > 0 {
+                tracing::warn!(
+                    recovered,
+                    damaged,
+                    "Recovered audit records from the journal of a process that stopped without writing them."
+                );
             }
         }
     }
@@ -569,6 +722,11 @@ impl Task {
     /// during a long outage is never read into memory whole); on failure what is left stays
     /// for next time.
     async fn replay(&mut self) {
+        self.replay_spool().await;
+        self.replay_journal().await;
+    }
+
+    async fn replay_spool(&mut self) {
         // Bounded: appends can arrive while a replay runs; the next tick takes those.
         for _ in 0..4 {
             let mut file = match self.shared.spool.take_for_replay() {

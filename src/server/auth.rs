@@ -137,11 +137,12 @@ fn record_refusal(state: &AppState, request: &Request) {
         request.headers(),
         request.extensions(),
     );
-    trail.finish(
+    // Refusals are sampled: none is owed a record on disk before its reply.
+    drop(trail.finish(
         crate::audit::Decision::Blocked,
         401,
         Some("authentication".to_string()),
-    );
+    ));
 }
 
 /// Most refusals recorded in one minute, whatever their sources.

@@ -145,6 +145,7 @@ impl AppState {
                 retry_interval_ms: 1_000,
                 migrate_on_recover: config.audit.migrate_on_start,
                 priority: config.audit.writer_priority,
+                durability: config.audit.durability,
             },
             instance_id,
         );

@@ -117,9 +117,10 @@ async fn messages(
     state
         .metrics
         .request(principal.team.as_str(), endpoint_label, status, decision);
-    // A stream takes its trail along and completes it when it ends; everything else ends here.
+    // A stream takes its trail along and completes it when it ends; everything else ends here,
+    // on disk before the response goes out.
     if let Some(trail) = trail {
-        match &result {
+        let durable = match &result {
             Ok(response) => {
                 trail.finish(AuditDecision::Forwarded, response.status().as_u16(), None)
             }
@@ -132,7 +133,8 @@ async fn messages(
                 e.kind.status().as_u16(),
                 e.rule.clone(),
             ),
-        }
+        };
+        durable.written().await;
     }
     result
 }
@@ -328,14 +330,15 @@ pub async fn passthrough(
         Ok(relay::verbatim(upstream))
     }
     .await;
-    match &result {
+    let durable = match &result {
         Ok(response) => trail.finish(AuditDecision::Forwarded, response.status().as_u16(), None),
         Err(e) => trail.finish(
             AuditDecision::Error,
             e.kind.status().as_u16(),
             e.rule.clone(),
         ),
-    }
+    };
+    durable.written().await;
     result
 }
 

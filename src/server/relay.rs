@@ -184,6 +184,7 @@ fn stream(
         parsed: Vec::new(),
         out: Vec::new(),
         finished: false,
+        ends: false,
         ping,
         phase: Phase::Streaming,
         request_id: id.to_string(),
@@ -385,6 +386,9 @@ struct Pump {
     out: Vec<SseEvent>,
     /// Upstream reached its end (`message_stop`, or its own `error` event).
     finished: bool,
+    /// The chunk about to be sent carries the stream's last event: the record goes to disk
+    /// before it does.
+    ends: bool,
     ping: tokio::time::Interval,
     phase: Phase,
     request_id: String,
@@ -409,16 +413,13 @@ const MAX_CAPTURED_OUTPUT_BYTES: usize = 1024 * 1024;
 impl Drop for Pump {
     fn drop(&mut self) {
         self.state.metrics.stream_closed();
-        let Some(mut trail) = self.trail.take() else {
-            return;
-        };
-        trail.set_output(Bytes::from(std::mem::take(&mut self.output)));
+        // A stream the client did not receive to its end is owed no record on disk first.
         let rule = match (&self.phase, self.failure.take()) {
             (_, Some(rule)) => Some(rule),
             (Phase::Done, None) => None,
             _ => Some("client_closed".to_string()),
         };
-        trail.finish(crate::audit::Decision::Forwarded, 200, rule);
+        drop(self.complete(rule));
     }
 }
 
@@ -435,6 +436,20 @@ enum Step {
 }
 
 impl Pump {
+    /// Completes the record (once): what the model wrote and how the stream ended.
+    fn complete(&mut self, rule: Option<String>) -> Option<super::trail::Durable> {
+        let mut trail = self.trail.take()?;
+        trail.set_output(Bytes::from(std::mem::take(&mut self.output)));
+        Some(trail.finish(crate::audit::Decision::Forwarded, 200, rule))
+    }
+
+    /// The chunk about to go out ends the stream: the record is on disk first.
+    async fn before_last(&mut self, rule: Option<String>) {
+        if let Some(durable) = self.complete(rule) {
+            durable.written().await;
+        }
+    }
+
     async fn next_chunk(&mut self) -> Option<Bytes> {
         loop {
             match std::mem::replace(&mut self.phase, Phase::Done) {
@@ -443,11 +458,15 @@ impl Pump {
                     self.failure = e.rule.clone().or_else(|| Some("stream".into()));
                     tracing::warn!(request_id = %self.request_id, reason = %e.message, rule = e.rule.as_deref().unwrap_or(""), "Stream ended with an error event.");
                     let event = SseEvent::error(e.kind, &e.message, Some(&self.request_id));
+                    self.before_last(self.failure.clone()).await;
                     return Some(event.into_raw());
                 }
                 Phase::Streaming => match self.step().await {
                     Ok(Step::Send(chunk)) => {
                         self.phase = Phase::Streaming;
+                        if self.ends {
+                            self.before_last(None).await;
+                        }
                         return Some(chunk);
                     }
                     // Upstream moved but nothing is ready to send: an empty chunk tells
@@ -463,6 +482,9 @@ impl Pump {
                             ));
                         }
                         if !tail.is_empty() {
+                            if self.ends {
+                                self.before_last(None).await;
+                            }
                             return Some(tail);
                         }
                     }
@@ -507,8 +529,10 @@ impl Pump {
                 self.parser
                     .push(&chunk, &mut self.parsed)
                     .map_err(|e| upstream_failure(e.to_string()))?;
+                let was_finished = self.finished;
                 self.absorb()?;
                 if self.passthrough {
+                    self.ends |= self.finished && !was_finished;
                     Ok(Step::Send(chunk))
                 } else {
                     let joined = self.take_out();
@@ -557,6 +581,10 @@ impl Pump {
 
     /// The events ready to send, as one chunk.
     fn take_out(&mut self) -> Bytes {
+        self.ends |= self
+            .out
+            .iter()
+            .any(|e| matches!(e.event(), Some("message_stop" | "error")));
         match self.out.len() {
             0 => Bytes::new(),
             1 => self.out.pop().map(SseEvent::into_raw).unwrap_or_default(),

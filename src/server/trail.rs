@@ -305,8 +305,10 @@ impl Trail {
     }
 
     /// Completes the record and hands it to the writer (which never blocks). What the storage
-    /// mode keeps of prompts, outputs and tool inputs is worked out by the writer's task.
-    pub fn finish(mut self, decision: Decision, status: u16, rule: Option<String>) {
+    /// mode keeps of prompts, outputs and tool inputs is worked out by the writer's task, or
+    /// here under `audit.durability: fsync_before_reply`, where the returned receipt resolves
+    /// once the record is on disk: await it before the response's last bytes go out.
+    pub fn finish(mut self, decision: Decision, status: u16, rule: Option<String>) -> Durable {
         self.record.decision = decision;
         self.record.status = i32::from(status);
         self.record.rule = rule;
@@ -337,7 +339,7 @@ impl Trail {
         #[cfg(feature = "otlp")]
         self.export_span();
         if !self.writer.enabled() {
-            return;
+            return Durable(None);
         }
         let (policy, prompt, output, tool_inputs) =
             (self.policy, self.prompt, self.output, self.tool_inputs);
@@ -376,8 +378,29 @@ impl Trail {
                 }
             }) as crate::audit::writer::Finisher
         });
-        if self.writer.submit_with(self.record, finish, bytes).is_err() {
-            tracing::error!("Audit record could not be kept.");
+        match self.writer.submit_with(self.record, finish, bytes) {
+            Ok(receipt) => Durable(receipt),
+            Err(_) => {
+                tracing::error!("Audit record could not be kept.");
+                Durable(None)
+            }
+        }
+    }
+}
+
+/// A finished record's way to disk: resolves once the journal has synced it (at once when
+/// the writer keeps records in memory until its batch, or keeps none).
+#[must_use = "await `written` before the response's last bytes, or drop it where no guarantee is owed"]
+pub struct Durable(Option<crate::audit::journal::Receipt>);
+
+impl Durable {
+    pub async fn written(self) {
+        if let Some(receipt) = self.0 {
+            if !receipt.wait().await {
+                tracing::error!(
+                    "Audit record not synced to the journal before the reply: the journal failed."
+                );
+            }
         }
     }
 }

@@ -1610,6 +1610,102 @@ async fn tamper_pruned(store: &AuditStore, prepare: &[String], instance: &str) {
     }
 }
 
+/// The real binary killed with SIGKILL in the middle of a load of plain and streamed requests:
+/// every exchange whose response a client received in full is in the store after a restart,
+/// and the chain verifies.
+#[tokio::test]
+async fn sigkill_under_load_loses_no_exchange_a_client_was_answered_for() {
+    use crate::binary::{logged_url, new_key, serve, start_mock, write_config};
+
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("sigkill"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (_mock, mock_url) = start_mock(&dir);
+    let (key, entry) = new_key("default");
+    let db = dir.join("audit.db");
+    let config = write_config(
+        &dir,
+        &format!(
+            "  sqlite_path: {}\n  spool_path: {}\n",
+            db.display(),
+            dir.join("audit.spool").display()
+        ),
+        &entry,
+    );
+    let (mut warden, line) = serve(&config, &mock_url, &dir.join("warden-1.log"));
+    let base = logged_url(&line, "addr");
+
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut clients = Vec::new();
+    for c in 0..16 {
+        let (base, key, answered) = (base.clone(), key.clone(), answered.clone());
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for i in 0.. {
+                let stream = (c + i) % 2 == 0;
+                let sent = http
+                    .post(format!("{base}/v1/messages"))
+                    .header("x-api-key", &key)
+                    .json(&serde_json::json!({
+                        "model": "claude-sonnet-4-5", "max_tokens": 20, "stream": stream,
+                        "messages": [{"role": "user", "content": format!("request {c}/{i}")}]
+                    }))
+                    .send()
+                    .await;
+                let Ok(r) = sent else { return };
+                let Some(id) = r
+                    .headers()
+                    .get("x-warden-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+                else {
+                    return;
+                };
+                let status = r.status();
+                // Whole: the body read to its end, and a stream up to its last event.
+                let Ok(body) = r.text().await else { return };
+                if status == 200 && (!stream || body.contains("message_stop")) {
+                    answered.lock().expect("lock").push(id);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    warden.kill();
+    for c in clients {
+        let _ = c.await;
+    }
+    let answered = answered.lock().expect("lock").clone();
+    assert!(answered.len() > 50, "load ran: {} answered", answered.len());
+
+    // The restart replays what the killed process had journaled but not written.
+    let (_warden2, _) = serve(&config, &mock_url, &dir.join("warden-2.log"));
+    let store = AuditStore::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let missing = loop {
+        let present = store.existing_ids(&answered).await.expect("ids");
+        let missing: Vec<&String> = answered
+            .iter()
+            .filter(|id| !present.contains(*id))
+            .collect();
+        if missing.is_empty() || tokio::time::Instant::now() > deadline {
+            break missing.len();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        missing,
+        0,
+        "of {} exchanges answered in full, {missing} have no record",
+        answered.len()
+    );
+    assert!(
+        store.verify(None).await.expect("verify").is_ok(),
+        "the chain verifies"
+    );
+}
+
 /// The real binary under load: the database goes away, Warden is stopped with SIGTERM while it
 /// is spooling, the database comes back, and a new Warden replays what the old one spooled.
 #[tokio::test]

@@ -31,6 +31,14 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// SIGKILL: the process gets no chance to flush anything.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
