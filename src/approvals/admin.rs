@@ -108,13 +108,20 @@ pub fn router(state: Arc<AdminState>) -> Router {
                 "no such admin route",
             )
         })
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request_error",
+                "this method is not allowed on this admin route",
+            )
+        })
         .layer(middleware::map_response(no_store))
         .with_state(state)
 }
 
 /// Approvals and their inputs are for the approver's eyes: no cache keeps them, and no browser
 /// guesses another content type.
-async fn no_store(mut response: Response) -> Response {
+pub async fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         http::header::CACHE_CONTROL,

@@ -87,7 +87,9 @@ impl ReplyGuard {
         if self.redacting {
             let mut out = String::new();
             let mut last = 0;
-            for d in self.policy.scanner.scan(text) {
+            // The canonical view: a value the model wrote with hidden or look-alike characters
+            // inside is found, and its whole span in the original text is redacted.
+            for d in self.policy.scanner.scan_canonical(text) {
                 if !matches!(
                     self.policy.rule_actions[d.rule],
                     Action::Redact | Action::Block
@@ -107,7 +109,7 @@ impl ReplyGuard {
                     Action::Redact,
                     location,
                     (offset + d.start, offset + d.end),
-                    &text[d.start..d.end],
+                    &d.value,
                     self.findings.key(),
                 ));
                 out.push_str(&text[last..d.start]);
@@ -129,6 +131,22 @@ impl ReplyGuard {
             Some(restored) => Some(restored),
             None => current,
         }
+    }
+
+    /// A tool call's input as the client will receive it from this stage (secrets redacted,
+    /// placeholders restored where the policy restores them), or as it is when the policy does
+    /// not scan replies: what an approval is bound to. Records no findings.
+    pub fn client_view(
+        policy: &Arc<Policy>,
+        restore: &Arc<Vec<(String, String)>>,
+        input: &Value,
+    ) -> Value {
+        let mut value = input.clone();
+        if policy.reply_scan {
+            let guard = Self::new(policy.clone(), restore.clone(), ReplyFindings::default());
+            guard.clean_json(&mut value, "input");
+        }
+        value
     }
 
     /// Cleans every string in `value`; findings name their path below `location`.
@@ -190,7 +208,7 @@ impl ReplyGuard {
             }
             // Latest start first: moving the cut back to a value's start can put it inside an
             // earlier (overlapping) value, which the rest of the walk then also steps over.
-            for d in self.policy.scanner.scan(pending).iter().rev() {
+            for d in self.policy.scanner.scan_canonical(pending).iter().rev() {
                 if d.start < cut && d.end > cut {
                     cut = d.start;
                 }
@@ -214,12 +232,17 @@ impl ReplyGuard {
         if self.policy.reply_thinking != ThinkingAction::Block {
             return Ok(());
         }
-        let hit = self.policy.scanner.scan(text).into_iter().find(|d| {
-            matches!(
-                self.policy.rule_actions[d.rule],
-                Action::Redact | Action::Block
-            )
-        });
+        let hit = self
+            .policy
+            .scanner
+            .scan_canonical(text)
+            .into_iter()
+            .find(|d| {
+                matches!(
+                    self.policy.rule_actions[d.rule],
+                    Action::Redact | Action::Block
+                )
+            });
         match hit {
             None => Ok(()),
             Some(d) => {
@@ -230,7 +253,7 @@ impl ReplyGuard {
                     Action::Block,
                     &format!("reply.content[{index}].thinking"),
                     (d.start, d.end),
-                    &text[d.start..d.end],
+                    &d.value,
                     self.findings.key(),
                 ));
                 Err(StageError::Withheld {

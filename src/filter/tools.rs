@@ -289,7 +289,7 @@ pub struct ToolStage {
     last_user_message: Option<String>,
     log: ToolLog,
     /// The exchange's pseudonyms: a held call is bound to its input as the client will receive
-    /// it, placeholders restored by the reply stage.
+    /// it from the reply stage ([`super::reply::ReplyGuard::client_view`]).
     restore: Arc<Vec<(String, String)>>,
     gating: Option<Gated>,
     waiting: Option<Waiting>,
@@ -362,7 +362,11 @@ impl ToolStage {
         let Some(hub) = &self.hub else {
             return Err("approvals are not available on this Warden".into());
         };
-        let input_sha256 = input_digest(&restored(input, &self.restore));
+        let input_sha256 = input_digest(&super::reply::ReplyGuard::client_view(
+            &self.policy,
+            &self.restore,
+            input,
+        ));
         let input = super::data::redact_for_storage(&self.policy, &input.to_string(), false);
         // Redacted whole, then shortened: cutting first could leave half a secret undetected.
         let last_user_message = self.last_user_message.as_deref().map(|t| {
@@ -683,25 +687,6 @@ impl ToolStage {
             return true;
         }
         false
-    }
-}
-
-/// `value` with the exchange's pseudonym placeholders restored in every string.
-fn restored(value: &Value, pairs: &[(String, String)]) -> Value {
-    if pairs.is_empty() {
-        return value.clone();
-    }
-    match value {
-        Value::String(s) => {
-            Value::String(super::pseudonym::restore(s, pairs).unwrap_or_else(|| s.clone()))
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|v| restored(v, pairs)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), restored(v, pairs)))
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 

@@ -154,12 +154,12 @@ fn content_for(scenario: &Scenario, echo: &Echo<'_>) -> (Vec<Block>, &'static st
     match scenario {
         Scenario::Echo => (vec![Block::Text(echo.to_text())], "end_turn"),
         Scenario::Say(n) => {
-            let text = echo
-                .headers
-                .get("x-mock-say")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .replace("\\n", "\n");
+            let text = unescape(
+                echo.headers
+                    .get("x-mock-say")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            );
             (vec![Block::Chunked(text, *n)], "end_turn")
         }
         Scenario::Parrot(n) => (
@@ -499,4 +499,32 @@ async fn replay(state: &MockState, file: &str, stream: bool) -> Response {
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
     with_headers(response)
+}
+
+/// The `x-mock-say` header's text: `\n` is a newline and `\uXXXX` the character with that
+/// code point (a header carries ASCII only; tests need the model to write any character).
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("\\n") {
+            out.push('\n');
+            rest = after;
+        } else if let Some(c) = tail
+            .get(2..6)
+            .filter(|_| tail.starts_with("\\u"))
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .and_then(char::from_u32)
+        {
+            out.push(c);
+            rest = &tail[6..];
+        } else {
+            out.push('\\');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }

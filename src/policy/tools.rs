@@ -139,7 +139,11 @@ pub enum Family {
 }
 
 /// The names of Anthropic's text editor tool, which reads or edits by its `command`.
-const TEXT_EDITOR: [&str; 2] = ["str_replace_based_edit_tool", "str_replace_editor"];
+const TEXT_EDITOR: [&str; 3] = [
+    "str_replace_based_edit_tool",
+    "str_replace_editor",
+    "text_editor_code_execution",
+];
 
 /// The family a rule's tool name stands for, when it names one.
 fn rule_family(name: &str) -> Option<Family> {
@@ -159,7 +163,9 @@ fn rule_family(name: &str) -> Option<Family> {
 pub fn call_family(name: &str, input: Option<&Value>) -> Option<Family> {
     let lower = name.to_ascii_lowercase();
     Some(match lower.as_str() {
-        "bash" => Family::Bash,
+        // Code execution runs shell commands (`bash_code_execution`) and Python
+        // (`code_execution`) in Anthropic's sandbox: what a `Bash` rule is written for.
+        "bash" | "code_execution" | "bash_code_execution" => Family::Bash,
         "read" | "glob" | "grep" => Family::Read,
         "edit" | "write" | "multiedit" | "notebookedit" => Family::Edit,
         n if TEXT_EDITOR.contains(&n) => {
@@ -316,6 +322,11 @@ impl ToolPolicy {
             if let Some(command) = input.get("command").and_then(Value::as_str) {
                 return self.decide_command(command, &named);
             }
+            if input.get("code").is_some() {
+                // Code for an interpreter (code execution's Python) is not a shell command:
+                // it cannot be judged word by word, so it takes the strictest outcome.
+                return self.unjudged(&named, "code for an interpreter, not a shell command");
+            }
         }
         let matching = self.rules.iter().filter(named).filter(|r| {
             r.arg
@@ -365,26 +376,34 @@ impl ToolPolicy {
                     .iter()
                     .map(|argv| judge(argv, false))
                     .reduce(strictest);
-                let worst = self
-                    .rules
-                    .iter()
-                    .filter(named)
-                    .filter(|r| r.arg.is_some())
-                    .max_by_key(|r| (r.action, r.literal));
-                let fallback = match worst {
-                    Some(r) if r.action != ToolAction::Allow => ToolDecision {
-                        action: r.action,
-                        rule: format!("{} (the command could not be split: {unparsed})", r.text),
-                    },
-                    _ => self.decision(
-                        self.best(self.rules.iter().filter(named).filter(|r| r.arg.is_none())),
-                    ),
-                };
+                let fallback = self.unjudged(
+                    named,
+                    &format!("the command could not be split: {unparsed}"),
+                );
                 match known {
                     Some(k) => strictest(fallback, k),
                     None => fallback,
                 }
             }
+        }
+    }
+
+    /// The decision for input that cannot be judged by its arguments: the strictest outcome of
+    /// the tool's argument rules (if stricter than allow), else its rules by name alone.
+    fn unjudged(&self, named: &dyn Fn(&&Rule) -> bool, why: &str) -> ToolDecision {
+        let worst = self
+            .rules
+            .iter()
+            .filter(named)
+            .filter(|r| r.arg.is_some())
+            .max_by_key(|r| (r.action, r.literal));
+        match worst {
+            Some(r) if r.action != ToolAction::Allow => ToolDecision {
+                action: r.action,
+                rule: format!("{} ({why})", r.text),
+            },
+            _ => self
+                .decision(self.best(self.rules.iter().filter(named).filter(|r| r.arg.is_none()))),
         }
     }
 
@@ -621,10 +640,21 @@ mod tests {
     #[test]
     fn rules_cover_every_spelling_of_a_tool_and_anthropics_own_tools() {
         let p = guarded();
-        for name in ["Bash", "bash", "BASH", "bAsH"] {
+        for name in [
+            "Bash",
+            "bash",
+            "BASH",
+            "bAsH",
+            "bash_code_execution",
+            "code_execution",
+        ] {
             let d = p.decide(name, &json!({"command": "rm -rf /"}));
             assert_eq!(d.action, ToolAction::Deny, "{name}");
         }
+        // Python for code execution is not a shell command: the strictest argument rule stands.
+        let python = json!({"code": "import shutil; shutil.rmtree('/')"});
+        let d = p.decide("code_execution", &python);
+        assert_eq!(d.action, ToolAction::Deny, "{}", d.rule);
         // Anthropic's text editor writes through `create`, `str_replace`, `insert`.
         for (tool, input) in [
             ("Write", json!({"file_path": "/etc/passwd"})),
@@ -638,6 +668,10 @@ mod tests {
             (
                 "str_replace_editor",
                 json!({"command": "str_replace", "path": "/etc/../etc/hosts"}),
+            ),
+            (
+                "text_editor_code_execution",
+                json!({"command": "create", "path": "/etc/hosts"}),
             ),
         ] {
             assert_eq!(

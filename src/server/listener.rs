@@ -497,6 +497,49 @@ impl Writes {
 struct Watched {
     tcp: TcpStream,
     writes: Arc<Writes>,
+    /// hyper's own answer to a request it could not parse, being written in the API's error
+    /// envelope instead: the bytes, how many are written, and the length of hyper's buffer.
+    rewrite: Option<(Vec<u8>, usize, usize)>,
+}
+
+/// hyper answers a request it cannot parse (a malformed head, conflicting framing headers, a
+/// head past `max_buf_size`, a URI too long) by itself, with an empty body, before any Warden
+/// code sees the request. Such an answer, recognised by its status and `content-length: 0`
+/// (every answer Warden writes has a body), is replaced by the same status in the API's error
+/// envelope, and the connection closes.
+fn enveloped(buf: &[u8]) -> Option<Vec<u8>> {
+    let rest = buf.strip_prefix(b"HTTP/1.1 ")?;
+    let (status, reason, message) = match rest.get(..4)? {
+        b"400 " => (
+            400,
+            "Bad Request",
+            "Warden could not parse this HTTP request (malformed head or conflicting framing headers)",
+        ),
+        b"414 " => (414, "URI Too Long", "the request URI is too long"),
+        b"431 " => (
+            431,
+            "Request Header Fields Too Large",
+            "the request's header fields are too large",
+        ),
+        _ => return None,
+    };
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&buf[..end]).ok()?.to_ascii_lowercase();
+    if end != buf.len() || !head.contains("\r\ncontent-length: 0\r\n") {
+        return None;
+    }
+    let body = serde_json::json!({
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": format!("{message} (rule http.parse)")},
+    })
+    .to_string();
+    Some(
+        format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
 }
 
 impl Watched {
@@ -508,6 +551,25 @@ impl Watched {
                 blocked_since: AtomicU64::new(0),
                 became_blocked: tokio::sync::Notify::new(),
             }),
+            rewrite: None,
+        }
+    }
+
+    /// Writes the rewritten answer to its end, then reports hyper's buffer as written.
+    fn poll_rewrite(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        loop {
+            let Some((bytes, done, len)) = self.rewrite.as_mut() else {
+                return Poll::Ready(Ok(0));
+            };
+            if *done == bytes.len() {
+                let len = *len;
+                self.rewrite = None;
+                return Poll::Ready(Ok(len));
+            }
+            match Pin::new(&mut self.tcp).poll_write(cx, &bytes[*done..]) {
+                Poll::Ready(Ok(n)) => *done += n,
+                other => return self.note(other),
+            }
         }
     }
 
@@ -536,6 +598,12 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.rewrite.is_none() {
+            self.rewrite = enveloped(buf).map(|bytes| (bytes, 0, buf.len()));
+        }
+        if self.rewrite.is_some() {
+            return self.poll_rewrite(cx);
+        }
         let poll = Pin::new(&mut self.tcp).poll_write(cx, buf);
         self.note(poll)
     }
@@ -545,6 +613,14 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.rewrite.is_none() {
+            if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
+                self.rewrite = enveloped(first).map(|bytes| (bytes, 0, first.len()));
+            }
+        }
+        if self.rewrite.is_some() {
+            return self.poll_rewrite(cx);
+        }
         let poll = Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs);
         self.note(poll)
     }

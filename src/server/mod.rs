@@ -419,6 +419,9 @@ impl RunningServer {
                 // Metrics are for the operators' scraper, on the admin listener only.
                 let metrics = Router::new()
                     .route("/metrics", get(health::metrics))
+                    .layer(axum::middleware::map_response(
+                        crate::approvals::admin::no_store,
+                    ))
                     .with_state(state.clone());
                 let app = crate::approvals::admin::router(admin_state).merge(metrics);
                 let stop = shutdown.clone();

@@ -437,6 +437,80 @@ async fn a_path_that_could_be_read_as_another_is_refused_before_routing() {
     assert!(received(&app).is_empty());
 }
 
+/// Sends raw bytes and returns the whole answer as text.
+async fn raw_answer(base: &str, bytes: &[u8]) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What hyper refuses before any Warden code sees the request (a malformed head, framing
+/// headers that disagree, a head too large) and methods no route takes are answered in the
+/// API's error envelope, and nothing goes upstream.
+#[tokio::test]
+async fn requests_the_http_layer_refuses_are_answered_in_the_api_envelope() {
+    let app = bundled().await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let key = crate::helpers::WARDEN_KEY;
+    let body = r#"{"model":"m","max_tokens":1,"messages":[]}"#;
+    let big = "a".repeat(200_000);
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("garbage request line", "GARBAGE\r\n\r\n".to_string(), 400),
+        (
+            "a header name with a space",
+            format!("POST /v1/messages HTTP/1.1\r\nhost: {addr}\r\nbad header: x\r\n\r\n"),
+            400,
+        ),
+        (
+            "two content-lengths that disagree",
+            format!(
+                "POST /v1/messages HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {key}\r\ncontent-length: 5\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            400,
+        ),
+        (
+            "content-length with a sign",
+            format!(
+                "POST /v1/messages HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {key}\r\ncontent-length: +{}\r\n\r\n{body}",
+                body.len()
+            ),
+            400,
+        ),
+        (
+            "a head too large",
+            format!("GET /v1/models HTTP/1.1\r\nhost: {addr}\r\nx-big: {big}\r\n\r\n"),
+            431,
+        ),
+        (
+            "TRACE",
+            format!("TRACE / HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"),
+            405,
+        ),
+    ];
+    for (what, request, status) in cases {
+        let answer = raw_answer(&app.url, request.as_bytes()).await;
+        let code: u16 = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        assert_eq!(code, status, "{what}: {answer}");
+        let json = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        let v: Value =
+            serde_json::from_str(json).unwrap_or_else(|_| panic!("{what}: not JSON: {answer}"));
+        assert_eq!(v["type"], "error", "{what}");
+        assert!(
+            v["error"]["type"].is_string() && v["error"]["message"].is_string(),
+            "{what}: {v}"
+        );
+    }
+    assert!(received(&app).is_empty(), "nothing may go upstream");
+}
+
 #[tokio::test]
 async fn every_request_that_goes_upstream_is_audited() {
     let db = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -630,4 +704,131 @@ async fn a_flood_of_refused_keys_is_counted_not_recorded_one_row_each() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(rows, 2, "one row per client address and key each minute");
+}
+
+fn ask(text: &str, stream: bool) -> Value {
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 300, "stream": stream,
+           "messages": [{"role": "user", "content": text}]})
+}
+
+/// The text a client got: the text deltas of a stream, or the text blocks of a message.
+async fn reply_text(r: reqwest::Response, stream: bool) -> String {
+    let body = r.text().await.expect("body");
+    if stream {
+        body.split("\n\n")
+            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(|v| v["delta"]["type"] == "text_delta")
+            .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    } else {
+        let v: Value = serde_json::from_str(&body).expect("json");
+        v["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b["text"].as_str())
+            .collect()
+    }
+}
+
+/// A secret the model writes with hidden or look-alike characters inside is redacted from the
+/// reply like a plain one, streamed at any chunk size or not.
+#[tokio::test]
+async fn a_secret_the_model_hides_in_its_reply_is_redacted() {
+    let app = bundled().await;
+    let (head, tail) = TOKEN_BODY.split_at(12);
+    for (form, written) in [
+        ("zero-width space", format!("ghp_{head}\\u200b{tail}")),
+        ("word joiner", format!("ghp_{head}\\u2060{tail}")),
+        ("soft hyphen", format!("ghp_{head}\\u00ad{tail}")),
+        ("bidi override", format!("ghp_\\u202d{TOKEN_BODY}\\u202c")),
+        (
+            "fullwidth prefix",
+            format!("\\uff47\\uff48\\uff50\\uff3f{TOKEN_BODY}"),
+        ),
+    ] {
+        let say = format!("Set GITHUB_TOKEN={written} and rerun.");
+        for (stream, scenario) in [
+            (true, "say:1"),
+            (true, "say:7"),
+            (true, "say:64"),
+            (false, "say:5"),
+        ] {
+            let r = app
+                .post("/v1/messages")
+                .header("x-mock-scenario", scenario)
+                .header("x-mock-say", &say)
+                .json(&ask("how do I auth?", stream))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(r.status(), 200);
+            let text = reply_text(r, stream).await;
+            assert!(
+                !leaks_token(&text),
+                "{form}, {scenario}, stream {stream}: {text:?}"
+            );
+            assert!(
+                text.contains("[REDACTED:github_pat]"),
+                "{form}, {scenario}: {text:?}"
+            );
+        }
+    }
+}
+
+/// A pseudonym placeholder the model writes inside a URL stays a placeholder (restoring it would
+/// hand the real value to whoever the URL points at); in prose it is restored.
+#[tokio::test]
+async fn placeholders_are_not_restored_into_urls_the_model_writes() {
+    let app = bundled().await;
+    let id = "ACME-C-0012345";
+    for (what, prompt) in [
+        (
+            "markdown image",
+            format!("Account {id}. ![p](https://collect.example/?c={id})"),
+        ),
+        (
+            "markdown link",
+            format!("Account {id}. [open](http://collect.example/a/{id}/b)"),
+        ),
+        (
+            "bare URL",
+            format!("Account {id}. See https://collect.example/q?x=1&c={id} now"),
+        ),
+        (
+            "angle-bracketed URL",
+            format!("Account {id}. <https://collect.example/{id}>"),
+        ),
+    ] {
+        for (stream, scenario) in [
+            (true, "parrot:1"),
+            (true, "parrot:4"),
+            (true, "parrot:100"),
+            (false, "parrot:3"),
+        ] {
+            let r = app
+                .post_as(SUPPORT_KEY, "/v1/messages")
+                .header("x-mock-scenario", scenario)
+                .json(&ask(&prompt, stream))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(r.status(), 200, "{what}");
+            let text = reply_text(r, stream).await;
+            assert!(
+                text.starts_with(&format!("Account {id}.")),
+                "{what}, {scenario}: prose is restored: {text:?}"
+            );
+            assert_eq!(
+                text.matches(id).count(),
+                1,
+                "{what}, {scenario}: the URL keeps its placeholder: {text:?}"
+            );
+            assert!(
+                text.contains("<CUSTOMER_ID_1>"),
+                "{what}, {scenario}: {text:?}"
+            );
+        }
+    }
 }
