@@ -751,15 +751,7 @@ impl<'a> Lexer<'a> {
                 },
                 '\'' => {
                     let from = self.pos;
-                    self.pos += 1;
-                    loop {
-                        match self.peek() {
-                            None => return fail("unbalanced single quote"),
-                            Some('\'') => break,
-                            Some(_) => self.pos += 1,
-                        }
-                    }
-                    self.pos += 1;
+                    self.skip_single_quoted()?;
                     raw.push_str(&self.text(from, self.pos));
                 }
                 '"' => self.read_double(&mut raw)?,
@@ -964,15 +956,7 @@ impl<'a> Lexer<'a> {
                     self.pos += 2;
                 }
                 '\'' if !in_double => {
-                    self.pos += 1;
-                    loop {
-                        match self.peek() {
-                            None => return fail("unbalanced single quote"),
-                            Some('\'') => break,
-                            Some(_) => self.pos += 1,
-                        }
-                    }
-                    self.pos += 1;
+                    self.skip_single_quoted()?;
                 }
                 '"' => self.read_double(&mut scratch)?,
                 '`' => self.read_backtick(&mut scratch, in_double)?,
@@ -981,6 +965,21 @@ impl<'a> Lexer<'a> {
             }
         }
         self.leave();
+        Ok(())
+    }
+
+    /// Steps over a single-quoted string, the position being at its opening quote: nothing
+    /// inside one is special.
+    fn skip_single_quoted(&mut self) -> Res<()> {
+        self.pos += 1;
+        loop {
+            match self.peek() {
+                None => return fail("unbalanced single quote"),
+                Some('\'') => break,
+                Some(_) => self.pos += 1,
+            }
+        }
+        self.pos += 1;
         Ok(())
     }
 
@@ -1017,15 +1016,7 @@ impl<'a> Lexer<'a> {
                     self.pos += 2;
                 }
                 '\'' => {
-                    self.pos += 1;
-                    loop {
-                        match self.peek() {
-                            None => return fail("unbalanced single quote"),
-                            Some('\'') => break,
-                            Some(_) => self.pos += 1,
-                        }
-                    }
-                    self.pos += 1;
+                    self.skip_single_quoted()?;
                 }
                 '"' => self.read_double(&mut scratch)?,
                 '`' => self.read_backtick(&mut scratch, false)?,
