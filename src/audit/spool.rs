@@ -21,14 +21,24 @@ pub enum Entry {
     Pending(ExchangeRecord),
 }
 
-/// A spool line as read back; [`write_line`] writes the same shape.
+/// A spool line as read back; [`write_line`] writes the same shape. The checksum is there to
+/// find a line torn by a crash, not to resist anyone (the chain's hashes do that): `crc` is
+/// CRC-32 of the entry's JSON; `sum`, the first 8 bytes of its SHA-256, is what older versions
+/// wrote, still read.
 #[derive(Deserialize)]
 struct Line {
-    sum: String,
+    #[serde(default)]
+    crc: Option<String>,
+    #[serde(default)]
+    sum: Option<String>,
     entry: Entry,
 }
 
 fn checksum(entry_json: &str) -> String {
+    format!("{:08x}", crc32fast::hash(entry_json.as_bytes()))
+}
+
+fn legacy_checksum(entry_json: &str) -> String {
     hex::encode(&Sha256::digest(entry_json.as_bytes())[..8])
 }
 
@@ -194,7 +204,7 @@ impl ReplayFile {
     }
 }
 
-/// Appends one spool line, `{"sum":…,"entry":…}`: the entry is serialized once, for its
+/// Appends one spool line, `{"crc":…,"entry":…}`: the entry is serialized once, for its
 /// checksum and for the line (a clone and a second serialization of a prompt-sized record cost
 /// the request path when the queue spills).
 pub(super) fn write_line(buf: &mut Vec<u8>, entry: &Entry) -> std::io::Result<()> {
@@ -221,7 +231,7 @@ pub(super) fn write_pending_line(
 }
 
 fn push_line(buf: &mut Vec<u8>, entry_json: &str) {
-    buf.extend_from_slice(b"{\"sum\":\"");
+    buf.extend_from_slice(b"{\"crc\":\"");
     buf.extend_from_slice(checksum(entry_json).as_bytes());
     buf.extend_from_slice(b"\",\"entry\":");
     buf.extend_from_slice(entry_json.as_bytes());
@@ -236,7 +246,12 @@ fn parse_line(line: &str, damaged: &mut usize) -> std::io::Result<Option<Entry>>
     match serde_json::from_str::<Line>(line) {
         Ok(l) => {
             let entry_json = serde_json::to_string(&l.entry).map_err(std::io::Error::other)?;
-            if checksum(&entry_json) == l.sum {
+            let intact = match (&l.crc, &l.sum) {
+                (Some(crc), _) => checksum(&entry_json) == *crc,
+                (None, Some(sum)) => legacy_checksum(&entry_json) == *sum,
+                (None, None) => false,
+            };
+            if intact {
                 Ok(Some(l.entry))
             } else {
                 *damaged += 1;
@@ -254,6 +269,27 @@ fn parse_line(line: &str, damaged: &mut usize) -> std::io::Result<Option<Entry>>
 mod tests {
     use super::*;
     use crate::audit::record::{Chain, sample};
+
+    #[test]
+    fn lines_older_versions_wrote_are_still_read_and_a_changed_one_is_not() {
+        let entry_json = serde_json::to_string(&Entry::Pending(sample("req_old"))).expect("json");
+        let legacy = format!(
+            "{{\"sum\":\"{}\",\"entry\":{entry_json}}}\n",
+            legacy_checksum(&entry_json)
+        );
+        let mut damaged = 0;
+        let read = parse_line(&legacy, &mut damaged).expect("parse");
+        assert!(matches!(read, Some(Entry::Pending(r)) if r.id == "req_old"));
+        let altered = legacy.replace("req_old", "req_new");
+        assert!(parse_line(&altered, &mut damaged).expect("parse").is_none());
+        let mut current = Vec::new();
+        write_line(&mut current, &Entry::Pending(sample("req_cur"))).expect("line");
+        let current = String::from_utf8(current)
+            .expect("utf8")
+            .replace("req_cur", "req_xyz");
+        assert!(parse_line(&current, &mut damaged).expect("parse").is_none());
+        assert_eq!(damaged, 2);
+    }
 
     #[test]
     fn entries_come_back_in_order_and_torn_lines_are_skipped() {
