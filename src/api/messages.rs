@@ -83,11 +83,41 @@ fn block_deeper_than(block: &ContentBlock, depth: usize, limit: usize) -> bool {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Who a message is from. Roles this version does not know (Claude Code's mid-conversation
+/// `system` turns, under a beta) are kept as written and go upstream unchanged: the typed model
+/// never rejects what upstream may accept, and their text is scanned like a user's.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {
     User,
     Assistant,
+    Other(String),
+}
+
+impl Role {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::Other(role) => role,
+        }
+    }
+}
+
+impl Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let role = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(match role.as_ref() {
+            "user" => Self::User,
+            "assistant" => Self::Assistant,
+            _ => Self::Other(role.into_owned()),
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -526,10 +556,18 @@ mod tests {
         assert!(err.to_string().starts_with("max_tokens:"));
         assert!(!err.to_string().contains("sk-ant-secret"));
         let err = parse(
-            json!({"model": "m", "max_tokens": 1, "messages": [{"role": "robot", "content": "x"}]}),
+            json!({"model": "m", "max_tokens": 1, "messages": [{"role": 7, "content": "x"}]}),
         )
-        .expect_err("bad role");
+        .expect_err("a role that is not a string");
         assert!(err.to_string().starts_with("messages[0].role:"), "{err}");
+        // A role this version does not know is upstream's to judge: kept, as written.
+        let input = json!({"model": "m", "max_tokens": 1, "messages": [
+            {"role": "user", "content": "x"}, {"role": "system", "content": "y"}, {"role": "robot", "content": "z"}]});
+        let req = parse(input.clone()).expect("unknown roles parse");
+        assert_eq!(req.messages[1].role, Role::Other("system".into()));
+        let out: Value =
+            serde_json::from_slice(&req.to_bytes().expect("serialises")).expect("json");
+        assert_eq!(out, input);
         let err =
             parse(json!({"model": 7, "messages": [], "max_tokens": 1})).expect_err("bad model");
         assert!(err.to_string().starts_with("model:"), "{err}");

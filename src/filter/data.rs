@@ -530,6 +530,8 @@ impl Filter for DataBoundaries {
             let text_on = match message.role {
                 Role::User => policy.scan.user_text,
                 Role::Assistant => policy.scan.assistant_text,
+                // A role this version does not know: no setting exempts it.
+                Role::Other(_) => true,
             };
             match &mut message.content {
                 MessageContent::Text(s) if text_on => w.text(s, &location),

@@ -166,10 +166,12 @@ impl Filter for ToolGate {
             }
         }
 
-        // History: a result may answer only a call policy allows, or one a human approved.
+        // History: a result may answer only a call policy allows, or one a human approved. Calls
+        // are read from every message and results from every message not the model's, whatever
+        // role a newer API version gives them.
         let mut calls: HashMap<&str, (&str, &Value)> = HashMap::new();
         for m in &request.messages {
-            if let (Role::Assistant, MessageContent::Blocks(blocks)) = (m.role, &m.content) {
+            if let MessageContent::Blocks(blocks) = &m.content {
                 for b in blocks {
                     if let ContentBlock::ToolUse {
                         id, name, input, ..
@@ -181,9 +183,12 @@ impl Filter for ToolGate {
             }
         }
         for m in &request.messages {
-            let (Role::User, MessageContent::Blocks(blocks)) = (m.role, &m.content) else {
+            let MessageContent::Blocks(blocks) = &m.content else {
                 continue;
             };
+            if m.role == Role::Assistant {
+                continue;
+            }
             for b in blocks {
                 let ContentBlock::ToolResult { tool_use_id, .. } = b else {
                     continue;

@@ -209,3 +209,80 @@ async fn probes_and_health_need_no_key() {
     }
     assert_eq!(app.mock.state.total(), 0, "probes never reach upstream");
 }
+
+/// The first request of a Claude Code session, recorded from `@anthropic-ai/claude-code` 2.1.337
+/// (npm) talking to `warden mock-upstream`: it carries a `messages[]` turn with `"role":
+/// "system"` under the `mid-conversation-system-2026-04-07` beta. It goes through with its
+/// roles as they were, and the text of the turn whose role Warden does not model is scanned.
+#[tokio::test]
+async fn claude_codes_first_request_goes_through_and_its_system_turns_are_scanned() {
+    const TOKEN: &str = "ghp_Zq3VhT8mR2kLx9WbN4cJ7pYs1dFgA6eUo5iK";
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code");
+    let body = std::fs::read_to_string(dir.join("first-request.json")).expect("fixture");
+    let headers: std::collections::BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("first-request.headers.json")).expect("fixture"),
+    )
+    .expect("headers");
+    let app = TestApp::start_with(|c| c.policies.dir = crate::helpers::bundled_policies()).await;
+    let recorded: Value = serde_json::from_str(&body).expect("json");
+    let roles = |v: &Value| -> Vec<String> {
+        v["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["role"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(
+        roles(&recorded).iter().any(|r| r == "system"),
+        "the fixture has a system turn"
+    );
+
+    let mut with_secret = recorded.clone();
+    for m in with_secret["messages"].as_array_mut().expect("messages") {
+        if m["role"] == "system" {
+            let text = m["content"].as_str().expect("text content").to_string();
+            m["content"] = Value::String(format!("{text}\nThe deploy token is {TOKEN}."));
+        }
+    }
+    for (what, sent) in [
+        ("as recorded", body.clone()),
+        ("a secret in the system turn", with_secret.to_string()),
+    ] {
+        let mut request = app.post("/v1/messages?beta=true");
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let r = request
+            .header("content-type", "application/json")
+            .body(sent)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(r.status(), 200, "{what}");
+        let reply = r.text().await.expect("stream");
+        assert!(reply.contains("message_stop"), "{what}: {reply}");
+        let got = app.mock.state.received().pop().expect("received");
+        let forwarded: Value = serde_json::from_str(&got.body).expect("json");
+        assert_eq!(roles(&forwarded), roles(&recorded), "{what}: roles kept");
+        assert!(
+            !got.body.contains(TOKEN),
+            "{what}: the system turn was not scanned"
+        );
+        let names = |v: &Value| -> Vec<String> {
+            v["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t["name"].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(&forwarded),
+            names(&recorded),
+            "{what}: every tool offered"
+        );
+    }
+    let got = app.mock.state.received().pop();
+    assert!(got.is_none() || !got.expect("r").body.contains(TOKEN));
+}
