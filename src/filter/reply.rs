@@ -383,8 +383,9 @@ fn index_of(v: &Value) -> Option<u64> {
 impl ResponseStage for ReplyGuard {
     fn on_event(&mut self, event: SseEvent, out: &mut Vec<SseEvent>) -> Result<(), StageError> {
         let name = event.event().unwrap_or("");
-        if matches!(name, "message_delta" | "message_stop") {
-            // A block upstream never closed: release what it holds before the message ends.
+        if matches!(name, "message_delta" | "message_stop" | "error") {
+            // A block upstream never closed: release what it holds (scanned) before the message
+            // ends, an upstream error event included: the client gets all it would directly.
             self.on_end(out)?;
         }
         if !matches!(

@@ -457,9 +457,22 @@ impl Pump {
                 Phase::Failed(e) => {
                     self.failure = e.rule.clone().or_else(|| Some("stream".into()));
                     tracing::warn!(request_id = %self.request_id, reason = %e.message, rule = e.rule.as_deref().unwrap_or(""), "Stream ended with an error event.");
+                    // Upstream failed, not a stage: what the stages still hold has been scanned
+                    // as far as it came, and goes out before the error, as it would directly.
+                    let mut buf = BytesMut::new();
+                    if e.rule.as_deref() == Some("upstream")
+                        && !self.passthrough
+                        && !self.pipeline.awaiting()
+                    {
+                        match self.pipeline.finish(&mut self.out) {
+                            Ok(()) => buf.extend_from_slice(&self.take_out()),
+                            Err(_) => self.out.clear(),
+                        }
+                    }
                     let event = SseEvent::error(e.kind, &e.message, Some(&self.request_id));
+                    buf.extend_from_slice(event.raw());
                     self.before_last(self.failure.clone()).await;
-                    return Some(event.into_raw());
+                    return Some(buf.freeze());
                 }
                 Phase::Streaming => match self.step().await {
                     Ok(Step::Send(chunk)) => {

@@ -249,3 +249,39 @@ async fn a_stream_still_open_after_the_grace_period_ends_with_an_error_event() {
     assert!(body.contains("shutting down"));
     stopping.await.expect("joined").expect("clean shutdown");
 }
+
+/// The text deltas of a stream, joined.
+fn streamed_text(stream: &str) -> String {
+    stream
+        .split("\n\n")
+        .filter_map(|r| r.lines().find_map(|l| l.strip_prefix("data: ")))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter(|v| v["delta"]["type"] == "text_delta")
+        .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// However a stream ends early (upstream's own error event, a dropped connection, an end
+/// without `message_stop`), a client behind a scanning policy gets all the text it would get
+/// with none, and the error event comes last.
+#[tokio::test]
+async fn a_stream_that_ends_early_keeps_all_its_text_under_reply_scanning() {
+    let open = TestApp::start().await;
+    let scanning =
+        TestApp::start_with(|c| c.policies.dir = crate::helpers::bundled_policies()).await;
+    for scenario in ["midstream_error", "cut_stream", "truncated_stream"] {
+        let direct = collect(open.send_messages(scenario, true).await).await;
+        let scanned = collect(scanning.send_messages(scenario, true).await).await;
+        assert!(!streamed_text(&direct).is_empty(), "{scenario}: {direct}");
+        assert_eq!(
+            streamed_text(&scanned),
+            streamed_text(&direct),
+            "{scenario}: {scanned}"
+        );
+        assert_eq!(
+            event_names(&scanned).last().map(String::as_str),
+            Some("error"),
+            "{scenario}"
+        );
+    }
+}
