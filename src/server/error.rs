@@ -70,6 +70,37 @@ impl ApiError {
         .with_rule("router")
     }
 
+    /// 404 for `path`, saying what the client's base URL probably should be when the path is
+    /// one of the API's with `/v1` missing or doubled (clients differ on whether the base URL
+    /// carries it). The path itself is not quoted: it may carry anything.
+    pub fn not_found_for(path: &str) -> Self {
+        let served = |p: &str| {
+            matches!(
+                p,
+                "/v1/messages" | "/v1/messages/count_tokens" | "/v1/models"
+            ) || p
+                .strip_prefix("/v1/models/")
+                .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+        };
+        let hint = if let Some(rest) = path.strip_prefix("/v1/v1/") {
+            served(&format!("/v1/{rest}")).then_some(
+                "the path has /v1 twice: this client adds /v1 itself, so its base URL must not end in /v1",
+            )
+        } else {
+            served(&format!("/v1{path}")).then_some(
+                "the path lacks /v1: this client expects its base URL to end in /v1 (http://<warden>/v1)",
+            )
+        };
+        match hint {
+            Some(hint) => Self::new(
+                ErrorKind::NotFound,
+                format!("Warden does not serve this path; {hint}"),
+            )
+            .with_rule("router"),
+            None => Self::not_found(),
+        }
+    }
+
     /// Renders the envelope with the request id, as the request-id middleware does.
     pub fn render(&self, request_id: Option<&str>) -> Response {
         let mut response = (
@@ -151,5 +182,32 @@ impl From<UpstreamError> for ApiError {
             }
         };
         Self::new(kind, e.to_string()).with_rule("upstream")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    #[test]
+    fn a_path_with_v1_missing_or_doubled_says_what_the_base_url_should_be() {
+        for (path, says) in [
+            ("/messages", "lacks /v1"),
+            ("/models/claude-x", "lacks /v1"),
+            ("/messages/count_tokens", "lacks /v1"),
+            ("/v1/v1/messages", "twice"),
+            ("/v1/v1/models", "twice"),
+        ] {
+            let e = ApiError::not_found_for(path);
+            assert!(e.message.contains(says), "{path}: {}", e.message);
+        }
+        for path in ["/v2/messages", "/messagesx", "/v1/v1/other", "/models/a/b"] {
+            let e = ApiError::not_found_for(path);
+            assert!(
+                e.message.contains("passthrough_paths"),
+                "{path}: {}",
+                e.message
+            );
+        }
     }
 }

@@ -361,7 +361,7 @@ pub async fn fallback(
     if listed {
         passthrough(state, id, principal, request).await
     } else {
-        Err(ApiError::not_found())
+        Err(ApiError::not_found_for(path))
     }
 }
 

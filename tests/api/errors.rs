@@ -358,3 +358,28 @@ async fn every_route_but_the_open_ones_needs_a_key() {
         "nothing unauthenticated went upstream"
     );
 }
+
+/// A client whose base URL lacks `/v1`, or has it once too often, is told which, in a 404 that
+/// does not quote the path.
+#[tokio::test]
+async fn a_base_url_with_v1_missing_or_doubled_gets_a_404_that_says_so() {
+    let app = TestApp::start().await;
+    for (path, says) in [
+        ("/messages", "lacks /v1"),
+        ("/v1/v1/messages", "twice"),
+        ("/v1/v1/messages/count_tokens", "twice"),
+    ] {
+        let r = app
+            .post(path)
+            .json(&message_body("claude-sonnet-4-5", false))
+            .send()
+            .await
+            .expect("sent");
+        let message = expect_error(r, 404, "not_found_error").await;
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    assert!(
+        app.mock.state.received().is_empty(),
+        "nothing went upstream"
+    );
+}
