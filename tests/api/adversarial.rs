@@ -720,12 +720,7 @@ fn ask(text: &str, stream: bool) -> Value {
 async fn reply_text(r: reqwest::Response, stream: bool) -> String {
     let body = r.text().await.expect("body");
     if stream {
-        body.split("\n\n")
-            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
-            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-            .filter(|v| v["delta"]["type"] == "text_delta")
-            .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
-            .collect()
+        crate::helpers::streamed_text(&body)
     } else {
         let v: Value = serde_json::from_str(&body).expect("json");
         v["content"]

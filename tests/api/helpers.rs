@@ -210,3 +210,13 @@ pub async fn expect_error(response: reqwest::Response, status: u16, kind: &str) 
         .expect("message is a string")
         .to_string()
 }
+
+/// Concatenates the text deltas of an SSE body.
+pub fn streamed_text(body: &str) -> String {
+    body.split("\n\n")
+        .filter_map(|r| r.lines().find_map(|l| l.strip_prefix("data: ")))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter(|v| v["delta"]["type"] == "text_delta")
+        .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
+        .collect()
+}

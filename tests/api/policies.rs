@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, bundled_policies, expect_error, key_entry};
+use crate::helpers::{TestApp, bundled_policies, expect_error, key_entry, streamed_text};
 
 const SUPPORT_KEY: &str = "wdn_SupportTeamKeyForTests000000000000000000";
 const PLATFORM_KEY: &str = "wdn_PlatformTeamKeyForTests00000000000000000";
@@ -27,16 +27,6 @@ async fn bundled() -> TestApp {
 fn ask(text: &str, model: &str, stream: bool) -> Value {
     json!({"model": model, "max_tokens": 300, "stream": stream,
            "messages": [{"role": "user", "content": text}]})
-}
-
-/// Concatenates the text deltas of an SSE body.
-fn streamed_text(body: &str) -> String {
-    body.split("\n\n")
-        .filter_map(|r| r.lines().find_map(|l| l.strip_prefix("data: ")))
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter(|v| v["delta"]["type"] == "text_delta")
-        .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
-        .collect()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, fixtures_dir, message_body};
+use crate::helpers::{TestApp, fixtures_dir, message_body, streamed_text};
 
 async fn collect(r: reqwest::Response) -> String {
     assert_eq!(r.status(), 200);
@@ -248,17 +248,6 @@ async fn a_stream_still_open_after_the_grace_period_ends_with_an_error_event() {
     assert_eq!(event_names(&body).last().map(String::as_str), Some("error"));
     assert!(body.contains("shutting down"));
     stopping.await.expect("joined").expect("clean shutdown");
-}
-
-/// The text deltas of a stream, joined.
-fn streamed_text(stream: &str) -> String {
-    stream
-        .split("\n\n")
-        .filter_map(|r| r.lines().find_map(|l| l.strip_prefix("data: ")))
-        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .filter(|v| v["delta"]["type"] == "text_delta")
-        .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
-        .collect()
 }
 
 /// However a stream ends early (upstream's own error event, a dropped connection, an end
