@@ -248,6 +248,74 @@ impl Drop for InFlight {
     }
 }
 
+/// How long a request body a handler left unread is still read after the answer (HTTP/1.1).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A request body that, when dropped unread (a refusal answered before the body was needed:
+/// a bad key, an unknown path, a declared length over the limit), keeps reading and discarding
+/// it in the background — up to `budget` bytes and [`DRAIN_TIMEOUT`] — before hyper may close
+/// the connection. Closing on a client still sending resets the connection, and clients such as
+/// Node's fetch then report a broken pipe instead of the answer they were sent.
+struct Drained {
+    body: Option<Incoming>,
+    budget: usize,
+}
+
+impl http_body::Body for Drained {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        match self.body.as_mut() {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body
+            .as_ref()
+            .is_none_or(http_body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body
+            .as_ref()
+            .map_or_else(http_body::SizeHint::default, http_body::Body::size_hint)
+    }
+}
+
+impl Drop for Drained {
+    fn drop(&mut self) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        if http_body::Body::is_end_stream(&body) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let budget = self.budget;
+        runtime.spawn(async move {
+            let mut body = body;
+            let mut left = budget;
+            let drain = async {
+                while let Some(Ok(frame)) = http_body_util::BodyExt::frame(&mut body).await {
+                    left = left.saturating_sub(frame.data_ref().map_or(0, bytes::Bytes::len));
+                    if left == 0 {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+        });
+    }
+}
+
 /// A response body that keeps its request counted as in flight until the body is done.
 struct Guarded {
     body: Body,
@@ -310,11 +378,23 @@ async fn serve_connection(
     let io = Watched::new(tcp);
     let writes = io.writes.clone();
     let tracked = activity.clone();
+    let drain_budget = limits.max_body_bytes;
     let service = TowerToHyperService::new(tower::service_fn(
         move |mut request: http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
             let in_flight = h2.then(|| InFlight::start(&tracked));
-            let response = app.clone().oneshot(request.map(Body::new));
+            let response = if h2 {
+                // HTTP/2 ends an unread request stream on its own (RST_STREAM NO_ERROR after the
+                // answer); only HTTP/1.1 must read what it will not use.
+                app.clone().oneshot(request.map(Body::new))
+            } else {
+                app.clone().oneshot(request.map(|body| {
+                    Body::new(Drained {
+                        body: Some(body),
+                        budget: drain_budget,
+                    })
+                }))
+            };
             async move {
                 let response = response.await?;
                 Ok::<_, std::convert::Infallible>(match in_flight {

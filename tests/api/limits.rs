@@ -245,3 +245,58 @@ async fn streams_over_the_limit_get_529_and_plain_requests_still_pass() {
     wait_for_metric(&app, "warden_open_streams 0", Duration::from_secs(5)).await;
     assert_eq!(app.send_messages("", true).await.status(), 200);
 }
+
+/// Sends `path` with a wrong key and a body of `len` bytes over one raw connection, reading the
+/// answer while the body is still going out, as a client that streams an upload does. Returns
+/// the answer's status line and whether the whole body could be written.
+async fn early_refusal(app: &TestApp, path: &str, len: usize) -> (String, bool) {
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let tcp = TcpStream::connect(&addr).await.expect("connect");
+    let (mut read, mut write) = tcp.into_split();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: wdn_wrongkey0000000000000000\r\ncontent-type: application/octet-stream\r\ncontent-length: {len}\r\n\r\n"
+    );
+    let writer = tokio::spawn(async move {
+        write.write_all(head.as_bytes()).await?;
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut sent = 0;
+        while sent < len {
+            let n = chunk.len().min(len - sent);
+            write.write_all(&chunk[..n]).await?;
+            sent += n;
+        }
+        write.flush().await
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let wrote = matches!(writer.await, Ok(Ok(())));
+    let status = String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    (status, wrote)
+}
+
+#[tokio::test]
+async fn a_request_refused_before_its_body_is_read_gets_its_answer_and_no_reset() {
+    // Closing a connection while the client is still sending resets it: Node's fetch then
+    // reports EPIPE instead of the 401 or 404 it was sent. The body is read to its end first.
+    let app = TestApp::start().await;
+    for path in ["/v1/files", "/v1/messages", "/v1/nothing-here"] {
+        for _ in 0..3 {
+            let (status, wrote) = early_refusal(&app, path, 8 * 1024 * 1024).await;
+            assert!(status.starts_with("HTTP/1.1 401"), "{path}: {status:?}");
+            assert!(wrote, "{path}: the upload was cut off by a reset");
+        }
+    }
+}
