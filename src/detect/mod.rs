@@ -317,6 +317,74 @@ pub struct Scanner {
     numeric: Vec<NumericRule>,
     /// Longest keyword or listed word, for the stream hold-back window.
     max_literal_len: usize,
+    /// Every rule's pattern in one anchored lazy DFA: where a match may still be in progress at
+    /// the end of streamed text. `None` when the patterns do not build as one DFA (the stream
+    /// then holds a fixed window).
+    hold: Option<Box<HoldDfa>>,
+}
+
+/// The most a stream holds back while a match might still be in progress: a match that is
+/// still possible after this many bytes is caught by the scan of what is held (a detection that
+/// crosses the release point moves that point back to its start).
+const HOLD_WINDOW_MAX: usize = 1024;
+
+/// All of a policy's patterns, anchored, in one lazy DFA: tells from which byte of a streamed
+/// text a match could still be under way.
+struct HoldDfa {
+    dfa: regex_automata::hybrid::dfa::DFA,
+}
+
+/// A stream's own working memory for [`Scanner::hold_from`].
+#[derive(Default)]
+pub struct HoldCache(Option<regex_automata::hybrid::dfa::Cache>);
+
+impl HoldDfa {
+    fn new(patterns: &[String]) -> Option<Self> {
+        if patterns.is_empty() {
+            return None;
+        }
+        let dfa = regex_automata::hybrid::dfa::DFA::builder()
+            .configure(
+                regex_automata::hybrid::dfa::Config::new()
+                    // `\b` in Unicode mode: the DFA gives up on non-ASCII text, which then holds.
+                    .unicode_word_boundary(true)
+                    .cache_capacity(4 << 20),
+            )
+            .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+            .thompson(regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(64 << 20)))
+            .build_many(patterns)
+            .inspect_err(|e| {
+                tracing::debug!(error = %e, "Stream hold-back falls back to a fixed window.");
+            })
+            .ok()?;
+        Some(Self { dfa })
+    }
+
+    /// Whether a match of some pattern could start at `at` and still be in progress at the end
+    /// of `text` (or end exactly there: more text could extend it). Anything the DFA cannot
+    /// tell (it gave up, or its cache is exhausted) counts as possible.
+    fn open_at(
+        &self,
+        cache: &mut regex_automata::hybrid::dfa::Cache,
+        text: &[u8],
+        at: usize,
+    ) -> bool {
+        let input = regex_automata::Input::new(text)
+            .range(at..)
+            .anchored(regex_automata::Anchored::Yes);
+        let Ok(mut state) = self.dfa.start_state_forward(cache, &input) else {
+            return true;
+        };
+        for &b in &text[at..] {
+            match self.dfa.next_state(cache, state, b) {
+                Ok(next) if next.is_dead() => return false,
+                Ok(next) if next.is_quit() => return true,
+                Ok(next) => state = next,
+                Err(_) => return true,
+            }
+        }
+        true
+    }
 }
 
 /// Longest match a keywordless rule makes in practice (an IBAN with spaces is 42 bytes).
@@ -379,7 +447,21 @@ impl Scanner {
         let mut free_patterns = Vec::new();
         let mut free_rules = Vec::new();
         let mut numeric = Vec::new();
+        let mut hold_patterns: Vec<String> = Vec::new();
         for (i, spec) in specs.into_iter().enumerate() {
+            match &spec.matcher {
+                Matcher::Keyword { regex, .. } | Matcher::Free { regex, .. } => {
+                    hold_patterns.push(regex.clone());
+                }
+                Matcher::Words { words } => hold_patterns.extend(
+                    words
+                        .iter()
+                        .filter(|w| !w.trim().is_empty())
+                        .map(|w| format!("(?i:{})", regex::escape(w.trim()))),
+                ),
+                // Log lines are judged a line at a time; no shorter hold would help them.
+                Matcher::Logs { .. } => {}
+            }
             let info = RuleInfo {
                 id: spec.id.clone(),
                 class: spec.class.clone(),
@@ -515,6 +597,7 @@ impl Scanner {
             free,
             numeric,
             max_literal_len,
+            hold: HoldDfa::new(&hold_patterns).map(Box::new),
         })
     }
 
@@ -561,8 +644,44 @@ impl Scanner {
         self.rules.len()
     }
 
-    /// Text a stream always holds back: enough for a keyword or a keywordless match (a card
-    /// number, an IBAN, a listed word) split across chunks to be seen whole.
+    /// The byte of a streamed `text` from which it must be held back: the earliest place where
+    /// a match of one of the rules (a secret, a card number, a listed word, a team pattern)
+    /// could have begun and still be under way, in the text or in its canonical view. `text.len()`
+    /// when nothing could be: a short reply then goes out as it comes instead of at the end.
+    pub fn hold_from(&self, text: &str, cache: &mut HoldCache) -> usize {
+        let len = text.len();
+        let window = len.saturating_sub(HOLD_WINDOW_MAX);
+        let Some(hold) = self.hold.as_deref() else {
+            return len.saturating_sub(self.stream_hold());
+        };
+        // A match hidden by a comment is read from a view the DFA does not walk.
+        if text.as_bytes()[window..].windows(4).any(|w| w == b"<!--") {
+            return window;
+        }
+        let cache = cache.0.get_or_insert_with(|| hold.dfa.create_cache());
+        let mut first_open = |t: &str| {
+            let b = t.as_bytes();
+            (b.len().saturating_sub(HOLD_WINDOW_MAX)..b.len())
+                .find(|&at| hold.open_at(cache, b, at))
+                .unwrap_or(b.len())
+        };
+        let view = canonical::canonical(text);
+        if view.is_original() {
+            return first_open(text);
+        }
+        let raw = first_open(text);
+        let canon = first_open(view.text());
+        let canon = if canon == view.text().len() {
+            len
+        } else {
+            view.original(canon, canon).0
+        };
+        raw.min(canon)
+    }
+
+    /// Text a stream holds back when its rules do not build as one DFA: enough for a keyword
+    /// or a keywordless match (a card number, an IBAN, a listed word) split across chunks to be
+    /// seen whole.
     pub fn stream_hold(&self) -> usize {
         self.max_literal_len.max(FREE_MATCH_HOLD)
     }

@@ -47,6 +47,8 @@ pub struct ReplyGuard {
     blocks: HashMap<u64, Block>,
     /// What was redacted or withheld, for the audit record.
     findings: ReplyFindings,
+    /// This stream's memory for finding where a possible match begins.
+    hold_cache: crate::detect::HoldCache,
 }
 
 impl ReplyGuard {
@@ -65,6 +67,7 @@ impl ReplyGuard {
             redacting,
             blocks: HashMap::new(),
             findings,
+            hold_cache: crate::detect::HoldCache::default(),
         }
     }
 
@@ -193,15 +196,14 @@ impl ReplyGuard {
     }
 
     /// How much of `pending` can be sent now without cutting a possible match or placeholder.
-    fn cut(&self, pending: &str) -> usize {
+    fn cut(&mut self, pending: &str) -> usize {
         let floor = |mut i: usize| {
             while i > 0 && !pending.is_char_boundary(i) {
                 i -= 1;
             }
             i
         };
-        let len = pending.len();
-        let mut cut = floor(len.saturating_sub(self.policy.scanner.stream_hold()));
+        let mut cut = floor(self.policy.scanner.hold_from(pending, &mut self.hold_cache));
         if self.redacting {
             if let Some(open) = self.policy.scanner.open_from(pending) {
                 cut = cut.min(open);
@@ -715,6 +717,74 @@ mod tests {
         let chars: Vec<String> = text.chars().map(String::from).collect();
         let pieces: Vec<&str> = chars.iter().map(String::as_str).collect();
         assert_eq!(stream(&mut g, &pieces), want);
+    }
+
+    /// The text the client has received after each of `pieces` (the block still open).
+    fn sent_after_each(g: &mut ReplyGuard, pieces: &[&str]) -> Vec<String> {
+        let mut out = Vec::new();
+        let start = json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}});
+        g.on_event(event(start), &mut out).expect("ok");
+        pieces
+            .iter()
+            .map(|p| {
+                let d = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}});
+                g.on_event(event(d), &mut out).expect("ok");
+                out.iter()
+                    .filter_map(|e| e.json().ok())
+                    .filter(|v| v["delta"]["type"] == "text_delta")
+                    .map(|v| v["delta"]["text"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_short_reply_goes_out_as_it_comes_when_nothing_could_be_a_match() {
+        let mut g = guard(Vec::new());
+        let sent = sent_after_each(&mut g, &["Sure, ", "happy to ", "help with ", "that! "]);
+        assert_eq!(
+            sent,
+            [
+                "Sure, ",
+                "Sure, happy to ",
+                "Sure, happy to help with ",
+                "Sure, happy to help with that! "
+            ]
+        );
+        // A word that might still become a card number or a key is held until it cannot.
+        let mut g = guard(Vec::new());
+        let sent = sent_after_each(
+            &mut g,
+            &["Your card 4539 ", "1488 0343 6467 ", "is on file."],
+        );
+        assert_eq!(sent[0], "Your card ");
+        assert_eq!(sent[1], "Your card ");
+        assert!(
+            sent[2].starts_with("Your card 4539 1488 0343 6467 is on"),
+            "{:?}",
+            sent[2]
+        );
+        let mut g = guard(Vec::new());
+        let sent = sent_after_each(&mut g, &["Run it with gh", "p_R7vK"]);
+        assert_eq!(sent, ["Run it with ", "Run it with "]);
+    }
+
+    #[test]
+    fn a_secret_whose_match_begins_long_before_its_keyword_is_redacted_at_every_split() {
+        // An Azure SAS token is recognised by `sig=`, which comes up to 200 bytes after the
+        // start of the match (`sv=`): the text before the keyword must be held while it could
+        // still turn out to be part of one.
+        let sas = "sv=2024-11-04&ss=bfqt&srt=sco&sp=rwdlacupiytfx&se=2026-12-31T23:59:59Z&st=2026-01-01T00:00:00Z&spr=https&sig=Zq8vN3xP0aLk7Wm2Ty5Rb9Hc4Jd6Fg1Ks8Lp3Qw0Ez7Ux5Yv2Ia9Ob4Cn6Dm%3D";
+        let text = format!("The URL is https://acct.blob.core.windows.net/c?{sas} — keep it safe.");
+        for i in (1..text.len()).filter(|i| text.is_char_boundary(*i)) {
+            let mut g = guard(Vec::new());
+            let got = stream(&mut g, &[&text[..i], &text[i..]]);
+            assert!(!got.contains("Zq8vN3xP"), "split at {i}: {got}");
+            assert!(
+                got.contains("[REDACTED:azure_sas_token]"),
+                "split at {i}: {got}"
+            );
+        }
     }
 
     #[test]
