@@ -7,6 +7,8 @@
 //! prove what left Warden, and refuses any request without an upstream credential or carrying a
 //! Warden key.
 
+mod batches;
+mod files;
 mod reply;
 pub mod scenario;
 
@@ -87,6 +89,11 @@ pub struct MockState {
     failed_once: Mutex<HashSet<String>>,
     /// Bodies posted to `/_mock/webhook` (Warden's approval notices), newest last.
     webhooks: Mutex<Vec<Value>>,
+    /// Uploaded files, oldest first.
+    files: Mutex<Vec<files::StoredFile>>,
+    /// Message batches, oldest first.
+    batches: Mutex<Vec<batches::StoredBatch>>,
+    ids: AtomicU64,
 }
 
 impl MockState {
@@ -98,7 +105,15 @@ impl MockState {
             active_streams: Arc::new(AtomicI64::new(0)),
             failed_once: Mutex::new(HashSet::new()),
             webhooks: Mutex::new(Vec::new()),
+            files: Mutex::new(Vec::new()),
+            batches: Mutex::new(Vec::new()),
+            ids: AtomicU64::new(1),
         }
+    }
+
+    /// A number for the next file or batch id.
+    fn next_id(&self) -> u64 {
+        self.ids.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The requests received so far (the most recent [`RECORDED_REQUESTS_MAX`]).
@@ -155,7 +170,19 @@ pub fn router(state: Arc<MockState>) -> Router {
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(get_model))
-        .route("/v1/messages/batches", get(list_batches))
+        .route(
+            "/v1/messages/batches",
+            get(batches::list).post(batches::create),
+        )
+        .route(
+            "/v1/messages/batches/{id}",
+            get(batches::retrieve).delete(batches::delete),
+        )
+        .route("/v1/messages/batches/{id}/cancel", post(batches::cancel))
+        .route("/v1/messages/batches/{id}/results", get(batches::results))
+        .route("/v1/files", get(files::list).post(files::upload))
+        .route("/v1/files/{id}", get(files::metadata).delete(files::delete))
+        .route("/v1/files/{id}/content", get(files::content))
         .fallback(|| async {
             error_response(StatusCode::NOT_FOUND, "not_found_error", "Not found")
         })
@@ -299,7 +326,10 @@ async fn messages(
     let scenario = Scenario::select(&headers, &req);
     let echo = reply::Echo {
         method: parts.method.as_str(),
-        path: parts.uri.path(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path(), |p| p.as_str()),
         headers: &headers,
         body: &req,
     };
@@ -357,11 +387,6 @@ async fn get_model(Path(id): Path<String>) -> Response {
         Some(m) => axum::Json(model_json(m)).into_response(),
         None => error_response(StatusCode::NOT_FOUND, "not_found_error", "model not found"),
     }
-}
-
-async fn list_batches() -> Response {
-    axum::Json(json!({"data": [], "has_more": false, "first_id": null, "last_id": null}))
-        .into_response()
 }
 
 /// A running mock, for the binary, tests and benches.

@@ -243,7 +243,8 @@ fn content_for(scenario: &Scenario, echo: &Echo<'_>) -> (Vec<Block>, &'static st
     }
 }
 
-/// The text of the last user message (string content, or its text blocks joined).
+/// The text of the last user message: string content, or its text blocks and the text of its
+/// tool results, joined by newlines.
 fn last_user_text(body: &Value) -> String {
     let Some(last) = body["messages"]
         .as_array()
@@ -251,15 +252,27 @@ fn last_user_text(body: &Value) -> String {
     else {
         return String::new();
     };
-    match &last["content"] {
-        Value::String(s) => s.clone(),
-        Value::Array(blocks) => blocks
-            .iter()
-            .filter_map(|b| b["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
+    fn texts(content: &Value, out: &mut Vec<String>) {
+        match content {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(blocks) => {
+                for b in blocks {
+                    match b["type"].as_str() {
+                        Some("tool_result") => texts(&b["content"], out),
+                        _ => {
+                            if let Some(t) = b["text"].as_str() {
+                                out.push(t.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
     }
+    let mut out = Vec::new();
+    texts(&last["content"], &mut out);
+    out.join("\n")
 }
 
 fn message_head(id: &str, model: &str, input_tokens: u64) -> Value {
@@ -332,6 +345,25 @@ fn status_error(code: u16) -> Response {
     r
 }
 
+/// The whole Message a non-streamed request for `scenario` gets (a batch item's result).
+pub fn whole_message(scenario: &Scenario, req: &Value, echo: &Echo<'_>, body_len: usize) -> Value {
+    let model = req.get("model").and_then(Value::as_str).unwrap_or("claude");
+    let id = format!(
+        "msg_mock{:012}",
+        MESSAGE_COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let (blocks, stop_reason) = content_for(scenario, echo);
+    let output_tokens: u64 = blocks
+        .iter()
+        .map(|b| estimate_tokens(b.whole().to_string().len()))
+        .sum();
+    let mut m = message_head(&id, model, estimate_tokens(body_len));
+    m["content"] = Value::Array(blocks.iter().map(Block::whole).collect());
+    m["stop_reason"] = json!(stop_reason);
+    m["usage"]["output_tokens"] = json!(output_tokens);
+    m
+}
+
 pub async fn answer(
     state: &MockState,
     scenario: Scenario,
@@ -348,6 +380,11 @@ pub async fn answer(
         Scenario::Replay(file) => return replay(state, file, stream).await,
         _ => {}
     }
+    if !stream {
+        return with_headers(
+            axum::Json(whole_message(&scenario, req, echo, body_len)).into_response(),
+        );
+    }
     let id = format!(
         "msg_mock{:012}",
         MESSAGE_COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -358,14 +395,6 @@ pub async fn answer(
         .iter()
         .map(|b| estimate_tokens(b.whole().to_string().len()))
         .sum();
-    if !stream {
-        let mut m = message_head(&id, model, input_tokens);
-        m["content"] = Value::Array(blocks.iter().map(Block::whole).collect());
-        m["stop_reason"] = json!(stop_reason);
-        m["usage"]["output_tokens"] = json!(output_tokens);
-        return with_headers(axum::Json(m).into_response());
-    }
-
     let mut records = vec![record(
         "message_start",
         &json!({"type": "message_start", "message": message_head(&id, model, input_tokens)}),

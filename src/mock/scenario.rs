@@ -44,7 +44,25 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// The scenario for a request. A turn that answers tool calls (its last message carries
+    /// `tool_result` blocks) takes the `x-mock-after-tool` scenario instead, `text` by default
+    /// after `tool_use`: an agent loop gets its final answer instead of calling tools forever.
     pub fn select(headers: &HeaderMap, body: &Value) -> Self {
+        let chosen = Self::chosen(headers, body);
+        if !answers_tools(body) {
+            return chosen;
+        }
+        match headers
+            .get("x-mock-after-tool")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(next) => Self::parse(next),
+            None if chosen == Self::ToolUse => Self::Text,
+            None => chosen,
+        }
+    }
+
+    fn chosen(headers: &HeaderMap, body: &Value) -> Self {
         let from_header = headers
             .get("x-mock-scenario")
             .and_then(|v| v.to_str().ok())
@@ -59,6 +77,8 @@ impl Scenario {
             .map_or(Self::Text, |s| Self::parse(&s))
     }
 
+    /// Parses a scenario name with its arguments (`status:429`, `say:8`, …); unknown names are
+    /// the plain text reply.
     pub fn parse(s: &str) -> Self {
         let mut parts = s.splitn(3, ':');
         let name = parts.next().unwrap_or("");
@@ -88,6 +108,15 @@ impl Scenario {
     }
 }
 
+/// Whether the request's last message answers tool calls.
+fn answers_tools(body: &Value) -> bool {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_array())
+        .is_some_and(|blocks| blocks.iter().any(|b| b["type"] == "tool_result"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +139,20 @@ mod tests {
             Scenario::select(&HeaderMap::new(), &json!({"model": "claude-x"})),
             Scenario::Text
         );
+    }
+
+    #[test]
+    fn a_turn_of_tool_results_gets_the_after_tool_scenario() {
+        let answered = json!({"model": "mock-tool_use", "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "w", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "sunny"}]},
+        ]});
+        let mut h = HeaderMap::new();
+        assert_eq!(Scenario::select(&h, &answered), Scenario::Text);
+        h.insert("x-mock-after-tool", "parrot:3".parse().expect("valid"));
+        assert_eq!(Scenario::select(&h, &answered), Scenario::Parrot(3));
+        let first = json!({"model": "mock-tool_use", "messages": [{"role": "user", "content": "weather?"}]});
+        assert_eq!(Scenario::select(&h, &first), Scenario::ToolUse);
     }
 }

@@ -643,6 +643,7 @@ async fn after_a_flagged_web_page_even_an_allowed_command_waits_for_a_human() {
         ]);
         app.post("/v1/messages")
             .header("x-mock-scenario", "tool_use")
+            .header("x-mock-after-tool", "tool_use")
             .header("x-mock-tool", ls.to_string())
             .json(&body)
     };
