@@ -22,6 +22,8 @@ fn record(i: usize) -> ExchangeRecord {
         client_addr: Some("127.0.0.1".into()),
         user_agent: Some("Anthropic/Python 2.10.0".into()),
         traceparent: None,
+        parent_id: None,
+        custom_id: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: i % 2 == 0,

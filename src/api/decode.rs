@@ -108,6 +108,15 @@ fn once<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
 /// depth, is an error.
 struct Strict;
 
+/// Parses one JSON document into a `Value`, refusing an object that repeats a key at any depth
+/// (for bodies Warden reads as a whole without a typed model: batch envelopes, results lines).
+pub fn strict_value(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = de::DeserializeSeed::deserialize(Strict, &mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 impl<'de> de::DeserializeSeed<'de> for Strict {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod messages;
 pub mod sse;
 
+pub use decode::strict_value;
 pub use error::{ErrorKind, error_body};
 pub use messages::{ContentBlock, Message, MessageContent, MessagesRequest, Role, System, Tool};
 pub use sse::{EventView, SseEvent, SseParser};

@@ -89,6 +89,12 @@ pub struct ExchangeRecord {
     /// canonical form when absent, so rows written before the column existed keep their hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// For an item of a Message Batch: the id of the exchange that created the batch, and the
+    /// item's `custom_id`. Left out of the canonical form when absent, like `traceparent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
     pub endpoint: String,
     pub model: Option<String>,
     pub streamed: bool,
@@ -347,6 +353,8 @@ pub(crate) fn sample(id: &str) -> ExchangeRecord {
         client_addr: Some("127.0.0.1".into()),
         user_agent: Some("Anthropic/Python 2.10.0".into()),
         traceparent: None,
+        parent_id: None,
+        custom_id: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: true,

@@ -29,7 +29,7 @@ pub enum StoreError {
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
-/// Rows per multi-row INSERT: Postgres allows 65,535 bind parameters; exchanges bind 27 each.
+/// Rows per multi-row INSERT: Postgres allows 65,535 bind parameters; exchanges bind 30 each.
 const ROWS_PER_INSERT: usize = 1_000;
 
 #[derive(Clone, Debug)]
@@ -52,7 +52,10 @@ macro_rules! with_pool {
 /// Which exchanges `search` returns; every field narrows the result.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
+    /// Warden's request id or the upstream's.
     pub id: Option<String>,
+    /// The items of the batch this exchange created.
+    pub parent_id: Option<String>,
     pub team: Option<String>,
     pub principal: Option<String>,
     pub key_id: Option<String>,
@@ -76,8 +79,16 @@ macro_rules! push_filter {
     ($q:ident, $f:expr) => {{
         let f = $f;
         $q.push(" WHERE 1 = 1");
+        // Warden's request id, or the upstream's (the one the SDKs report in their errors).
+        if let Some(id) = &f.id {
+            $q.push(" AND (e.id = ")
+                .push_bind(id.clone())
+                .push(" OR e.upstream_request_id = ")
+                .push_bind(id.clone())
+                .push(")");
+        }
         for (column, value) in [
-            ("e.id", &f.id),
+            ("e.parent_id", &f.parent_id),
             ("e.team", &f.team),
             ("e.principal", &f.principal),
             ("e.key_id", &f.key_id),
@@ -156,7 +167,8 @@ macro_rules! insert_children {
 
 const EXCHANGE_COLUMNS: &str = "id, instance_id, seq, occurred_at, upstream_request_id, key_id, principal, team, \
 client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, \
-latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent";
+latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent, \
+parent_id, custom_id";
 
 const FINDING_COLUMNS: &str = "exchange_id, ordinal, class, rule, action, location, span_start, span_end, length, fingerprint";
 
@@ -274,7 +286,9 @@ impl AuditStore {
                         .push_bind(r.output.as_deref())
                         .push_bind(c.prev_hash.as_str())
                         .push_bind(c.hash.as_str())
-                        .push_bind(r.traceparent.as_deref());
+                        .push_bind(r.traceparent.as_deref())
+                        .push_bind(r.parent_id.as_deref())
+                        .push_bind(r.custom_id.as_deref());
                 });
                 q.push(" ON CONFLICT (id) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
@@ -433,6 +447,8 @@ impl AuditStore {
                     client_addr: row.try_get("client_addr")?,
                     user_agent: row.try_get("user_agent")?,
                     traceparent: row.try_get("traceparent")?,
+                    parent_id: row.try_get("parent_id")?,
+                    custom_id: row.try_get("custom_id")?,
                     endpoint: row.try_get("endpoint")?,
                     model: row.try_get("model")?,
                     streamed: row.try_get("streamed")?,
@@ -1021,6 +1037,92 @@ impl AuditStore {
                     instance_id: row.try_get("instance_id")?,
                     detail: row.try_get("detail")?,
                 });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// A batch or file created through Warden, and who owns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedObject {
+    /// Upstream's id (`msgbatch_…`, `file_…`).
+    pub id: String,
+    /// `batch` or `file`.
+    pub kind: String,
+    pub team: String,
+    pub principal: String,
+    /// The exchange that created it.
+    pub exchange_id: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Batches: the sealed placeholder maps of their items.
+    pub detail: Option<String>,
+}
+
+/// Ownership of batches and files: written at once (not through the writer's queue), because
+/// the next request may name the object, on any replica.
+impl AuditStore {
+    pub async fn insert_owned(&self, o: &OwnedObject) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO owned_objects (id, kind, team, principal, exchange_id, created_at, detail) VALUES (",
+            );
+            let mut b = q.separated(", ");
+            b.push_bind(&o.id)
+                .push_bind(&o.kind)
+                .push_bind(&o.team)
+                .push_bind(&o.principal)
+                .push_bind(&o.exchange_id)
+                .push_bind(o.created_at)
+                .push_bind(&o.detail);
+            q.push(") ON CONFLICT (id) DO NOTHING");
+            q.build().execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// The object with this id, if it was created through Warden.
+    pub async fn owned(&self, id: &str) -> Result<Option<OwnedObject>, StoreError> {
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new(
+                "SELECT id, kind, team, principal, exchange_id, created_at, detail FROM owned_objects WHERE id = ",
+            );
+            q.push_bind(id);
+            match q.build().fetch_optional(pool).await? {
+                Some(row) => Ok(Some(OwnedObject {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    team: row.try_get("team")?,
+                    principal: row.try_get("principal")?,
+                    exchange_id: row.try_get("exchange_id")?,
+                    created_at: row.try_get("created_at")?,
+                    detail: row.try_get("detail")?,
+                })),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Which of `ids` the team owns.
+    pub async fn owned_among(
+        &self,
+        team: &str,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(std::collections::HashSet::new());
+        }
+        with_pool!(self, pool => {
+            let mut q = QueryBuilder::new("SELECT id FROM owned_objects WHERE team = ");
+            q.push_bind(team).push(" AND id IN (");
+            let mut sep = q.separated(", ");
+            for id in ids {
+                sep.push_bind(id.clone());
+            }
+            q.push(")");
+            let mut out = std::collections::HashSet::new();
+            for row in q.build().fetch_all(pool).await? {
+                out.insert(row.try_get::<String, _>("id")?);
             }
             Ok(out)
         })

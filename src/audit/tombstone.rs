@@ -107,6 +107,16 @@ impl TombstoneKey {
         })
     }
 
+    /// A key for another purpose, derived from this one (HMAC-SHA256 of `label`): the one secret
+    /// Warden keeps outside its database serves each use under its own key.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"warden derived key v1\n");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn mac(&self, instance_id: &str, seq: i64, t: &Tombstone) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose().as_bytes())
             .expect("HMAC takes a key of any length");

@@ -36,8 +36,9 @@ pub enum AuditCommand {
     /// Walk every instance's hash chain; exit 1 at the first altered, inserted or deleted row.
     Verify(VerifyArgs),
     /// Find exchanges (newest first).
-    Search(SearchArgs),
-    /// One exchange with its findings, as JSON.
+    Search(Box<SearchArgs>),
+    /// One exchange with its findings, as JSON: by Warden's request id (`x-warden-request-id`)
+    /// or by the upstream's (`request-id`, the one the SDKs report in their errors).
     Show {
         id: String,
         #[command(flatten)]
@@ -68,6 +69,12 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
+    /// Warden's request id or the upstream's.
+    #[arg(long)]
+    id: Option<String>,
+    /// The items of the batch this exchange (the batch's creation) created.
+    #[arg(long)]
+    batch: Option<String>,
     #[arg(long)]
     team: Option<String>,
     #[arg(long)]
@@ -217,7 +224,8 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                 class: args.class,
                 since: args.since.as_deref().map(parse_time).transpose()?,
                 until: args.until.as_deref().map(parse_time).transpose()?,
-                id: None,
+                id: args.id,
+                parent_id: args.batch,
                 teams_not: Vec::new(),
             };
             let rows = store.search(&filter, args.limit).await?;

@@ -572,6 +572,31 @@ impl Filter for DataBoundaries {
     }
 }
 
+/// Scans a document that is not part of a request (an uploaded file's text, its name) as the
+/// policy scans a request's text: values are replaced in `text` as their class's action says,
+/// findings go to `ctx`, and a class whose action is `block` (or a value in `name`, which cannot
+/// be rewritten) refuses it. Returns whether `text` changed.
+pub fn scan_document(
+    policy: &Policy,
+    ctx: &mut RequestContext<'_>,
+    name: &str,
+    text: &mut String,
+    location: &str,
+) -> Result<bool, Rejection> {
+    let mut w = Walker {
+        policy,
+        ctx,
+        changed: false,
+        blocked: None,
+    };
+    w.fixed(name, &format!("{location}.filename"));
+    w.text(text, location);
+    match w.blocked {
+        Some(r) => Err(r),
+        None => Ok(w.changed),
+    }
+}
+
 /// Text as the audit store keeps it: every value the policy does not allow replaced by its
 /// redaction label (`only_secrets`: only the `secrets` class, for the `full` storage mode).
 pub fn redact_for_storage(policy: &Policy, text: &str, only_secrets: bool) -> String {

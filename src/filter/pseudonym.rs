@@ -39,6 +39,20 @@ impl Pseudonyms {
         self.pairs.is_empty()
     }
 
+    /// Pseudonyms given earlier, for a reply that comes back later than its request (a batch
+    /// item's result).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self {
+            pairs,
+            ..Self::default()
+        }
+    }
+
+    /// The placeholder → value pairs made so far.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The placeholder → value pairs, for the reply stage.
     pub fn restore_map(&self) -> Arc<Vec<(String, String)>> {
         Arc::new(self.pairs.clone())

@@ -281,6 +281,8 @@ pub fn compile_text(file: &Path, text: &str) -> Result<Policy, Vec<PolicyError>>
         injection: raw.injection,
         preamble: raw.preamble,
         quotas: raw.quotas,
+        batches: raw.batches,
+        files: raw.files,
     })
 }
 

@@ -45,6 +45,8 @@ pub struct Policy {
     /// The team's instructions above the client's system prompt.
     pub preamble: Option<String>,
     pub quotas: raw::QuotaPolicy,
+    pub batches: raw::RawBatches,
+    pub files: raw::RawFiles,
 }
 
 impl fmt::Debug for Policy {

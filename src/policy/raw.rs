@@ -42,6 +42,61 @@ pub struct RawPolicy {
     /// Requests and tokens per minute, per key and for the team (per replica).
     #[serde(default)]
     pub quotas: QuotaPolicy,
+    /// Message Batches: what to do with an item the policy refuses.
+    #[serde(default)]
+    pub batches: RawBatches,
+    /// The Files API: which uploads are accepted, and how they are scanned.
+    #[serde(default)]
+    pub files: RawFiles,
+}
+
+/// Message Batches (`/v1/messages/batches`). Every item goes through the policy as if it had
+/// been sent alone.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBatches {
+    /// An item the policy refuses: `refuse` the whole batch (the error names the item's
+    /// `custom_id`), or `drop` the item, send the rest, and report the dropped ones in the
+    /// `x-warden-dropped-items` header and the audit record.
+    pub blocked_items: BlockedItems,
+}
+
+impl Default for RawBatches {
+    fn default() -> Self {
+        Self {
+            blocked_items: BlockedItems::Refuse,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BlockedItems {
+    Refuse,
+    Drop,
+}
+
+/// The Files API (`/v1/files`). Text-like uploads (plain text, Markdown, CSV, JSON, XML, YAML,
+/// HTML, source code) are scanned with the policy's classes as a request's text would be: a
+/// class whose action is `block` refuses the upload, `redact` and `pseudonymize` replace the
+/// value (pseudonyms are not restored: a file has no reply).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFiles {
+    /// Uploads Warden cannot read as text (PDFs, images, archives, anything else): `allow` or
+    /// `block`.
+    pub unscannable: Unscannable,
+    /// Largest upload accepted, in bytes; uploads are read whole to be scanned.
+    pub max_bytes: usize,
+}
+
+impl Default for RawFiles {
+    fn default() -> Self {
+        Self {
+            unscannable: Unscannable::Block,
+            max_bytes: 32 * 1024 * 1024,
+        }
+    }
 }
 
 /// Which content is untrusted, and what the injection defense does with it.

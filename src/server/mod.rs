@@ -3,11 +3,14 @@
 
 mod access;
 pub mod auth;
+mod batches;
 pub mod body;
 pub mod error;
+mod files;
 mod health;
 mod listener;
 pub mod metrics;
+mod owned;
 mod path;
 mod proxy;
 pub mod quota;
@@ -78,6 +81,10 @@ pub struct AppState {
     pub audit: AuditWriter,
     /// Tool calls held for a human's decision.
     pub approvals: Arc<crate::approvals::Approvals>,
+    /// The audit database, for what must be read or written at once (who owns a batch or file).
+    pub store: AuditStore,
+    /// Seals what Warden keeps of a batch's items until their results come (loaded on first use).
+    pub sealer: owned::SealerSlot,
     /// Cancelled when shutdown begins; `/readyz` turns 503 so load balancers stop sending.
     pub shutting_down: CancellationToken,
     /// Cancelled when the shutdown grace period is over: streams still open end with an error.
@@ -99,6 +106,12 @@ impl AppState {
         fingerprint_key: Secret,
     ) -> Result<Self, StartError> {
         let forwarder = Forwarder::new(&config.upstream, upstream_key)?;
+        if !config.passthrough_paths.is_empty() {
+            tracing::warn!(
+                paths = ?config.passthrough_paths,
+                "Requests under these path prefixes go upstream without policy: their bodies are not scanned (Messages, Batches and Files have their own routes whatever this list says)."
+            );
+        }
         let policies = PolicyStore::open(&config.policies.dir).map_err(StartError::Policy)?;
         let store = AuditStore::connect(&config.audit.url()).await?;
         if config.audit.migrate_on_start {
@@ -113,6 +126,7 @@ impl AppState {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "warden".into()),
             &crate::ids::new_key_id()[4..]
         );
+        let owned_store = store.clone();
         let approvals = crate::approvals::Approvals::new(
             store.clone(),
             instance_id.clone(),
@@ -160,6 +174,8 @@ impl AppState {
         Ok(Self {
             audit,
             approvals,
+            store: owned_store,
+            sealer: owned::SealerSlot::default(),
             keys: arc_swap::ArcSwap::from_pointee(KeyStore::from_entries(&config.keys)),
             admin_keys: Arc::new(arc_swap::ArcSwap::from_pointee(
                 crate::approvals::admin::AdminKeys::from_entries(&config.admin.keys),
@@ -241,11 +257,18 @@ pub const OPEN_ROUTES: [&str; 3] = ["/", "/healthz", "/readyz"];
 
 /// The public listener's keyed routes (the fallback, for every other path and method, is keyed
 /// too).
-pub const KEYED_ROUTES: [&str; 4] = [
+pub const KEYED_ROUTES: [&str; 11] = [
     "/v1/messages",
     "/v1/messages/count_tokens",
     "/v1/models",
     "/v1/models/{id}",
+    "/v1/messages/batches",
+    "/v1/messages/batches/{id}",
+    "/v1/messages/batches/{id}/cancel",
+    "/v1/messages/batches/{id}/results",
+    "/v1/files",
+    "/v1/files/{id}",
+    "/v1/files/{id}/content",
 ];
 
 /// The router. Layers run outermost first:
@@ -256,13 +279,32 @@ pub const KEYED_ROUTES: [&str; 4] = [
 /// 3. `auth::require_key` on every route except the open list (`/`, `/healthz`, `/readyz`), so
 ///    no route added later can be left open by accident. `/metrics` is on the admin listener.
 pub fn router(state: Arc<AppState>) -> Router {
-    let [messages, count_tokens, models, model] = KEYED_ROUTES;
+    let [
+        messages,
+        count_tokens,
+        models,
+        model,
+        batches_,
+        batch,
+        batch_cancel,
+        batch_results,
+        files_,
+        file,
+        file_content,
+    ] = KEYED_ROUTES;
     let [probe, healthz, readyz] = OPEN_ROUTES;
     let authenticated = Router::new()
         .route(messages, post(proxy::create_message))
         .route(count_tokens, post(proxy::count_tokens))
         .route(models, get(proxy::passthrough))
         .route(model, get(proxy::passthrough))
+        .route(batches_, post(batches::create).get(batches::list))
+        .route(batch, get(batches::one).delete(batches::one))
+        .route(batch_cancel, post(batches::one))
+        .route(batch_results, get(batches::results))
+        .route(files_, post(files::upload).get(files::list))
+        .route(file, get(files::one).delete(files::one))
+        .route(file_content, get(files::one))
         .fallback(proxy::fallback)
         .method_not_allowed_fallback(proxy::method_not_allowed)
         .layer(middleware::from_fn_with_state(

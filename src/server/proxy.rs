@@ -50,8 +50,33 @@ fn path_and_query(parts: &Parts) -> http::uri::PathAndQuery {
         .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"))
 }
 
+/// The team's compiled policy (the default one when the config says unknown teams get it); a
+/// team with none is refused.
+pub(super) fn team_policy(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<crate::policy::CompiledPolicy, ApiError> {
+    let set = state.policies.current();
+    let fallback = state.config.policies.unknown_team == UnknownTeam::Default;
+    set.for_team(principal.team.as_str(), fallback)
+        .cloned()
+        .ok_or_else(|| no_policy(principal))
+}
+
+fn no_policy(principal: &Principal) -> ApiError {
+    ApiError::new(
+        ErrorKind::Permission,
+        format!(
+            "no policy for team '{}' (add policies/{}.yaml, or set policies.unknown_team: default)",
+            principal.team, principal.team
+        ),
+    )
+    .with_rule("policy")
+    .no_retry()
+}
+
 /// Sends the request upstream with its method, path, query and headers.
-async fn forward(
+pub(super) async fn forward(
     state: &AppState,
     parts: &Parts,
     body: Bytes,
@@ -174,17 +199,9 @@ async fn exchange(
     };
     let set = state.policies.current();
     let fallback = state.config.policies.unknown_team == UnknownTeam::Default;
-    let compiled = set.for_team(principal.team.as_str(), fallback).ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::Permission,
-            format!(
-                "no policy for team '{}' (add policies/{}.yaml, or set policies.unknown_team: default)",
-                principal.team, principal.team
-            ),
-        )
-        .with_rule("policy")
-        .no_retry()
-    })?;
+    let compiled = set
+        .for_team(principal.team.as_str(), fallback)
+        .ok_or_else(|| no_policy(principal))?;
     let policy = &compiled.policy;
     let estimate = match endpoint {
         Endpoint::Messages => crate::server::quota::estimate_tokens(bytes.len()),
@@ -226,7 +243,13 @@ async fn exchange(
             return Err(ApiError::from(rejection).with_policy(&policy_header));
         }
     };
-    if let Err(e) = check_approvals(state, &ctx).await {
+    let checked = match check_approvals(state, &ctx).await {
+        Ok(()) => {
+            super::files::check_file_ids(state, principal, &super::files::file_ids(&bytes)).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = checked {
         *blocked = e.kind == ErrorKind::Permission;
         if let Some(t) = trail.as_mut() {
             t.set_prompt(bytes.clone(), None);
@@ -282,7 +305,10 @@ async fn exchange(
 
 /// A tool result may come back only for the call Warden relayed, and only once a human approved
 /// it when policy asked for approval. A store that cannot say refuses the request (fail closed).
-async fn check_approvals(state: &AppState, ctx: &RequestContext<'_>) -> Result<(), ApiError> {
+pub(super) async fn check_approvals(
+    state: &AppState,
+    ctx: &RequestContext<'_>,
+) -> Result<(), ApiError> {
     if ctx.approval_proofs.is_empty() {
         return Ok(());
     }

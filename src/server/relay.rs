@@ -27,7 +27,7 @@ const HELD_PING_INTERVAL_MS: u64 = 5_000;
 
 /// A stage's verdict as the client sees it: a withheld reply is a policy denial; a stage that
 /// could not decide is Warden's own error.
-fn stage_error(e: StageError) -> ApiError {
+pub(super) fn stage_error(e: StageError) -> ApiError {
     match e {
         StageError::Withheld { rule, message } => ApiError::new(ErrorKind::Permission, message)
             .with_rule(rule)
@@ -38,7 +38,7 @@ fn stage_error(e: StageError) -> ApiError {
     }
 }
 
-fn response_head(upstream: &UpstreamResponse) -> http::response::Builder {
+pub(super) fn response_head(upstream: &UpstreamResponse) -> http::response::Builder {
     let mut builder = Response::builder().status(upstream.status());
     if let Some(headers) = builder.headers_mut() {
         relay_response_headers(upstream.headers(), headers);
@@ -46,7 +46,7 @@ fn response_head(upstream: &UpstreamResponse) -> http::response::Builder {
     builder
 }
 
-fn finish(builder: http::response::Builder, body: Body) -> Response {
+pub(super) fn finish(builder: http::response::Builder, body: Body) -> Response {
     builder
         .body(body)
         .unwrap_or_else(|_| Response::new(Body::empty()))
@@ -58,7 +58,10 @@ pub fn verbatim(upstream: UpstreamResponse) -> Response {
     finish(head, Body::new(upstream.into_body()))
 }
 
-async fn whole_body(state: &AppState, upstream: UpstreamResponse) -> Result<Bytes, ApiError> {
+pub(super) async fn whole_body(
+    state: &AppState,
+    upstream: UpstreamResponse,
+) -> Result<Bytes, ApiError> {
     match tokio::time::timeout(
         state.forwarder.idle_timeout(),
         upstream.into_body().collect(),

@@ -107,6 +107,8 @@ impl Trail {
                 // A malformed one is not recorded (it still goes upstream as it came).
                 traceparent: header("traceparent")
                     .filter(|t| crate::ids::parse_traceparent(t).is_some()),
+                parent_id: None,
+                custom_id: None,
                 endpoint: format!("{} {}", method, uri.path()),
                 model: None,
                 streamed: false,
@@ -139,6 +141,12 @@ impl Trail {
             #[cfg(feature = "otlp")]
             trace: None,
         }
+    }
+
+    /// Marks this exchange as an item of the batch that exchange `parent` created.
+    pub fn set_batch_item(&mut self, parent: &RequestId, custom_id: &str) {
+        self.record.parent_id = Some(parent.to_string());
+        self.record.custom_id = Some(custom_id.to_string());
     }
 
     pub fn set_tool_log(&mut self, log: crate::filter::tools::ToolLog) {

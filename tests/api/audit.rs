@@ -80,6 +80,8 @@ fn record(id: &str, team: &str) -> ExchangeRecord {
         client_addr: Some("127.0.0.1".into()),
         user_agent: Some("Anthropic/Python 2.10.0".into()),
         traceparent: None,
+        parent_id: None,
+        custom_id: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: false,
@@ -253,7 +255,7 @@ async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
                 "deleted",
             ),
             (
-                "INSERT INTO exchanges SELECT 'req_forged', instance_id, 99, occurred_at, upstream_request_id, key_id, principal, team, client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent FROM exchanges WHERE seq = 5",
+                "INSERT INTO exchanges SELECT 'req_forged', instance_id, 99, occurred_at, upstream_request_id, key_id, principal, team, client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent, parent_id, custom_id FROM exchanges WHERE seq = 5",
                 "inserted",
             ),
         ] {

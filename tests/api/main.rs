@@ -3,6 +3,7 @@
 
 mod adversarial;
 mod audit;
+mod batches;
 mod binary;
 mod cli;
 mod clients;

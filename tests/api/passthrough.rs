@@ -168,20 +168,38 @@ async fn count_tokens_and_models_are_forwarded() {
 #[tokio::test]
 async fn unlisted_paths_are_404_and_listed_ones_are_forwarded() {
     let app = TestApp::start().await;
-    let r = app.get("/v1/messages/batches").send().await.expect("sent");
+    let r = app.get("/v1/skills").send().await.expect("sent");
     let msg = crate::helpers::expect_error(r, 404, "not_found_error").await;
     assert!(msg.contains("passthrough_paths"));
     assert_eq!(app.mock.state.total(), 0);
 
-    let app =
-        TestApp::start_with(|c| c.passthrough_paths = vec!["/v1/messages/batches".into()]).await;
-    let r = app.get("/v1/messages/batches").send().await.expect("sent");
-    assert_eq!(r.status(), 200);
+    let app = TestApp::start_with(|c| c.passthrough_paths = vec!["/v1/skills".into()]).await;
+    let r = app.get("/v1/skills/skill_1").send().await.expect("sent");
+    // Forwarded: the answer is the mock's (which serves no skills), not Warden's.
+    let msg = crate::helpers::expect_error(r, 404, "not_found_error").await;
+    assert!(!msg.contains("passthrough_paths"), "{msg}");
     assert_eq!(app.mock.state.total(), 1);
+    // A listed prefix does not take Warden's own routes from their filters.
+    let app = TestApp::start_with(|c| c.passthrough_paths = vec!["/v1/files".into()]).await;
+    let r = app
+        .post("/v1/messages")
+        .json(&serde_json::json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+            {"type": "document", "source": {"type": "file", "file_id": "file_notours"}}]}]}))
+        .send()
+        .await
+        .expect("sent");
+    crate::helpers::expect_error(r, 403, "permission_error").await;
+    let r = app
+        .get("/v1/files/file_notours")
+        .send()
+        .await
+        .expect("sent");
+    crate::helpers::expect_error(r, 404, "not_found_error").await;
+    assert_eq!(app.mock.state.total(), 0);
     // Still authenticated.
     let r = app
         .http
-        .get(format!("{}/v1/messages/batches", app.url))
+        .get(format!("{}/v1/skills", app.url))
         .send()
         .await
         .expect("sent");
@@ -285,4 +303,51 @@ async fn claude_codes_first_request_goes_through_and_its_system_turns_are_scanne
     }
     let got = app.mock.state.received().pop();
     assert!(got.is_none() || !got.expect("r").body.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn an_agent_loop_against_the_mock_ends_and_the_mock_reports_what_it_saw() {
+    let app = TestApp::start().await;
+    let history = json!({"model": "mock-tool_use", "max_tokens": 64, "messages": [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"location": "Paris"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "Sunny, 21 C"}]}]}
+    ]});
+    // A turn of tool results gets a final answer, not another tool call.
+    let r: Value = app
+        .post("/v1/messages")
+        .json(&history)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["stop_reason"], "end_turn", "{r}");
+    // `x-mock-after-tool: parrot` answers with the tool results the model was given.
+    let r: Value = app
+        .post("/v1/messages")
+        .header("x-mock-after-tool", "parrot")
+        .json(&history)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["content"][0]["text"], "Sunny, 21 C", "{r}");
+    // `echo` reports the path with its query string.
+    let r: Value = app
+        .post("/v1/messages?beta=true")
+        .header("x-mock-scenario", "echo")
+        .json(&message_body("m", false))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let echoed: Value =
+        serde_json::from_str(r["content"][0]["text"].as_str().expect("text")).expect("json");
+    assert_eq!(echoed["path"], "/v1/messages?beta=true");
 }

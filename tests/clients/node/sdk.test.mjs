@@ -141,3 +141,79 @@ test('a broken stream raises in the SDK', async () => {
     (e) => e instanceof Anthropic.APIError,
   );
 });
+
+test('a multipart upload refused before its body is read gets the answer, not a broken pipe', async () => {
+  // Warden answers a bad key at once; the SDK is still sending the file. Reading the rest of the
+  // body before closing is what lets Node see the 401 instead of EPIPE.
+  const client = new Anthropic({ baseURL: WARDEN_URL, apiKey: 'wdn_unknown000000000000', maxRetries: 0 });
+  const file = new File([new Uint8Array(4 * 1024 * 1024).fill(97)], 'notes.txt', { type: 'text/plain' });
+  for (let i = 0; i < 5; i++) {
+    await assert.rejects(
+      client.beta.files.upload({ file }),
+      (e) => e instanceof Anthropic.AuthenticationError && e.status === 401,
+      `attempt ${i + 1}`,
+    );
+  }
+});
+
+test('a stream that ends in an error keeps every piece of text the model sent before it', async () => {
+  const textBeforeError = async (client) => {
+    let text = '';
+    const stream = client.messages.stream(
+      { model: 'claude-x', max_tokens: 100, messages: HELLO },
+      { headers: { 'x-mock-scenario': 'midstream_error' } },
+    );
+    stream.on('text', (t) => {
+      text += t;
+    });
+    await assert.rejects(stream.finalMessage(), (e) => e instanceof Anthropic.APIError);
+    return text;
+  };
+  const got = await textBeforeError(through({ maxRetries: 0 }));
+  assert.ok(got.length > 0, 'some text arrived before the error');
+  assert.equal(got, await textBeforeError(direct({ maxRetries: 0 })));
+});
+
+test('batches: create, retrieve and read the results through Warden', async () => {
+  const client = through();
+  const batch = await client.messages.batches.create({
+    requests: [
+      { custom_id: 'greet', params: { model: 'claude-x', max_tokens: 50, messages: HELLO } },
+      {
+        custom_id: 'mail',
+        params: { model: 'mock-parrot', max_tokens: 50, messages: [{ role: 'user', content: 'Mail jane.roe@example.com' }] },
+      },
+    ],
+  });
+  assert.match(batch.id, /^msgbatch_/);
+  const got = await client.messages.batches.retrieve(batch.id);
+  assert.equal(got.processing_status, 'ended');
+  assert.ok(got.results_url.startsWith(WARDEN_URL), `${got.results_url} is Warden's`);
+  const results = {};
+  for await (const line of await client.messages.batches.results(batch.id)) {
+    results[line.custom_id] = line.result;
+  }
+  assert.equal(results.greet.type, 'succeeded');
+  assert.equal(results.greet.message.content[0].text, 'Hello from the Warden mock upstream.');
+  // The model saw a placeholder; the result gives the client its value back.
+  assert.equal(results.mail.message.content[0].text, 'Mail jane.roe@example.com');
+  const upstream = (await (await fetch(`${MOCK_URL}/_mock/requests`)).json()).requests;
+  const created = upstream.find((r) => r.method === 'POST' && r.path === '/v1/messages/batches');
+  assert.ok(!created.body.includes('jane.roe@example.com'), 'upstream never saw the address');
+});
+
+test('files: upload, list and delete through Warden', async () => {
+  const client = through();
+  const file = new File(['name,email\nJane,jane.roe@example.com\n'], 'contacts.csv', { type: 'text/csv' });
+  const meta = await client.beta.files.upload({ file });
+  assert.match(meta.id, /^file_/);
+  const ids = [];
+  for await (const f of client.beta.files.list()) ids.push(f.id);
+  assert.ok(ids.includes(meta.id));
+  const deleted = await client.beta.files.delete(meta.id);
+  assert.equal(deleted.type, 'file_deleted');
+  // Another team's key cannot see the team's files.
+  const other = new Anthropic({ baseURL: WARDEN_URL, apiKey: process.env.WARDEN_SUPPORT_KEY, maxRetries: 0 });
+  const kept = await client.beta.files.upload({ file });
+  await assert.rejects(other.beta.files.retrieveMetadata(kept.id), (e) => e instanceof Anthropic.NotFoundError);
+});

@@ -167,3 +167,66 @@ def test_broken_stream_raises_in_the_sdk():
             extra_headers={"x-mock-scenario": "cut_stream"},
         ) as s:
             s.get_final_message()
+
+
+def test_request_id_is_upstreams_and_wardens_is_beside_it():
+    raw = through().messages.with_raw_response.create(model="claude-x", max_tokens=10, messages=HELLO)
+    assert raw.request_id == "req_mock_upstream"
+    assert raw.headers["x-warden-request-id"].startswith("req_")
+
+
+def test_a_stream_that_ends_in_an_error_keeps_its_text():
+    def text_before_error(client):
+        pieces = []
+        with pytest.raises(anthropic.APIStatusError):
+            with client.messages.stream(
+                model="claude-x",
+                max_tokens=100,
+                messages=HELLO,
+                extra_headers={"x-mock-scenario": "midstream_error"},
+            ) as s:
+                for t in s.text_stream:
+                    pieces.append(t)
+        return "".join(pieces)
+
+    got = text_before_error(through(max_retries=0))
+    assert got
+    assert got == text_before_error(direct(max_retries=0))
+
+
+def test_batches_create_retrieve_and_results():
+    client = through()
+    batch = client.messages.batches.create(
+        requests=[
+            {"custom_id": "greet", "params": {"model": "claude-x", "max_tokens": 50, "messages": HELLO}},
+            {
+                "custom_id": "mail",
+                "params": {
+                    "model": "mock-parrot",
+                    "max_tokens": 50,
+                    "messages": [{"role": "user", "content": "Mail jane.roe@example.com"}],
+                },
+            },
+        ]
+    )
+    assert batch.id.startswith("msgbatch_")
+    got = client.messages.batches.retrieve(batch.id)
+    assert got.processing_status == "ended"
+    assert got.results_url.startswith(WARDEN_URL)
+    results = {r.custom_id: r.result for r in client.messages.batches.results(batch.id)}
+    assert results["greet"].type == "succeeded"
+    assert results["greet"].message.content[0].text == "Hello from the Warden mock upstream."
+    assert results["mail"].message.content[0].text == "Mail jane.roe@example.com"
+    with urllib.request.urlopen(MOCK_URL + "/_mock/requests") as r:
+        sent = [q for q in json.load(r)["requests"] if q["method"] == "POST" and q["path"] == "/v1/messages/batches"]
+    assert "jane.roe@example.com" not in sent[-1]["body"]
+
+
+def test_files_upload_list_and_delete():
+    client = through()
+    meta = client.beta.files.upload(file=("contacts.csv", b"name,email\nJane,jane.roe@example.com\n", "text/csv"))
+    assert meta.id.startswith("file_")
+    assert meta.id in [f.id for f in client.beta.files.list()]
+    assert client.beta.files.delete(meta.id).type == "file_deleted"
+    with pytest.raises(anthropic.NotFoundError):
+        client.beta.files.retrieve_metadata(meta.id + "x")

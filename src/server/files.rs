@@ -1,0 +1,468 @@
+//! The Files API under policy.
+//!
+//! - **Upload** (`POST /v1/files`, multipart): read within `files.max_bytes` of the team's
+//!   policy. A file whose bytes are UTF-8 text (whatever its name or declared type says: a
+//!   renamed file is still read) is scanned as a request's text is, and its name as an
+//!   identifier: `block` refuses the upload, `redact` and `pseudonymize` replace values in what
+//!   goes upstream (a file has no reply, so its placeholders are never restored). Anything else
+//!   (PDF, images, archives, UTF-16) is unscannable: `files.unscannable` allows or blocks it.
+//!   The file then belongs to the team: list, metadata, content and delete show and touch only
+//!   the team's own files, and a message may name (`file_id`) only a file its team uploaded.
+//! - Each request is an audited exchange; an upload's findings are in its record.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::request::Parts;
+use serde_json::Value;
+
+use super::AppState;
+use super::error::ApiError;
+use super::owned::{self, Kind};
+use super::proxy::{forward, team_policy};
+use super::relay;
+use super::trail::{self, Trail};
+use crate::api::ErrorKind;
+use crate::audit::Decision as AuditDecision;
+use crate::filter::RequestContext;
+use crate::ids::{Principal, RequestId};
+use crate::policy::Unscannable;
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorKind::InvalidRequest, message)
+        .with_rule("request")
+        .no_retry()
+}
+
+/// One part of a multipart body, kept to be written out again.
+struct Part {
+    name: String,
+    filename: Option<String>,
+    content_type: Option<String>,
+    data: Bytes,
+}
+
+/// The parts of a `multipart/form-data` body (read whole: the upload limit bounds it).
+async fn parts_of(body: Bytes, content_type: &str) -> Result<Vec<Part>, ApiError> {
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| invalid("file: send the upload as multipart/form-data"))?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    let mut out = Vec::new();
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                let filename = field.file_name().map(str::to_string);
+                let content_type = field.content_type().map(ToString::to_string);
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|_| invalid("the multipart body is malformed"))?;
+                out.push(Part {
+                    name,
+                    filename,
+                    content_type,
+                    data,
+                });
+            }
+            Ok(None) => return Ok(out),
+            Err(_) => return Err(invalid("the multipart body is malformed")),
+        }
+    }
+}
+
+/// A multipart body of `parts` under a new boundary.
+fn encode(parts: &[Part]) -> (String, Bytes) {
+    let boundary = format!("warden-{}", hex::encode(rand::random::<[u8; 12]>()));
+    let quoted = |s: &str| s.replace(['"', '\r', '\n'], "_");
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disposition = format!(
+            "Content-Disposition: form-data; name=\"{}\"",
+            quoted(&p.name)
+        );
+        if let Some(f) = &p.filename {
+            disposition.push_str(&format!("; filename=\"{}\"", quoted(f)));
+        }
+        out.extend_from_slice(disposition.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        if let Some(t) = &p.content_type {
+            out.extend_from_slice(format!("Content-Type: {}\r\n", quoted(t)).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&p.data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        Bytes::from(out),
+    )
+}
+
+/// The text of a file, when its bytes are UTF-8 text (no NUL bytes; a byte-order mark is
+/// allowed).
+fn as_text(data: &[u8]) -> Option<&str> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    let text = std::str::from_utf8(data).ok()?;
+    (!text.contains('\0')).then_some(text)
+}
+
+/// `POST /v1/files`.
+pub async fn upload(
+    State(state): State<Arc<AppState>>,
+    Extension(id): Extension<RequestId>,
+    Extension(principal): Extension<Principal>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let mut trail = Trail::begin(&state, &id, &principal, &parts);
+    let mut blocked = false;
+    let result = upload_file(
+        &state,
+        &id,
+        &principal,
+        &parts,
+        body,
+        &mut trail,
+        &mut blocked,
+    )
+    .await;
+    let durable = match &result {
+        Ok(r) => trail.finish(AuditDecision::Forwarded, r.status().as_u16(), None),
+        Err(e) => trail.finish(
+            if blocked {
+                AuditDecision::Blocked
+            } else {
+                AuditDecision::Error
+            },
+            e.kind.status().as_u16(),
+            e.rule.clone(),
+        ),
+    };
+    durable.written().await;
+    result
+}
+
+async fn upload_file(
+    state: &Arc<AppState>,
+    id: &RequestId,
+    principal: &Principal,
+    parts: &Parts,
+    body: Body,
+    trail: &mut Trail,
+    blocked: &mut bool,
+) -> Result<Response, ApiError> {
+    let compiled = team_policy(state, principal)?;
+    let policy = &compiled.policy;
+    let policy_header = format!("{}@{}", policy.name, policy.version);
+    trail.set_policy(policy);
+    let mut limits = state.config.limits.clone();
+    limits.max_body_bytes = policy.files.max_bytes;
+    let bytes = super::body::read_limited(body, &parts.headers, &limits)
+        .await
+        .map_err(|e| e.with_rule("files.max_bytes"))?;
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mut form = parts_of(bytes, content_type).await?;
+    let Some(file) = form.iter_mut().find(|p| p.name == "file") else {
+        return Err(invalid("file: Field required"));
+    };
+    let name = file.filename.clone().unwrap_or_default();
+    let refuse = |e: ApiError| e.with_policy(&policy_header);
+    match as_text(&file.data) {
+        Some(text) => {
+            let mut text = text.to_string();
+            let mut ctx =
+                RequestContext::new(id, principal, state.fingerprint_key.expose().as_bytes());
+            let scanned =
+                crate::filter::data::scan_document(policy, &mut ctx, &name, &mut text, "file");
+            state.metrics.findings(&ctx.findings);
+            trail.set_findings(&ctx.findings);
+            match scanned {
+                Ok(true) => file.data = Bytes::from(text),
+                Ok(false) => {}
+                Err(rejection) => {
+                    *blocked = true;
+                    let mut e = ApiError::from(rejection);
+                    e.message = e.message.replacen("request blocked", "upload blocked", 1);
+                    return Err(refuse(e));
+                }
+            }
+        }
+        None if policy.files.unscannable == Unscannable::Block => {
+            *blocked = true;
+            return Err(refuse(
+                ApiError::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "upload blocked by policy '{}': Warden cannot read this file as text (PDFs, images and other binary files are blocked; files.unscannable: block)",
+                        policy.name
+                    ),
+                )
+                .with_rule("files.unscannable")
+                .no_retry(),
+            ));
+        }
+        None => {}
+    }
+    if !trail::admits(state, policy) {
+        return Err(refuse(
+            ApiError::new(
+                ErrorKind::Unavailable,
+                "the audit store cannot record this request, and policy says audit.on_failure: reject",
+            )
+            .with_rule("audit.on_failure"),
+        ));
+    }
+    let (content_type, body) = encode(&form);
+    let mut forwarded = parts.clone();
+    if let Ok(v) = http::HeaderValue::from_str(&content_type) {
+        forwarded.headers.insert(http::header::CONTENT_TYPE, v);
+    }
+    forwarded.headers.remove(http::header::CONTENT_LENGTH);
+    let sent = std::time::Instant::now();
+    let upstream = forward(state, &forwarded, body).await?;
+    trail.set_upstream(
+        upstream
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        sent.elapsed(),
+    );
+    let ok = upstream.status().is_success();
+    let head = relay::response_head(&upstream);
+    let answer = relay::whole_body(state, upstream).await?;
+    trail.set_output(answer.clone());
+    if ok {
+        let file_id = serde_json::from_slice::<Value>(&answer)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_string))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::BadGateway,
+                    "upstream answered the upload with something that is not a file",
+                )
+                .with_rule("upstream")
+            })?;
+        owned::record(state, principal, Kind::File, &file_id, id.as_str(), None).await?;
+    }
+    let mut response = relay::finish(head, Body::from(answer));
+    if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
+        response.headers_mut().insert("x-warden-policy", v);
+    }
+    Ok(response)
+}
+
+/// Sends a request about the team's files upstream and relays the answer (a list keeps only
+/// the team's own files).
+async fn about_files(
+    state: Arc<AppState>,
+    id: RequestId,
+    principal: Principal,
+    request: Request,
+    file_id: Option<String>,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let trail = Trail::begin(&state, &id, &principal, &parts);
+    let result = async {
+        if let Some(file_id) = &file_id {
+            owned::owned_by_team(&state, &principal, Kind::File, file_id).await?;
+        }
+        let bytes = super::body::read_limited(body, &parts.headers, &state.config.limits).await?;
+        if !trail::admits_team(&state, principal.team.as_str()) {
+            return Err(ApiError::new(
+                ErrorKind::Unavailable,
+                "the audit store cannot record this request, and audit.on_failure says reject",
+            )
+            .with_rule("audit.on_failure"));
+        }
+        let upstream = forward(&state, &parts, bytes).await?;
+        if file_id.is_some() || !upstream.status().is_success() {
+            return Ok(relay::verbatim(upstream));
+        }
+        let head = relay::response_head(&upstream);
+        let answer = relay::whole_body(&state, upstream).await?;
+        let Ok(mut v) = serde_json::from_slice::<Value>(&answer) else {
+            return Ok(relay::finish(head, Body::from(answer)));
+        };
+        let ids: Vec<String> = v["data"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|f| f["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mine = owned::owned_among(&state, &principal, &ids).await?;
+        if let Some(data) = v.get_mut("data").and_then(Value::as_array_mut) {
+            data.retain(|f| f["id"].as_str().is_some_and(|id| mine.contains(id)));
+            let first = data.first().map(|f| f["id"].clone()).unwrap_or(Value::Null);
+            let last = data.last().map(|f| f["id"].clone()).unwrap_or(Value::Null);
+            v["first_id"] = first;
+            v["last_id"] = last;
+        }
+        let mut response = relay::finish(head, Body::from(v.to_string()));
+        response.headers_mut().remove(http::header::CONTENT_LENGTH);
+        Ok(response)
+    }
+    .await;
+    let durable = match &result {
+        Ok(r) => trail.finish(AuditDecision::Forwarded, r.status().as_u16(), None),
+        Err(e) => trail.finish(
+            AuditDecision::Error,
+            e.kind.status().as_u16(),
+            e.rule.clone(),
+        ),
+    };
+    durable.written().await;
+    result
+}
+
+/// `GET /v1/files`: the team's own files.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(id): Extension<RequestId>,
+    Extension(principal): Extension<Principal>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    about_files(state, id, principal, request, None).await
+}
+
+/// `GET`/`DELETE /v1/files/{id}` and `GET /v1/files/{id}/content`.
+pub async fn one(
+    State(state): State<Arc<AppState>>,
+    Extension(id): Extension<RequestId>,
+    Extension(principal): Extension<Principal>,
+    Path(file_id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    about_files(state, id, principal, request, Some(file_id)).await
+}
+
+/// Every `file_id` a request body names, anywhere in it (document and image sources, container
+/// uploads, fields Warden does not model). Cheap when there is none: the body is searched for
+/// the key first.
+pub fn file_ids(body: &[u8]) -> Vec<String> {
+    if memchr::memmem::find(body, b"file_id").is_none() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // The body has been parsed once already (a repeated key refused): this reads the same.
+    let v = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    collect_file_ids(&v, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect_file_ids(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "file_id" {
+                    match v {
+                        Value::String(s) => out.push(s.clone()),
+                        // Not an id Warden can check: nothing else would accept it either.
+                        other => out.push(other.to_string()),
+                    }
+                } else {
+                    collect_file_ids(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_file_ids(v, out)),
+        _ => {}
+    }
+}
+
+/// A request may name only files its team uploaded through Warden.
+pub async fn check_file_ids(
+    state: &AppState,
+    principal: &Principal,
+    ids: &[String],
+) -> Result<(), ApiError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mine = owned::owned_among(state, principal, ids).await?;
+    match ids.iter().find(|id| !mine.contains(id.as_str())) {
+        None => Ok(()),
+        Some(id) => Err(ApiError::new(
+            ErrorKind::Permission,
+            format!(
+                "file {} was not uploaded through Warden by team '{}'; a message may name only the team's own files",
+                id.chars().take(64).collect::<String>(),
+                principal.team
+            ),
+        )
+        .with_rule("files.ownership")
+        .no_retry()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_what_decodes_as_utf8_without_nul_bytes() {
+        assert_eq!(
+            as_text(b"name,email\nJane,jane@example.com\n"),
+            Some("name,email\nJane,jane@example.com\n")
+        );
+        assert_eq!(as_text(b"\xEF\xBB\xBFhello"), Some("hello"));
+        assert_eq!(as_text(b"%PDF-1.7\n\xE2\xE3\xCF\xD3"), None);
+        assert_eq!(as_text(b"\xFF\xFEh\0i\0"), None);
+        assert_eq!(as_text(b"abc\0def"), None);
+    }
+
+    #[tokio::test]
+    async fn a_multipart_body_survives_being_read_and_written_again() {
+        let parts = vec![
+            Part {
+                name: "file".into(),
+                filename: Some("notes \"q\".txt".into()),
+                content_type: Some("text/plain".into()),
+                data: Bytes::from_static(b"line one\r\nline two"),
+            },
+            Part {
+                name: "purpose".into(),
+                filename: None,
+                content_type: None,
+                data: Bytes::from_static(b"docs"),
+            },
+        ];
+        let (ct, body) = encode(&parts);
+        let back = parts_of(body, &ct).await.expect("parses");
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].name, "file");
+        assert_eq!(back[0].filename.as_deref(), Some("notes _q_.txt"));
+        assert_eq!(back[0].content_type.as_deref(), Some("text/plain"));
+        assert_eq!(&back[0].data[..], b"line one\r\nline two");
+        assert_eq!(&back[1].data[..], b"docs");
+    }
+
+    #[test]
+    fn file_ids_are_found_at_any_depth() {
+        let mut out = Vec::new();
+        collect_file_ids(
+            &serde_json::json!({"messages": [{"content": [
+                {"type": "document", "source": {"type": "file", "file_id": "file_a"}},
+                {"type": "future", "deep": {"x": [{"file_id": "file_b"}]}},
+            ]}]}),
+            &mut out,
+        );
+        assert_eq!(out, ["file_a", "file_b"]);
+    }
+}
