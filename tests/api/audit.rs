@@ -1825,3 +1825,64 @@ async fn every_view_answers_on_both_stores() {
         }
     }
 }
+
+#[tokio::test]
+async fn who_owns_a_batch_or_file_is_kept_once_and_never_rewritten() {
+    use warden::audit::store::OwnedObject;
+    for (store, _) in stores().await {
+        let owned = |id: &str, team: &str| OwnedObject {
+            id: id.into(),
+            kind: "file".into(),
+            team: team.into(),
+            principal: format!("someone@{team}"),
+            exchange_id: "req_wdn_1".into(),
+            created_at: warden::audit::ExchangeRecord::now(),
+            detail: Some("sealed".into()),
+        };
+        store
+            .insert_owned(&owned("file_a", "support"))
+            .await
+            .expect("insert");
+        store
+            .insert_owned(&owned("file_b", "platform"))
+            .await
+            .expect("insert");
+        // A second claim on the same id does not change its owner.
+        store
+            .insert_owned(&owned("file_a", "platform"))
+            .await
+            .expect("insert");
+        let a = store.owned("file_a").await.expect("read").expect("kept");
+        let mut want = owned("file_a", "support");
+        want.created_at = a.created_at;
+        assert_eq!(a, want, "{}", store.backend());
+        assert_eq!(store.owned("file_z").await.expect("read"), None);
+        let ids = [
+            "file_a".to_string(),
+            "file_b".to_string(),
+            "file_z".to_string(),
+        ];
+        let mine = store.owned_among("support", &ids).await.expect("read");
+        assert_eq!(
+            mine.into_iter().collect::<Vec<_>>(),
+            ["file_a"],
+            "{}",
+            store.backend()
+        );
+        let err = match &store {
+            AuditStore::Postgres(p) => sqlx::query("UPDATE owned_objects SET team = 'x'")
+                .execute(p)
+                .await
+                .err(),
+            AuditStore::Sqlite(p) => sqlx::query("UPDATE owned_objects SET team = 'x'")
+                .execute(p)
+                .await
+                .err(),
+        };
+        assert!(
+            err.is_some_and(|e| e.to_string().contains("append-only")),
+            "{}",
+            store.backend()
+        );
+    }
+}
