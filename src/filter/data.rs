@@ -597,6 +597,28 @@ pub fn scan_document(
     }
 }
 
+/// Scans JSON that goes upstream beside what Warden filters (a batch's envelope, an item's
+/// `custom_id`, an upload's form fields): nothing there is rewritten, so a value the policy does
+/// not allow refuses it. Findings go to `ctx`.
+pub fn scan_fixed(
+    policy: &Policy,
+    ctx: &mut RequestContext<'_>,
+    value: &Value,
+    location: &str,
+) -> Result<(), Rejection> {
+    let mut w = Walker {
+        policy,
+        ctx,
+        changed: false,
+        blocked: None,
+    };
+    w.json_fixed(value, location);
+    match w.blocked {
+        Some(r) => Err(r),
+        None => Ok(()),
+    }
+}
+
 /// Text as the audit store keeps it: every value the policy does not allow replaced by its
 /// redaction label (`only_secrets`: only the `secrets` class, for the `full` storage mode).
 pub fn redact_for_storage(policy: &Policy, text: &str, only_secrets: bool) -> String {

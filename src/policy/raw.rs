@@ -86,15 +86,18 @@ pub struct RawFiles {
     /// Uploads Warden cannot read as text (PDFs, images, archives, anything else): `allow` or
     /// `block`.
     pub unscannable: Unscannable,
-    /// Largest upload accepted, in bytes; uploads are read whole to be scanned.
+    /// Largest upload accepted, in bytes. A file that is not text is relayed as it arrives.
     pub max_bytes: usize,
+    /// Largest text file accepted: text is read whole to be scanned before it goes upstream.
+    pub max_text_bytes: usize,
 }
 
 impl Default for RawFiles {
     fn default() -> Self {
         Self {
             unscannable: Unscannable::Block,
-            max_bytes: 32 * 1024 * 1024,
+            max_bytes: 500 * 1024 * 1024,
+            max_text_bytes: 32 * 1024 * 1024,
         }
     }
 }

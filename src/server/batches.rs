@@ -171,6 +171,43 @@ async fn create_batch(
             "requests: Field required (a non-empty list)".into(),
         ));
     };
+    // What goes upstream beside the items' params (fields of the envelope and of each item,
+    // `custom_id` included) cannot be rewritten: a value the policy refuses refuses the batch,
+    // and the error names the item by its place, never by a `custom_id` that may hold the value.
+    let mut beside = RequestContext::new(id, principal, state.fingerprint_key.expose().as_bytes());
+    let mut outside = |value: &Value, location: &str| {
+        crate::filter::data::scan_fixed(policy, &mut beside, value, location)
+    };
+    let mut refused_beside = None;
+    if let Some(map) = envelope.as_object() {
+        for (k, v) in map.iter().filter(|(k, _)| *k != "requests") {
+            if let Err(r) = outside(&json!({ k: v }), "batch") {
+                refused_beside = Some(r);
+                break;
+            }
+        }
+    }
+    for (i, request) in requests.iter().enumerate() {
+        if refused_beside.is_some() {
+            break;
+        }
+        if let Some(map) = request.as_object() {
+            let fields: serde_json::Map<String, Value> = map
+                .iter()
+                .filter(|(k, _)| *k != "params")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if let Err(r) = outside(&Value::Object(fields), &format!("requests[{i}]")) {
+                refused_beside = Some(r);
+            }
+        }
+    }
+    state.metrics.findings(&beside.findings);
+    trail.set_findings(&beside.findings);
+    if let Some(rejection) = refused_beside {
+        *blocked = true;
+        return Err(ApiError::from(rejection).with_policy(&policy_header));
+    }
     let charge = state
         .quotas
         .admit(

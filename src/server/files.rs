@@ -1,11 +1,14 @@
 //! The Files API under policy.
 //!
-//! - **Upload** (`POST /v1/files`, multipart): read within `files.max_bytes` of the team's
-//!   policy. A file whose bytes are UTF-8 text (whatever its name or declared type says: a
-//!   renamed file is still read) is scanned as a request's text is, and its name as an
-//!   identifier: `block` refuses the upload, `redact` and `pseudonymize` replace values in what
-//!   goes upstream (a file has no reply, so its placeholders are never restored). Anything else
-//!   (PDF, images, archives, UTF-16) is unscannable: `files.unscannable` allows or blocks it.
+//! - **Upload** (`POST /v1/files`, multipart), within `files.max_bytes` of the team's policy.
+//!   The file's first 8 KiB decide: UTF-8 text without NUL bytes (whatever its name or declared
+//!   type says: a renamed file is still read) is read whole, within `files.max_text_bytes`, and
+//!   scanned as a request's text is, its name as an identifier: `block` refuses the upload,
+//!   `redact` and `pseudonymize` replace values in what goes upstream (a file has no reply, so its
+//!   placeholders are never restored). Anything else (PDF, images, archives, UTF-16) is
+//!   unscannable: `files.unscannable: block` refuses it before anything is sent, `allow` relays it
+//!   upstream as it arrives, never held whole. Every other form field is scanned; one the policy
+//!   refuses after a streamed file aborts the upload upstream.
 //!   The file then belongs to the team: list, metadata, content and delete show and touch only
 //!   the team's own files, and a message may name (`file_id`) only a file its team uploaded.
 //! - Each request is an audited exchange; an upload's findings are in its record.
@@ -46,56 +49,35 @@ struct Part {
     data: Bytes,
 }
 
-/// The parts of a `multipart/form-data` body (read whole: the upload limit bounds it).
-async fn parts_of(body: Bytes, content_type: &str) -> Result<Vec<Part>, ApiError> {
-    let boundary = multer::parse_boundary(content_type)
-        .map_err(|_| invalid("file: send the upload as multipart/form-data"))?;
-    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
-    let mut form = multer::Multipart::new(stream, boundary);
-    let mut out = Vec::new();
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_string();
-                let filename = field.file_name().map(str::to_string);
-                let content_type = field.content_type().map(ToString::to_string);
-                let data = field
-                    .bytes()
-                    .await
-                    .map_err(|_| invalid("the multipart body is malformed"))?;
-                out.push(Part {
-                    name,
-                    filename,
-                    content_type,
-                    data,
-                });
-            }
-            Ok(None) => return Ok(out),
-            Err(_) => return Err(invalid("the multipart body is malformed")),
-        }
+fn new_boundary() -> String {
+    format!("warden-{}", hex::encode(rand::random::<[u8; 12]>()))
+}
+
+/// A part's delimiter and headers (a quote or line break in a name becomes `_`).
+fn write_part_head(out: &mut Vec<u8>, boundary: &str, p: &Part) {
+    let quoted = |s: &str| s.replace(['"', '\r', '\n'], "_");
+    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    let mut disposition = format!(
+        "Content-Disposition: form-data; name=\"{}\"",
+        quoted(&p.name)
+    );
+    if let Some(f) = &p.filename {
+        disposition.push_str(&format!("; filename=\"{}\"", quoted(f)));
     }
+    out.extend_from_slice(disposition.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    if let Some(t) = &p.content_type {
+        out.extend_from_slice(format!("Content-Type: {}\r\n", quoted(t)).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// A multipart body of `parts` under a new boundary.
 fn encode(parts: &[Part]) -> (String, Bytes) {
-    let boundary = format!("warden-{}", hex::encode(rand::random::<[u8; 12]>()));
-    let quoted = |s: &str| s.replace(['"', '\r', '\n'], "_");
+    let boundary = new_boundary();
     let mut out = Vec::new();
     for p in parts {
-        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let mut disposition = format!(
-            "Content-Disposition: form-data; name=\"{}\"",
-            quoted(&p.name)
-        );
-        if let Some(f) = &p.filename {
-            disposition.push_str(&format!("; filename=\"{}\"", quoted(f)));
-        }
-        out.extend_from_slice(disposition.as_bytes());
-        out.extend_from_slice(b"\r\n");
-        if let Some(t) = &p.content_type {
-            out.extend_from_slice(format!("Content-Type: {}\r\n", quoted(t)).as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
+        write_part_head(&mut out, &boundary, p);
         out.extend_from_slice(&p.data);
         out.extend_from_slice(b"\r\n");
     }
@@ -163,27 +145,361 @@ async fn upload_file(
     let policy = &compiled.policy;
     let policy_header = format!("{}@{}", policy.name, policy.version);
     trail.set_policy(policy);
-    let mut limits = state.config.limits.clone();
-    limits.max_body_bytes = policy.files.max_bytes;
-    let bytes = super::body::read_limited(body, &parts.headers, &limits)
-        .await
-        .map_err(|e| e.with_rule("files.max_bytes"))?;
+    let refuse = |e: ApiError| e.with_policy(&policy_header);
+    let too_large = |limit: usize, rule: &str| {
+        ApiError::new(
+            ErrorKind::RequestTooLarge,
+            format!("the upload is larger than {rule} ({limit} bytes)"),
+        )
+        .with_rule(rule.to_string())
+        .no_retry()
+    };
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > policy.files.max_bytes) {
+        return Err(refuse(too_large(policy.files.max_bytes, "files.max_bytes")));
+    }
     let content_type = parts
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let mut form = parts_of(bytes, content_type).await?;
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| invalid("file: send the upload as multipart/form-data"))?;
+    let idle = std::time::Duration::from_millis(state.config.limits.body_read_timeout_ms);
+    let stream = http_body_util::BodyDataStream::new(http_body_util::Limited::new(
+        body,
+        policy.files.max_bytes,
+    ));
+    let mut form = multer::Multipart::new(stream, boundary);
+    let mut beside = RequestContext::new(id, principal, state.fingerprint_key.expose().as_bytes());
+    let malformed = |e: multer::Error| {
+        if e.to_string().contains("length limit") {
+            too_large(policy.files.max_bytes, "files.max_bytes")
+        } else {
+            invalid("the multipart body is malformed or ended early")
+        }
+    };
+    // The fields before the file, read whole and scanned; then the file's first bytes, which
+    // say whether it is text (read whole and scanned) or not (relayed as it arrives, or refused).
+    let mut read: Vec<Part> = Vec::new();
+    let mut file_field = None;
+    while let Some(field) = within(idle, form.next_field()).await?.map_err(malformed)? {
+        if field.name() == Some("file") {
+            file_field = Some(field);
+            break;
+        }
+        let head = head_of(&field);
+        let data = within(idle, field.bytes()).await?.map_err(malformed)?;
+        read.push(Part { data, ..head });
+    }
+    let Some(mut field) = file_field else {
+        return Err(invalid("file: Field required"));
+    };
+    let file_head = head_of(&field);
+    let mut sniffed = bytes::BytesMut::new();
+    let mut ended = false;
+    while sniffed.len() < SNIFF_BYTES {
+        match within(idle, field.chunk()).await?.map_err(malformed)? {
+            Some(chunk) => sniffed.extend_from_slice(&chunk),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    if looks_like_text(&sniffed, ended) {
+        // Text: read to its end within files.max_text_bytes, scan, send whole.
+        let mut data = sniffed;
+        if !ended {
+            while let Some(chunk) = within(idle, field.chunk()).await?.map_err(malformed)? {
+                data.extend_from_slice(&chunk);
+                if data.len() > policy.files.max_text_bytes {
+                    return Err(refuse(too_large(
+                        policy.files.max_text_bytes,
+                        "files.max_text_bytes",
+                    )));
+                }
+            }
+        }
+        drop(field);
+        read.push(Part {
+            data: data.freeze(),
+            ..file_head
+        });
+        while let Some(field) = within(idle, form.next_field()).await?.map_err(malformed)? {
+            let head = head_of(&field);
+            let data = within(idle, field.bytes()).await?.map_err(malformed)?;
+            read.push(Part { data, ..head });
+        }
+        return send_scanned(
+            state, id, principal, parts, read, beside, trail, blocked, &compiled,
+        )
+        .await;
+    }
+    if policy.files.unscannable == Unscannable::Block {
+        *blocked = true;
+        return Err(refuse(
+            ApiError::new(
+                ErrorKind::Permission,
+                format!(
+                    "upload blocked by policy '{}': Warden cannot read this file as text (PDFs, images and other binary files are blocked; files.unscannable: block)",
+                    policy.name
+                ),
+            )
+            .with_rule("files.unscannable")
+            .no_retry(),
+        ));
+    }
+    // Binary and allowed: the fields so far are scanned, then the file goes upstream as it
+    // arrives; a field after it that the policy refuses aborts the upload.
+    let mut head_parts = read;
+    head_parts.push(Part {
+        data: Bytes::new(),
+        ..file_head
+    });
+    if let Err(rejection) = scan_fields(policy, &mut beside, &head_parts, 0) {
+        trail.set_findings(&beside.findings);
+        *blocked = true;
+        return Err(refuse(ApiError::from(rejection)));
+    }
+    if !trail::admits(state, policy) {
+        return Err(refuse(audit_refuses()));
+    }
+    let boundary = new_boundary();
+    let mut head = Vec::new();
+    let last = head_parts.len() - 1;
+    for (i, part) in head_parts.iter().enumerate() {
+        write_part_head(&mut head, &boundary, part);
+        if i < last {
+            head.extend_from_slice(&part.data);
+            head.extend_from_slice(b"\r\n");
+        }
+    }
+    head.extend_from_slice(&sniffed);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let outgoing = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let mut forwarded = parts.clone();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+    {
+        forwarded.headers.insert(http::header::CONTENT_TYPE, v);
+    }
+    forwarded.headers.remove(http::header::CONTENT_LENGTH);
+    let ordinal = head_parts.len();
+    let pump = async {
+        // Owned here, so that the upstream body ends when the pump does.
+        let tx = tx;
+        let abort = |tx: &tokio::sync::mpsc::Sender<_>| {
+            let _ = tx.try_send(Err(std::io::Error::other("upload refused")));
+        };
+        if tx.send(Ok(Bytes::from(head))).await.is_err() {
+            return Ok(());
+        }
+        loop {
+            match within(idle, field.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
+                    abort(&tx);
+                    return Err(malformed(e));
+                }
+                Err(e) => {
+                    abort(&tx);
+                    return Err(e);
+                }
+            }
+        }
+        drop(field);
+        let mut tail = b"\r\n".to_vec();
+        let mut rest = Vec::new();
+        loop {
+            match within(idle, form.next_field()).await {
+                Ok(Ok(Some(next))) => {
+                    let head = head_of(&next);
+                    match within(idle, next.bytes()).await {
+                        Ok(Ok(data)) => rest.push(Part { data, ..head }),
+                        Ok(Err(e)) => {
+                            abort(&tx);
+                            return Err(malformed(e));
+                        }
+                        Err(e) => {
+                            abort(&tx);
+                            return Err(e);
+                        }
+                    }
+                }
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
+                    abort(&tx);
+                    return Err(malformed(e));
+                }
+                Err(e) => {
+                    abort(&tx);
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(rejection) = scan_fields(policy, &mut beside, &rest, ordinal) {
+            abort(&tx);
+            *blocked = true;
+            return Err(refuse(ApiError::from(rejection)));
+        }
+        for part in &rest {
+            write_part_head(&mut tail, &boundary, part);
+            tail.extend_from_slice(&part.data);
+            tail.extend_from_slice(b"\r\n");
+        }
+        tail.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let _ = tx.send(Ok(Bytes::from(tail))).await;
+        Ok(())
+    };
+    let sent = std::time::Instant::now();
+    let path = forwarded
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/v1/files"));
+    let send = state.forwarder.send_body(
+        forwarded.method.clone(),
+        &path,
+        &forwarded.headers,
+        crate::upstream::Outgoing::Stream(outgoing),
+    );
+    let (upstream, pumped) = tokio::join!(send, pump);
+    trail.set_findings(&beside.findings);
+    pumped?;
+    let upstream = upstream.map_err(ApiError::from)?;
+    answer_upload(state, id, principal, upstream, sent, trail, &policy_header).await
+}
+
+/// How much of a file is read to tell text from binary before anything goes upstream.
+const SNIFF_BYTES: usize = 8 * 1024;
+
+/// Whether a file's first bytes are UTF-8 text (a character cut at the end of an unfinished
+/// read allowed) without NUL bytes.
+fn looks_like_text(first: &[u8], whole: bool) -> bool {
+    let first = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
+    if first.contains(&0) {
+        return false;
+    }
+    match std::str::from_utf8(first) {
+        Ok(_) => true,
+        Err(e) => !whole && e.error_len().is_none(),
+    }
+}
+
+/// A step of reading the upload, within the idle limit.
+async fn within<T>(
+    idle: std::time::Duration,
+    step: impl std::future::Future<Output = T>,
+) -> Result<T, ApiError> {
+    tokio::time::timeout(idle, step).await.map_err(|_| {
+        ApiError::new(
+            ErrorKind::RequestTimeout,
+            format!(
+                "the upload stalled for longer than limits.body_read_timeout_ms ({} ms)",
+                idle.as_millis()
+            ),
+        )
+        .with_rule("limits.body_read_timeout_ms")
+        .no_retry()
+    })
+}
+
+fn head_of(field: &multer::Field<'_>) -> Part {
+    Part {
+        name: field.name().unwrap_or_default().to_string(),
+        filename: field.file_name().map(str::to_string),
+        content_type: field.content_type().map(ToString::to_string),
+        data: Bytes::new(),
+    }
+}
+
+fn audit_refuses() -> ApiError {
+    ApiError::new(
+        ErrorKind::Unavailable,
+        "the audit store cannot record this request, and policy says audit.on_failure: reject",
+    )
+    .with_rule("audit.on_failure")
+}
+
+/// Scans the fields that go upstream as they are (names, types, values other than the file's
+/// content): a value the policy refuses refuses the upload. `first` numbers them in the form.
+fn scan_fields(
+    policy: &crate::policy::Policy,
+    ctx: &mut RequestContext<'_>,
+    parts: &[Part],
+    first: usize,
+) -> Result<(), crate::filter::Rejection> {
+    for (i, part) in parts.iter().enumerate() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("name".into(), Value::String(part.name.clone()));
+        if let Some(t) = &part.content_type {
+            fields.insert("content_type".into(), Value::String(t.clone()));
+        }
+        if part.name != "file" {
+            if let Some(f) = &part.filename {
+                fields.insert("filename".into(), Value::String(f.clone()));
+            }
+            fields.insert(
+                "value".into(),
+                Value::String(String::from_utf8_lossy(&part.data).into_owned()),
+            );
+        }
+        crate::filter::data::scan_fixed(
+            policy,
+            ctx,
+            &Value::Object(fields),
+            &format!("form[{}]", first + i),
+        )?;
+    }
+    Ok(())
+}
+
+/// A text upload, read whole: its fields and its text scanned, then sent.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one exchange and what it leaves for the audit record"
+)]
+async fn send_scanned(
+    state: &Arc<AppState>,
+    id: &RequestId,
+    principal: &Principal,
+    parts: &Parts,
+    mut form: Vec<Part>,
+    mut beside: RequestContext<'_>,
+    trail: &mut Trail,
+    blocked: &mut bool,
+    compiled: &crate::policy::CompiledPolicy,
+) -> Result<Response, ApiError> {
+    let policy = &compiled.policy;
+    let policy_header = format!("{}@{}", policy.name, policy.version);
+    let refuse = |e: ApiError| e.with_policy(&policy_header);
+    if let Err(rejection) = scan_fields(policy, &mut beside, &form, 0) {
+        state.metrics.findings(&beside.findings);
+        trail.set_findings(&beside.findings);
+        *blocked = true;
+        return Err(refuse(ApiError::from(rejection)));
+    }
     let Some(file) = form.iter_mut().find(|p| p.name == "file") else {
         return Err(invalid("file: Field required"));
     };
     let name = file.filename.clone().unwrap_or_default();
-    let refuse = |e: ApiError| e.with_policy(&policy_header);
-    match as_text(&file.data) {
-        Some(text) => {
-            let mut text = text.to_string();
+    let text = as_text(&file.data).map(str::to_string);
+    match text {
+        Some(mut text) => {
             let mut ctx =
                 RequestContext::new(id, principal, state.fingerprint_key.expose().as_bytes());
+            ctx.findings = std::mem::take(&mut beside.findings);
             let scanned =
                 crate::filter::data::scan_document(policy, &mut ctx, &name, &mut text, "file");
             state.metrics.findings(&ctx.findings);
@@ -199,13 +515,15 @@ async fn upload_file(
                 }
             }
         }
+        // Text at its start, not at its end: judged as the binary file it is.
         None if policy.files.unscannable == Unscannable::Block => {
+            trail.set_findings(&beside.findings);
             *blocked = true;
             return Err(refuse(
                 ApiError::new(
                     ErrorKind::Permission,
                     format!(
-                        "upload blocked by policy '{}': Warden cannot read this file as text (PDFs, images and other binary files are blocked; files.unscannable: block)",
+                        "upload blocked by policy '{}': Warden cannot read this file as text (files.unscannable: block)",
                         policy.name
                     ),
                 )
@@ -213,16 +531,10 @@ async fn upload_file(
                 .no_retry(),
             ));
         }
-        None => {}
+        None => trail.set_findings(&beside.findings),
     }
     if !trail::admits(state, policy) {
-        return Err(refuse(
-            ApiError::new(
-                ErrorKind::Unavailable,
-                "the audit store cannot record this request, and policy says audit.on_failure: reject",
-            )
-            .with_rule("audit.on_failure"),
-        ));
+        return Err(refuse(audit_refuses()));
     }
     let (content_type, body) = encode(&form);
     let mut forwarded = parts.clone();
@@ -232,6 +544,19 @@ async fn upload_file(
     forwarded.headers.remove(http::header::CONTENT_LENGTH);
     let sent = std::time::Instant::now();
     let upstream = forward(state, &forwarded, body).await?;
+    answer_upload(state, id, principal, upstream, sent, trail, &policy_header).await
+}
+
+/// Records who owns the file upstream created, and relays upstream's answer.
+async fn answer_upload(
+    state: &Arc<AppState>,
+    id: &RequestId,
+    principal: &Principal,
+    upstream: crate::upstream::UpstreamResponse,
+    sent: std::time::Instant,
+    trail: &mut Trail,
+    policy_header: &str,
+) -> Result<Response, ApiError> {
     trail.set_upstream(
         upstream
             .headers()
@@ -258,7 +583,7 @@ async fn upload_file(
         owned::record(state, principal, Kind::File, &file_id, id.as_str(), None).await?;
     }
     let mut response = relay::finish(head, Body::from(answer));
-    if let Ok(v) = http::HeaderValue::from_str(&policy_header) {
+    if let Ok(v) = http::HeaderValue::from_str(policy_header) {
         response.headers_mut().insert("x-warden-policy", v);
     }
     Ok(response)
@@ -414,6 +739,36 @@ pub async fn check_file_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parts of a whole `multipart/form-data` body.
+    async fn parts_of(body: Bytes, content_type: &str) -> Result<Vec<Part>, ApiError> {
+        let boundary = multer::parse_boundary(content_type)
+            .map_err(|_| invalid("file: send the upload as multipart/form-data"))?;
+        let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+        let mut form = multer::Multipart::new(stream, boundary);
+        let mut out = Vec::new();
+        loop {
+            match form.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or_default().to_string();
+                    let filename = field.file_name().map(str::to_string);
+                    let content_type = field.content_type().map(ToString::to_string);
+                    let data = field
+                        .bytes()
+                        .await
+                        .map_err(|_| invalid("the multipart body is malformed"))?;
+                    out.push(Part {
+                        name,
+                        filename,
+                        content_type,
+                        data,
+                    });
+                }
+                Ok(None) => return Ok(out),
+                Err(_) => return Err(invalid("the multipart body is malformed")),
+            }
+        }
+    }
 
     #[test]
     fn text_is_what_decodes_as_utf8_without_nul_bytes() {

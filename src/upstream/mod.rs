@@ -124,8 +124,19 @@ pub struct Forwarder {
     reason = "one per process: boxing would save no memory and add an indirection per request"
 )]
 enum Transport {
-    Direct(Client<Connector, Full<Bytes>>),
+    /// Whole bodies (what Warden has read and filtered), and streamed ones (uploads relayed as
+    /// they arrive), over the same connector.
+    Direct(
+        Client<Connector, Full<Bytes>>,
+        Client<Connector, axum::body::Body>,
+    ),
     Proxied(reqwest::Client),
+}
+
+/// A request body for upstream: read whole, or relayed as it arrives.
+pub enum Outgoing {
+    Whole(Bytes),
+    Stream(axum::body::Body),
 }
 
 /// The environment variables that name an egress proxy.
@@ -150,7 +161,7 @@ impl std::fmt::Debug for Forwarder {
             .field(
                 "transport",
                 &match self.transport {
-                    Transport::Direct(_) => "direct",
+                    Transport::Direct(..) => "direct",
                     Transport::Proxied(_) => "proxied",
                 },
             )
@@ -189,7 +200,10 @@ impl Forwarder {
                     .map_err(|e| UpstreamError::Build(e.to_string()))?,
             )
         } else {
-            Transport::Direct(direct_client(connect_timeout)?)
+            Transport::Direct(
+                direct_client(connect_timeout)?,
+                direct_client(connect_timeout)?,
+            )
         };
         Ok(Self {
             transport,
@@ -239,6 +253,19 @@ impl Forwarder {
         inbound: &HeaderMap,
         body: Bytes,
     ) -> Result<UpstreamResponse, UpstreamError> {
+        self.send_body(method, path_and_query, inbound, Outgoing::Whole(body))
+            .await
+    }
+
+    /// [`Forwarder::send`] with a body that may still be arriving; an error in a streamed body
+    /// aborts the upstream request.
+    pub async fn send_body(
+        &self,
+        method: Method,
+        path_and_query: &PathAndQuery,
+        inbound: &HeaderMap,
+        body: Outgoing,
+    ) -> Result<UpstreamResponse, UpstreamError> {
         let key = self.key.as_ref().ok_or(UpstreamError::NoCredential)?;
         let listed = connection_listed(inbound);
         let mut headers = HeaderMap::with_capacity(inbound.len() + 1);
@@ -254,19 +281,33 @@ impl Forwarder {
         let uri = self.uri(path_and_query)?;
         let timeout = Duration::from_millis(self.first_byte_timeout_ms);
         let answered = match &self.transport {
-            Transport::Direct(client) => {
-                let mut request = http::Request::new(Full::new(body));
-                *request.method_mut() = method;
-                *request.uri_mut() = uri;
-                *request.headers_mut() = headers;
-                tokio::time::timeout(timeout, client.request(request))
-                    .await
-                    .map(|r| {
-                        r.map(|response| response.map(axum::body::Body::new))
-                            .map_err(|e| UpstreamError::Unreachable(Box::new(e)))
-                    })
+            Transport::Direct(whole, streamed) => {
+                let response = match body {
+                    Outgoing::Whole(body) => {
+                        let mut request = http::Request::new(Full::new(body));
+                        *request.method_mut() = method;
+                        *request.uri_mut() = uri;
+                        *request.headers_mut() = headers;
+                        tokio::time::timeout(timeout, whole.request(request)).await
+                    }
+                    Outgoing::Stream(body) => {
+                        let mut request = http::Request::new(body);
+                        *request.method_mut() = method;
+                        *request.uri_mut() = uri;
+                        *request.headers_mut() = headers;
+                        tokio::time::timeout(timeout, streamed.request(request)).await
+                    }
+                };
+                response.map(|r| {
+                    r.map(|response| response.map(axum::body::Body::new))
+                        .map_err(|e| UpstreamError::Unreachable(Box::new(e)))
+                })
             }
             Transport::Proxied(client) => {
+                let body = match body {
+                    Outgoing::Whole(body) => reqwest::Body::from(body),
+                    Outgoing::Stream(body) => reqwest::Body::wrap_stream(body.into_data_stream()),
+                };
                 let request = client
                     .request(method, uri.to_string())
                     .headers(headers)
@@ -290,9 +331,11 @@ impl Forwarder {
 
 /// hyper's pooled client, HTTP/1.1 and HTTP/2 (by ALPN), TLS with the Mozilla roots compiled in
 /// (webpki-roots: the image needs no CA bundle).
-fn direct_client(
-    connect_timeout: Duration,
-) -> Result<Client<Connector, Full<Bytes>>, UpstreamError> {
+fn direct_client<B>(connect_timeout: Duration) -> Result<Client<Connector, B>, UpstreamError>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+{
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     http.enforce_http(false);

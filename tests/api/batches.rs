@@ -12,6 +12,8 @@ use crate::helpers::{TestApp, WARDEN_KEY, expect_error, key_entry};
 
 /// A key of team `strict`, whose policy blocks secrets and drops the items it refuses.
 const STRICT_KEY: &str = "wdn_StrictTeamKeyForBatchTests0123456789abcdef";
+/// A key of team `open`, whose policy lets binary uploads through and reads text up to 1 MiB.
+const OPEN_KEY: &str = "wdn_OpenTeamKeyForFileUploadTests0123456789abcdef";
 /// A key of team `other`, with the default policy.
 const OTHER_KEY: &str = "wdn_OtherTeamKeyForBatchTests0123456789abcdefg";
 
@@ -38,6 +40,11 @@ fn policies(drop_items: bool) -> PathBuf {
         ),
     )
     .expect("write");
+    std::fs::write(
+        dir.join("open.yaml"),
+        "classes:\n  secrets: { action: block }\nfiles:\n  unscannable: allow\n  max_text_bytes: 1048576\n",
+    )
+    .expect("write");
     dir
 }
 
@@ -46,6 +53,7 @@ async fn app(drop_items: bool) -> TestApp {
         c.policies.dir = policies(drop_items);
         c.keys.push(key_entry(STRICT_KEY, "key_strict", "strict"));
         c.keys.push(key_entry(OTHER_KEY, "key_other", "other"));
+        c.keys.push(key_entry(OPEN_KEY, "key_open", "open"));
     })
     .await
 }
@@ -154,8 +162,10 @@ async fn each_item_is_judged_alone_and_its_result_comes_back_through_the_reply_s
 
     // The audit has the batch and each of its items, linked.
     let store = &app.warden.state.store;
+    // The audit writer yields the CPU to requests (writer_priority: idle): under a loaded
+    // machine its rows can take a while.
     let mut items = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..600 {
         items = store
             .search(
                 &Filter {
@@ -220,6 +230,24 @@ async fn an_item_the_policy_refuses_refuses_the_batch_by_its_custom_id() {
             .await
             .expect("sent");
         assert_eq!(r.status(), 403, "{params}");
+    }
+    // What goes upstream beside the params is scanned too, and never echoed: a custom_id, a
+    // field of an item, a field of the envelope.
+    for body in [
+        json!({"requests": [{"custom_id": format!("id-{AWS_KEY}"), "params": {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}}]}),
+        json!({"requests": [{"custom_id": "a", "note": AWS_KEY, "params": {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}}]}),
+        json!({"label": {"deep": [AWS_KEY]}, "requests": [{"custom_id": "a", "params": {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}}]}),
+    ] {
+        let r = app
+            .post_as(STRICT_KEY, "/v1/messages/batches")
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        let dropped = r.headers().get("x-warden-dropped-items").cloned();
+        let message = expect_error(r, 403, "permission_error").await;
+        assert!(!message.contains(AWS_KEY), "{message}");
+        assert!(dropped.is_none());
     }
     // A repeated key in the envelope is refused, not read one way here and another upstream.
     let r = app
@@ -386,6 +414,25 @@ async fn uploads_are_scanned_whatever_their_name_and_binary_ones_follow_policy()
         let message = expect_error(r, 403, "permission_error").await;
         assert!(!message.contains(AWS_KEY), "{message}");
     }
+    // The other fields of the form reach upstream too.
+    let part = reqwest::multipart::Part::bytes(b"harmless".to_vec())
+        .file_name("a.txt")
+        .mime_str("text/plain")
+        .expect("mime");
+    let r = app
+        .http
+        .post(format!("{}/v1/files", app.url))
+        .header("x-api-key", STRICT_KEY)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("purpose", format!("key {AWS_KEY}")),
+        )
+        .send()
+        .await
+        .expect("sent");
+    let message = expect_error(r, 403, "permission_error").await;
+    assert!(!message.contains(AWS_KEY), "{message}");
     // A PDF cannot be read as text: the strict team's files.unscannable: block refuses it.
     let r = upload(
         &app,
@@ -473,5 +520,68 @@ async fn a_team_sees_and_uses_only_the_files_it_uploaded() {
     assert_eq!(
         r.json::<Value>().await.expect("json")["type"],
         "file_deleted"
+    );
+}
+
+/// How many files the mock holds.
+async fn files_upstream_holds(app: &TestApp) -> usize {
+    let v: Value = app
+        .http
+        .get(format!("{}/v1/files?limit=1000", app.mock.url()))
+        .header("x-api-key", "sk-ant-direct")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    v["data"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn a_binary_upload_is_relayed_as_it_arrives_and_text_is_read_only_within_its_limit() {
+    let app = app(false).await;
+    // 3 MiB of binary: over the 1 MiB text limit, relayed whole to upstream.
+    let binary: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let r = upload(
+        &app,
+        OPEN_KEY,
+        "blob.bin",
+        "application/octet-stream",
+        &binary,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let meta: Value = r.json().await.expect("json");
+    assert_eq!(meta["size_bytes"], binary.len());
+    // 3 MiB of text cannot be scanned within the limit: refused, nothing stored upstream.
+    let before = files_upstream_holds(&app).await;
+    let text = "plain words and more plain words\n".repeat(100_000);
+    let r = upload(&app, OPEN_KEY, "big.txt", "text/plain", text.as_bytes()).await;
+    let message = expect_error(r, 413, "request_too_large").await;
+    assert!(message.contains("files.max_text_bytes"), "{message}");
+    // A field after a streamed file that holds a secret aborts the upload upstream.
+    let part = reqwest::multipart::Part::bytes(binary.clone())
+        .file_name("blob.bin")
+        .mime_str("application/octet-stream")
+        .expect("mime");
+    let r = app
+        .http
+        .post(format!("{}/v1/files", app.url))
+        .header("x-api-key", OPEN_KEY)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("note", format!("key {AWS_KEY}")),
+        )
+        .send()
+        .await
+        .expect("sent");
+    let message = expect_error(r, 403, "permission_error").await;
+    assert!(!message.contains(AWS_KEY), "{message}");
+    assert_eq!(
+        files_upstream_holds(&app).await,
+        before,
+        "no file was created upstream"
     );
 }
