@@ -328,15 +328,22 @@ pub struct Scanner {
 /// crosses the release point moves that point back to its start).
 const HOLD_WINDOW_MAX: usize = 1024;
 
+/// Makes a cache for [`HoldDfa`]'s pool.
+type CacheFn = Box<
+    dyn Fn() -> regex_automata::hybrid::dfa::Cache
+        + Send
+        + Sync
+        + std::panic::UnwindSafe
+        + std::panic::RefUnwindSafe,
+>;
+
 /// All of a policy's patterns, anchored, in one lazy DFA: tells from which byte of a streamed
-/// text a match could still be under way.
+/// text a match could still be under way. Its caches (the states built so far) are pooled and
+/// shared by every stream of the policy: built once, not per reply.
 struct HoldDfa {
     dfa: regex_automata::hybrid::dfa::DFA,
+    caches: regex_automata::util::pool::Pool<regex_automata::hybrid::dfa::Cache, CacheFn>,
 }
-
-/// A stream's own working memory for [`Scanner::hold_from`].
-#[derive(Default)]
-pub struct HoldCache(Option<regex_automata::hybrid::dfa::Cache>);
 
 impl HoldDfa {
     fn new(patterns: &[String]) -> Option<Self> {
@@ -357,7 +364,12 @@ impl HoldDfa {
                 tracing::debug!(error = %e, "Stream hold-back falls back to a fixed window.");
             })
             .ok()?;
-        Some(Self { dfa })
+        let for_pool = dfa.clone();
+        let make: CacheFn = Box::new(move || for_pool.create_cache());
+        Some(Self {
+            dfa,
+            caches: regex_automata::util::pool::Pool::new(make),
+        })
     }
 
     /// Whether a match of some pattern could start at `at` and still be in progress at the end
@@ -648,7 +660,7 @@ impl Scanner {
     /// a match of one of the rules (a secret, a card number, a listed word, a team pattern)
     /// could have begun and still be under way, in the text or in its canonical view. `text.len()`
     /// when nothing could be: a short reply then goes out as it comes instead of at the end.
-    pub fn hold_from(&self, text: &str, cache: &mut HoldCache) -> usize {
+    pub fn hold_from(&self, text: &str) -> usize {
         let len = text.len();
         let window = len.saturating_sub(HOLD_WINDOW_MAX);
         let Some(hold) = self.hold.as_deref() else {
@@ -658,7 +670,8 @@ impl Scanner {
         if text.as_bytes()[window..].windows(4).any(|w| w == b"<!--") {
             return window;
         }
-        let cache = cache.0.get_or_insert_with(|| hold.dfa.create_cache());
+        let mut cache = hold.caches.get();
+        let cache = &mut *cache;
         let mut first_open = |t: &str| {
             let b = t.as_bytes();
             (b.len().saturating_sub(HOLD_WINDOW_MAX)..b.len())

@@ -47,8 +47,6 @@ pub struct ReplyGuard {
     blocks: HashMap<u64, Block>,
     /// What was redacted or withheld, for the audit record.
     findings: ReplyFindings,
-    /// This stream's memory for finding where a possible match begins.
-    hold_cache: crate::detect::HoldCache,
 }
 
 impl ReplyGuard {
@@ -67,7 +65,6 @@ impl ReplyGuard {
             redacting,
             blocks: HashMap::new(),
             findings,
-            hold_cache: crate::detect::HoldCache::default(),
         }
     }
 
@@ -196,14 +193,14 @@ impl ReplyGuard {
     }
 
     /// How much of `pending` can be sent now without cutting a possible match or placeholder.
-    fn cut(&mut self, pending: &str) -> usize {
+    fn cut(&self, pending: &str) -> usize {
         let floor = |mut i: usize| {
             while i > 0 && !pending.is_char_boundary(i) {
                 i -= 1;
             }
             i
         };
-        let mut cut = floor(self.policy.scanner.hold_from(pending, &mut self.hold_cache));
+        let mut cut = floor(self.policy.scanner.hold_from(pending));
         if self.redacting {
             if let Some(open) = self.policy.scanner.open_from(pending) {
                 cut = cut.min(open);
