@@ -7,8 +7,9 @@
 //!   `redact` and `pseudonymize` replace values in what goes upstream (a file has no reply, so its
 //!   placeholders are never restored). Anything else (PDF, images, archives, UTF-16) is
 //!   unscannable: `files.unscannable: block` refuses it before anything is sent, `allow` relays it
-//!   upstream as it arrives, never held whole. Every other form field is scanned; one the policy
-//!   refuses after a streamed file aborts the upload upstream.
+//!   upstream as it arrives, never held whole, while its readable text is scanned a window at a
+//!   time (a value the policy does not allow aborts the upload). Every other form field is
+//!   scanned; one the policy refuses after a streamed file aborts the upload upstream.
 //!   The file then belongs to the team: list, metadata, content and delete show and touch only
 //!   the team's own files, and a message may name (`file_id`) only a file its team uploaded.
 //! - Each request is an audited exchange; an upload's findings are in its record.
@@ -266,6 +267,16 @@ async fn upload_file(
         *blocked = true;
         return Err(refuse(ApiError::from(rejection)));
     }
+    // What can be read of the file as it streams is still scanned, a window at a time: a value
+    // the policy does not allow stops the upload (before anything is sent, if it is in the
+    // first bytes; else by aborting the body upstream is receiving).
+    let mut reader = StreamedScan::default();
+    if let Err(rejection) = reader.check(policy, id, principal, state, &sniffed) {
+        beside.findings.append(&mut reader.found);
+        trail.set_findings(&beside.findings);
+        *blocked = true;
+        return Err(refuse(upload_refusal(rejection)));
+    }
     if !trail::admits(state, policy) {
         return Err(refuse(audit_refuses()));
     }
@@ -303,6 +314,12 @@ async fn upload_file(
         loop {
             match within(idle, field.chunk()).await {
                 Ok(Ok(Some(chunk))) => {
+                    if let Err(rejection) = reader.check(policy, id, principal, state, &chunk) {
+                        abort(&tx);
+                        beside.findings.append(&mut reader.found);
+                        *blocked = true;
+                        return Err(refuse(upload_refusal(rejection)));
+                    }
                     if tx.send(Ok(chunk)).await.is_err() {
                         return Ok(());
                     }
@@ -379,6 +396,56 @@ async fn upload_file(
     pumped?;
     let upstream = upstream.map_err(ApiError::from)?;
     answer_upload(state, id, principal, upstream, sent, trail, &policy_header).await
+}
+
+/// The refusal of an upload, worded for it.
+fn upload_refusal(rejection: crate::filter::Rejection) -> ApiError {
+    let mut e = ApiError::from(rejection);
+    e.message = e.message.replacen("request blocked", "upload blocked", 1);
+    e
+}
+
+/// Bytes of a streamed file's readable text kept from one chunk to the next, so that a value
+/// split between two chunks is seen whole.
+const STREAMED_SCAN_CARRY: usize = 1024;
+
+/// Scans a file relayed as it arrives, chunk by chunk, for values the policy refuses.
+#[derive(Default)]
+struct StreamedScan {
+    carry: String,
+    /// The findings of a refused chunk, for the audit record.
+    found: Vec<crate::filter::Finding>,
+}
+
+impl StreamedScan {
+    fn check(
+        &mut self,
+        policy: &crate::policy::Policy,
+        id: &RequestId,
+        principal: &Principal,
+        state: &AppState,
+        chunk: &[u8],
+    ) -> Result<(), crate::filter::Rejection> {
+        let mut text = std::mem::take(&mut self.carry);
+        text.push_str(&String::from_utf8_lossy(chunk));
+        let mut scratch =
+            RequestContext::new(id, principal, state.fingerprint_key.expose().as_bytes());
+        let checked = crate::filter::data::scan_fixed(
+            policy,
+            &mut scratch,
+            &Value::String(text.clone()),
+            "file",
+        );
+        if checked.is_err() {
+            self.found = scratch.findings;
+        }
+        let mut keep = text.len().saturating_sub(STREAMED_SCAN_CARRY);
+        while !text.is_char_boundary(keep) {
+            keep += 1;
+        }
+        self.carry = text.split_off(keep);
+        checked
+    }
 }
 
 /// How much of a file is read to tell text from binary before anything goes upstream.
@@ -531,7 +598,26 @@ async fn send_scanned(
                 .no_retry(),
             ));
         }
-        None => trail.set_findings(&beside.findings),
+        // Allowed, and read whole anyway (it began as text): what can be read of it is still
+        // scanned, and a value the policy does not allow refuses it (a binary file is not
+        // rewritten), so a NUL byte cannot carry a secret past the scan.
+        None => {
+            let readable = String::from_utf8_lossy(&file.data).into_owned();
+            let scanned = crate::filter::data::scan_fixed(
+                policy,
+                &mut beside,
+                &Value::String(readable),
+                "file",
+            );
+            state.metrics.findings(&beside.findings);
+            trail.set_findings(&beside.findings);
+            if let Err(rejection) = scanned {
+                *blocked = true;
+                let mut e = ApiError::from(rejection);
+                e.message = e.message.replacen("request blocked", "upload blocked", 1);
+                return Err(refuse(e));
+            }
+        }
     }
     if !trail::admits(state, policy) {
         return Err(refuse(audit_refuses()));

@@ -560,6 +560,33 @@ async fn a_binary_upload_is_relayed_as_it_arrives_and_text_is_read_only_within_i
     let r = upload(&app, OPEN_KEY, "big.txt", "text/plain", text.as_bytes()).await;
     let message = expect_error(r, 413, "request_too_large").await;
     assert!(message.contains("files.max_text_bytes"), "{message}");
+    // A text file with a NUL byte late in it is no longer text, but what can be read of it is
+    // still scanned.
+    let tricky = format!("{}\nkey {AWS_KEY}\n\0", "plain line\n".repeat(1000));
+    let r = upload(&app, OPEN_KEY, "notes.txt", "text/plain", tricky.as_bytes()).await;
+    let message = expect_error(r, 403, "permission_error").await;
+    assert!(!message.contains(AWS_KEY), "{message}");
+    // Deep inside a relayed binary file, a secret split across chunks stops the upload.
+    let mut laced = binary.clone();
+    let at = 2 * 1024 * 1024 + 5;
+    laced[at..at + AWS_KEY.len()].copy_from_slice(AWS_KEY.as_bytes());
+    laced[at - 1] = b' ';
+    laced[at + AWS_KEY.len()] = b' ';
+    let r = upload(
+        &app,
+        OPEN_KEY,
+        "blob.bin",
+        "application/octet-stream",
+        &laced,
+    )
+    .await;
+    let message = expect_error(r, 403, "permission_error").await;
+    assert!(!message.contains(AWS_KEY), "{message}");
+    assert_eq!(
+        files_upstream_holds(&app).await,
+        before,
+        "no file was created upstream"
+    );
     // A field after a streamed file that holds a secret aborts the upload upstream.
     let part = reqwest::multipart::Part::bytes(binary.clone())
         .file_name("blob.bin")
@@ -584,4 +611,47 @@ async fn a_binary_upload_is_relayed_as_it_arrives_and_text_is_read_only_within_i
         before,
         "no file was created upstream"
     );
+}
+
+#[tokio::test]
+async fn an_exchange_is_found_by_the_upstream_request_id_the_sdks_report() {
+    let app = app(false).await;
+    let r = app.send_messages("", false).await;
+    assert_eq!(r.status(), 200);
+    let upstream = r.headers()["request-id"].to_str().expect("id").to_string();
+    let ours = r.headers()["x-warden-request-id"]
+        .to_str()
+        .expect("id")
+        .to_string();
+    assert_ne!(upstream, ours);
+    let store = &app.warden.state.store;
+    for _ in 0..600 {
+        let by_upstream = store
+            .search(
+                &Filter {
+                    id: Some(upstream.clone()),
+                    ..Filter::default()
+                },
+                10,
+            )
+            .await
+            .expect("search");
+        if let Some(row) = by_upstream.first() {
+            assert_eq!(row.record.id, ours);
+            let by_ours = store
+                .search(
+                    &Filter {
+                        id: Some(ours.clone()),
+                        ..Filter::default()
+                    },
+                    10,
+                )
+                .await
+                .expect("search");
+            assert_eq!(by_ours.len(), 1);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no exchange found by the upstream's request-id {upstream}");
 }
