@@ -1,7 +1,7 @@
 //! Prompt-injection defense: content the model reads from tools and documents is data, not
 //! authority. Untrusted blocks (as the policy names them) are cleared of hidden text, scored by
-//! the injection detector, and — as the policy says — flagged, spotlighted (fenced with a random
-//! per-request delimiter and datamarked, with a rule in the preamble that marked content is
+//! the injection detector, and — as the policy says — flagged, spotlighted (fenced with a keyed
+//! per-conversation delimiter and datamarked, with a rule in the preamble that marked content is
 //! data), or blocked. A flagged conversation can make chosen tools wait for a human.
 
 use std::collections::HashMap;
@@ -29,6 +29,44 @@ impl InjectionDefense {
     pub fn new(policy: Arc<Policy>, detector: Arc<Detector>) -> Self {
         Self { policy, detector }
     }
+}
+
+/// How much of a conversation's first message names it for its spotlight nonce.
+const NONCE_SEED_BYTES: usize = 1024;
+
+/// The spotlight nonce of a conversation: a keyed hash (under Warden's fingerprint key, which
+/// never leaves it) of the team and the start of the conversation's first message. Every turn of
+/// a conversation resends that message unchanged, so the fence and the preamble's rule that
+/// quotes it are the same bytes in every turn (the client's prompt cache keeps hitting), while
+/// whoever writes a document or a tool result cannot guess it without the key.
+fn conversation_nonce(key: &[u8], team: &str, request: &MessagesRequest) -> String {
+    /// Keeps the first `NONCE_SEED_BYTES` bytes written, then refuses more.
+    struct Capped(Vec<u8>);
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = NONCE_SEED_BYTES - self.0.len();
+            if room == 0 {
+                return Err(std::io::Error::other("enough"));
+            }
+            let n = buf.len().min(room);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut seed = Capped(Vec::with_capacity(NONCE_SEED_BYTES));
+    if let Some(first) = request.messages.first() {
+        // Stopping at the cap is the point: the error only ends the writing.
+        let _ = serde_json::to_writer(&mut seed, first);
+    }
+    let derived = blake3::derive_key("warden spotlight nonce v1", key);
+    let mut h = blake3::Hasher::new_keyed(&derived);
+    h.update(&(team.len() as u64).to_be_bytes());
+    h.update(team.as_bytes());
+    h.update(&seed.0);
+    hex::encode(&h.finalize().as_bytes()[..8])
 }
 
 /// The fence around spotlighted content, named by a nonce the content cannot guess.
@@ -257,12 +295,13 @@ impl Filter for InjectionDefense {
                 }
             }
         }
+        let nonce = conversation_nonce(ctx.fingerprint_key, ctx.principal.team.as_str(), request);
         let mut w = Walker {
             cfg,
             policy: &self.policy,
             detector: &self.detector,
             ctx,
-            nonce: hex::encode(rand::random::<[u8; 8]>()),
+            nonce,
             changed: false,
             spotlighted: false,
             flagged: false,
@@ -297,5 +336,51 @@ impl Filter for InjectionDefense {
         } else {
             Verdict::Pass
         })
+    }
+}
+
+#[cfg(test)]
+mod nonce_tests {
+    use super::*;
+    use crate::api::messages::Endpoint;
+
+    fn request(first: &str, later: &str) -> MessagesRequest {
+        let body = serde_json::json!({"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": first},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": later},
+        ]});
+        MessagesRequest::parse(body.to_string().as_bytes(), Endpoint::Messages).expect("parses")
+    }
+
+    #[test]
+    fn a_conversation_keeps_its_nonce_across_turns_and_no_one_else_gets_it() {
+        let key = b"fingerprint-key-0123456789abcdef";
+        let nonce = |key: &[u8], team: &str, first: &str, later: &str| {
+            conversation_nonce(key, team, &request(first, later))
+        };
+        let turn_one = nonce(key, "default", "Fix the build", "a");
+        assert_eq!(
+            turn_one,
+            nonce(key, "default", "Fix the build", "b, then c")
+        );
+        assert_eq!(turn_one.len(), 16);
+        assert_ne!(turn_one, nonce(key, "default", "Fix the tests", "a"));
+        assert_ne!(turn_one, nonce(key, "support", "Fix the build", "a"));
+        assert_ne!(
+            turn_one,
+            nonce(
+                b"another-key-0123456789abcdef0123",
+                "default",
+                "Fix the build",
+                "a"
+            )
+        );
+        // A long first message: only its start is read, and it still names the conversation.
+        let long = "x".repeat(100_000);
+        assert_eq!(
+            nonce(key, "default", &long, "a"),
+            nonce(key, "default", &long, "b")
+        );
     }
 }
