@@ -337,12 +337,7 @@ async fn create_batch(
         .no_retry());
     }
     if !trail::admits(state, policy) {
-        return Err(ApiError::new(
-            ErrorKind::Unavailable,
-            "the audit store cannot record this request, and policy says audit.on_failure: reject",
-        )
-        .with_rule("audit.on_failure")
-        .with_policy(&policy_header));
+        return Err(trail::cannot_record().with_policy(&policy_header));
     }
     // Seal before sending: a batch whose placeholders could not be kept must not go out.
     let memory = BatchMemory {
@@ -478,11 +473,7 @@ async fn about_batch(
         }
         let bytes = read_limited(body, &parts.headers, &state.config.limits).await?;
         if !trail::admits_team(&state, principal.team.as_str()) {
-            return Err(ApiError::new(
-                ErrorKind::Unavailable,
-                "the audit store cannot record this request, and audit.on_failure says reject",
-            )
-            .with_rule("audit.on_failure"));
+            return Err(trail::cannot_record());
         }
         let upstream = forward(&state, &parts, bytes).await?;
         let ok = upstream.status().is_success();
@@ -496,24 +487,11 @@ async fn about_batch(
         };
         if batch_id.is_none() {
             // A list: only this team's batches.
-            let ids: Vec<String> = v["data"]
-                .as_array()
-                .map(|d| {
-                    d.iter()
-                        .filter_map(|b| b["id"].as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mine = owned::owned_among(&state, &principal, &ids).await?;
+            owned::keep_owned(&state, &principal, &mut v).await?;
             if let Some(data) = v.get_mut("data").and_then(Value::as_array_mut) {
-                data.retain(|b| b["id"].as_str().is_some_and(|id| mine.contains(id)));
                 for b in data.iter_mut() {
                     point_results_at_warden(b, &parts.headers);
                 }
-                let first = data.first().map(|b| b["id"].clone()).unwrap_or(Value::Null);
-                let last = data.last().map(|b| b["id"].clone()).unwrap_or(Value::Null);
-                v["first_id"] = first;
-                v["last_id"] = last;
             }
         } else {
             point_results_at_warden(&mut v, &parts.headers);
@@ -523,15 +501,7 @@ async fn about_batch(
         Ok(response)
     }
     .await;
-    let durable = match &result {
-        Ok(r) => trail.finish(AuditDecision::Forwarded, r.status().as_u16(), None),
-        Err(e) => trail.finish(
-            AuditDecision::Error,
-            e.kind.status().as_u16(),
-            e.rule.clone(),
-        ),
-    };
-    durable.written().await;
+    trail.finish_with(&result, false).written().await;
     result
 }
 
@@ -586,11 +556,7 @@ pub async fn results(
         let compiled = team_policy(&state, &principal)?;
         trail.set_policy(&compiled.policy);
         if !trail::admits(&state, &compiled.policy) {
-            return Err(ApiError::new(
-                ErrorKind::Unavailable,
-                "the audit store cannot record this request, and policy says audit.on_failure: reject",
-            )
-            .with_rule("audit.on_failure"));
+            return Err(trail::cannot_record());
         }
         let upstream = forward(&state, &parts, Bytes::new()).await?;
         Ok((compiled, memory, upstream))

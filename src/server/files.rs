@@ -31,7 +31,6 @@ use super::proxy::{forward, team_policy};
 use super::relay;
 use super::trail::{self, Trail};
 use crate::api::ErrorKind;
-use crate::audit::Decision as AuditDecision;
 use crate::filter::RequestContext;
 use crate::ids::{Principal, RequestId};
 use crate::policy::Unscannable;
@@ -117,19 +116,7 @@ pub async fn upload(
         &mut blocked,
     )
     .await;
-    let durable = match &result {
-        Ok(r) => trail.finish(AuditDecision::Forwarded, r.status().as_u16(), None),
-        Err(e) => trail.finish(
-            if blocked {
-                AuditDecision::Blocked
-            } else {
-                AuditDecision::Error
-            },
-            e.kind.status().as_u16(),
-            e.rule.clone(),
-        ),
-    };
-    durable.written().await;
+    trail.finish_with(&result, blocked).written().await;
     result
 }
 
@@ -278,7 +265,7 @@ async fn upload_file(
         return Err(refuse(upload_refusal(rejection)));
     }
     if !trail::admits(state, policy) {
-        return Err(refuse(audit_refuses()));
+        return Err(refuse(trail::cannot_record()));
     }
     let boundary = new_boundary();
     let mut head = Vec::new();
@@ -491,14 +478,6 @@ fn head_of(field: &multer::Field<'_>) -> Part {
     }
 }
 
-fn audit_refuses() -> ApiError {
-    ApiError::new(
-        ErrorKind::Unavailable,
-        "the audit store cannot record this request, and policy says audit.on_failure: reject",
-    )
-    .with_rule("audit.on_failure")
-}
-
 /// Scans the fields that go upstream as they are (names, types, values other than the file's
 /// content): a value the policy refuses refuses the upload. `first` numbers them in the form.
 fn scan_fields(
@@ -620,7 +599,7 @@ async fn send_scanned(
         }
     }
     if !trail::admits(state, policy) {
-        return Err(refuse(audit_refuses()));
+        return Err(refuse(trail::cannot_record()));
     }
     let (content_type, body) = encode(&form);
     let mut forwarded = parts.clone();
@@ -692,11 +671,7 @@ async fn about_files(
         }
         let bytes = super::body::read_limited(body, &parts.headers, &state.config.limits).await?;
         if !trail::admits_team(&state, principal.team.as_str()) {
-            return Err(ApiError::new(
-                ErrorKind::Unavailable,
-                "the audit store cannot record this request, and audit.on_failure says reject",
-            )
-            .with_rule("audit.on_failure"));
+            return Err(trail::cannot_record());
         }
         let upstream = forward(&state, &parts, bytes).await?;
         if file_id.is_some() || !upstream.status().is_success() {
@@ -707,36 +682,13 @@ async fn about_files(
         let Ok(mut v) = serde_json::from_slice::<Value>(&answer) else {
             return Ok(relay::finish(head, Body::from(answer)));
         };
-        let ids: Vec<String> = v["data"]
-            .as_array()
-            .map(|d| {
-                d.iter()
-                    .filter_map(|f| f["id"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mine = owned::owned_among(&state, &principal, &ids).await?;
-        if let Some(data) = v.get_mut("data").and_then(Value::as_array_mut) {
-            data.retain(|f| f["id"].as_str().is_some_and(|id| mine.contains(id)));
-            let first = data.first().map(|f| f["id"].clone()).unwrap_or(Value::Null);
-            let last = data.last().map(|f| f["id"].clone()).unwrap_or(Value::Null);
-            v["first_id"] = first;
-            v["last_id"] = last;
-        }
+        owned::keep_owned(&state, &principal, &mut v).await?;
         let mut response = relay::finish(head, Body::from(v.to_string()));
         response.headers_mut().remove(http::header::CONTENT_LENGTH);
         Ok(response)
     }
     .await;
-    let durable = match &result {
-        Ok(r) => trail.finish(AuditDecision::Forwarded, r.status().as_u16(), None),
-        Err(e) => trail.finish(
-            AuditDecision::Error,
-            e.kind.status().as_u16(),
-            e.rule.clone(),
-        ),
-    };
-    durable.written().await;
+    trail.finish_with(&result, false).written().await;
     result
 }
 

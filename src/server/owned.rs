@@ -88,6 +88,35 @@ pub async fn owned_among(
         .map_err(|e| store_down(&e))
 }
 
+/// Keeps in a list page (`{"data": [...], "first_id", "last_id", …}`) only the caller's team's
+/// objects, with the page's first and last ids to match.
+pub async fn keep_owned(
+    state: &AppState,
+    principal: &Principal,
+    page: &mut serde_json::Value,
+) -> Result<(), ApiError> {
+    let ids: Vec<String> = page["data"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter_map(|o| o["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mine = owned_among(state, principal, &ids).await?;
+    if let Some(data) = page
+        .get_mut("data")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        data.retain(|o| o["id"].as_str().is_some_and(|id| mine.contains(id)));
+        let first = data.first().map(|o| o["id"].clone()).unwrap_or_default();
+        let last = data.last().map(|o| o["id"].clone()).unwrap_or_default();
+        page["first_id"] = first;
+        page["last_id"] = last;
+    }
+    Ok(())
+}
+
 /// Records that the caller's team owns `id`, before the client hears of it.
 pub async fn record(
     state: &AppState,

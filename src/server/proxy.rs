@@ -262,12 +262,7 @@ async fn exchange(
     }
     if !trail::admits(state, policy) {
         // Rule 4 of the design: nothing goes out that cannot be recorded, unless policy allows.
-        return Err(ApiError::new(
-            ErrorKind::Unavailable,
-            "the audit store cannot record this request, and policy says audit.on_failure: reject",
-        )
-        .with_rule("audit.on_failure")
-        .with_policy(&policy_header));
+        return Err(trail::cannot_record().with_policy(&policy_header));
     }
     let pipeline = compiled.chain.response_pipeline(&ctx);
     // Rule 1 of the design: a request no filter changed goes out as the bytes that came in.
@@ -346,25 +341,13 @@ pub async fn passthrough(
     let result = async {
         let bytes = read_limited(body, &parts.headers, &state.config.limits).await?;
         if !trail::admits_team(&state, principal.team.as_str()) {
-            return Err(ApiError::new(
-                ErrorKind::Unavailable,
-                "the audit store cannot record this request, and audit.on_failure says reject",
-            )
-            .with_rule("audit.on_failure"));
+            return Err(trail::cannot_record());
         }
         let upstream = forward(&state, &parts, bytes).await?;
         Ok(relay::verbatim(upstream))
     }
     .await;
-    let durable = match &result {
-        Ok(response) => trail.finish(AuditDecision::Forwarded, response.status().as_u16(), None),
-        Err(e) => trail.finish(
-            AuditDecision::Error,
-            e.kind.status().as_u16(),
-            e.rule.clone(),
-        ),
-    };
-    durable.written().await;
+    trail.finish_with(&result, false).written().await;
     result
 }
 

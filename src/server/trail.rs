@@ -316,6 +316,27 @@ impl Trail {
     /// mode keeps of prompts, outputs and tool inputs is worked out by the writer's task, or
     /// here under `audit.durability: fsync_before_reply`, where the returned receipt resolves
     /// once the record is on disk: await it before the response's last bytes go out.
+    /// Ends the exchange with what the handler answered: forwarded, or refused (`blocked`: by a
+    /// policy rule) or failed, with the error's status and rule.
+    pub fn finish_with(
+        self,
+        result: &Result<axum::response::Response, super::error::ApiError>,
+        blocked: bool,
+    ) -> Durable {
+        match result {
+            Ok(r) => self.finish(Decision::Forwarded, r.status().as_u16(), None),
+            Err(e) => self.finish(
+                if blocked {
+                    Decision::Blocked
+                } else {
+                    Decision::Error
+                },
+                e.kind.status().as_u16(),
+                e.rule.clone(),
+            ),
+        }
+    }
+
     pub fn finish(mut self, decision: Decision, status: u16, rule: Option<String>) -> Durable {
         self.record.decision = decision;
         self.record.status = i32::from(status);
@@ -443,6 +464,15 @@ fn stored(policy: &Policy, text: &[u8], as_sent: bool) -> Option<String> {
 
 /// Whether the audit store can take this exchange's record; when it cannot and the policy says
 /// `on_failure: reject`, the request must not go out.
+/// The refusal when the audit store cannot record a request and `audit.on_failure` says reject.
+pub fn cannot_record() -> super::error::ApiError {
+    super::error::ApiError::new(
+        crate::api::ErrorKind::Unavailable,
+        "the audit store cannot record this request, and policy says audit.on_failure: reject",
+    )
+    .with_rule("audit.on_failure")
+}
+
 pub fn admits(state: &AppState, policy: &Policy) -> bool {
     state.audit.can_accept() || policy.audit.on_failure == crate::policy::OnFailure::Allow
 }
