@@ -518,6 +518,17 @@ impl Filter for DataBoundaries {
         // and every other field (tool definitions, metadata, stop sequences, fields Warden does
         // not know) always. Identifiers and names are scanned without being rewritten.
         w.fixed(&request.model, "model");
+        // In the order the model reads the prompt (tools, system, messages), so a pseudonym's
+        // number depends only on what comes before it: the placeholders of a conversation's
+        // earlier turns stay the same bytes when later turns add values, and the client's
+        // prompt cache keeps hitting.
+        if let Some(tools) = &mut request.tools {
+            for (i, tool) in tools.iter_mut().enumerate() {
+                let here = format!("tools[{i}]");
+                w.fixed(&tool.name, &format!("{here}.name"));
+                w.object(&mut tool.extra, &here);
+            }
+        }
         if policy.scan.system {
             match &mut request.system {
                 Some(System::Text(s)) => w.text(s, "system"),
@@ -541,13 +552,6 @@ impl Filter for DataBoundaries {
             w.object(&mut message.extra, &format!("messages[{i}]"));
             if w.blocked.is_some() {
                 break;
-            }
-        }
-        if let Some(tools) = &mut request.tools {
-            for (i, tool) in tools.iter_mut().enumerate() {
-                let here = format!("tools[{i}]");
-                w.fixed(&tool.name, &format!("{here}.name"));
-                w.object(&mut tool.extra, &here);
             }
         }
         w.object(&mut request.extra, "request");

@@ -4,6 +4,8 @@
 //! (pass, rewrite, reject) and the chain runner does the rest. A filter overrides only the steps
 //! it needs; every step passes by default. This module knows nothing of HTTP or storage.
 
+#[cfg(test)]
+mod cache_tests;
 pub mod data;
 pub mod finding;
 pub mod injection;

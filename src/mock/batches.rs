@@ -84,7 +84,7 @@ fn bad(message: &str) -> Response {
 }
 
 /// The result line of one item.
-fn result_for(custom_id: &str, params: &Value, headers: &HeaderMap) -> Value {
+fn result_for(state: &MockState, custom_id: &str, params: &Value, headers: &HeaderMap) -> Value {
     let errored = |kind: &str, message: &str| {
         json!({"custom_id": custom_id, "result": {"type": "errored", "error": {
             "type": "error", "error": {"type": kind, "message": message}
@@ -114,7 +114,9 @@ fn result_for(custom_id: &str, params: &Value, headers: &HeaderMap) -> Value {
         headers,
         body: params,
     };
-    let message = whole_message(&scenario, params, &echo, params.to_string().len());
+    // Items go through the prompt cache in order, as the API's batches share it.
+    let usage = state.input_usage(headers, params, params.to_string().len());
+    let message = whole_message(&scenario, params, &echo, usage);
     json!({"custom_id": custom_id, "result": {"type": "succeeded", "message": message}})
 }
 
@@ -140,7 +142,7 @@ pub async fn create(State(state): State<Arc<MockState>>, request: Request) -> Re
                 "requests.{i}.custom_id: duplicate custom_id {custom_id}"
             ));
         }
-        results.push(result_for(custom_id, &item["params"], &parts.headers));
+        results.push(result_for(&state, custom_id, &item["params"], &parts.headers));
     }
     let batch = StoredBatch {
         id: format!("msgbatch_01Mock{:016}", state.next_id()),

@@ -8,6 +8,7 @@
 //! Warden key.
 
 mod batches;
+mod cache;
 mod files;
 mod reply;
 pub mod scenario;
@@ -93,6 +94,8 @@ pub struct MockState {
     files: Mutex<Vec<files::StoredFile>>,
     /// Message batches, oldest first.
     batches: Mutex<Vec<batches::StoredBatch>>,
+    /// The prompt cache, per credential and model.
+    prompt_cache: cache::PromptCache,
     ids: AtomicU64,
 }
 
@@ -107,6 +110,7 @@ impl MockState {
             webhooks: Mutex::new(Vec::new()),
             files: Mutex::new(Vec::new()),
             batches: Mutex::new(Vec::new()),
+            prompt_cache: cache::PromptCache::default(),
             ids: AtomicU64::new(1),
         }
     }
@@ -114,6 +118,16 @@ impl MockState {
     /// A number for the next file or batch id.
     fn next_id(&self) -> u64 {
         self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// What a Messages request sent with `headers` reads from and writes to the prompt cache.
+    fn input_usage(&self, headers: &HeaderMap, req: &Value, body_len: usize) -> cache::InputUsage {
+        let credential = headers
+            .get("x-api-key")
+            .or_else(|| headers.get(http::header::AUTHORIZATION))
+            .map_or(&[][..], |v| v.as_bytes());
+        self.prompt_cache
+            .account(credential, req, body_len, std::time::Instant::now())
     }
 
     /// The requests received so far (the most recent [`RECORDED_REQUESTS_MAX`]).

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
+use super::cache::InputUsage;
 use super::scenario::Scenario;
 use super::{MockState, error_response, sse_body};
 
@@ -275,7 +276,7 @@ fn last_user_text(body: &Value) -> String {
     out.join("\n")
 }
 
-fn message_head(id: &str, model: &str, input_tokens: u64) -> Value {
+fn message_head(id: &str, model: &str, usage: InputUsage) -> Value {
     json!({
         "id": id,
         "type": "message",
@@ -285,9 +286,9 @@ fn message_head(id: &str, model: &str, input_tokens: u64) -> Value {
         "stop_reason": null,
         "stop_sequence": null,
         "usage": {
-            "input_tokens": input_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "input_tokens": usage.input_tokens,
+            "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+            "cache_read_input_tokens": usage.cache_read_input_tokens,
             "output_tokens": 1,
             "service_tier": "standard"
         }
@@ -346,7 +347,12 @@ fn status_error(code: u16) -> Response {
 }
 
 /// The whole Message a non-streamed request for `scenario` gets (a batch item's result).
-pub fn whole_message(scenario: &Scenario, req: &Value, echo: &Echo<'_>, body_len: usize) -> Value {
+pub fn whole_message(
+    scenario: &Scenario,
+    req: &Value,
+    echo: &Echo<'_>,
+    usage: InputUsage,
+) -> Value {
     let model = req.get("model").and_then(Value::as_str).unwrap_or("claude");
     let id = format!(
         "msg_mock{:012}",
@@ -357,7 +363,7 @@ pub fn whole_message(scenario: &Scenario, req: &Value, echo: &Echo<'_>, body_len
         .iter()
         .map(|b| estimate_tokens(b.whole().to_string().len()))
         .sum();
-    let mut m = message_head(&id, model, estimate_tokens(body_len));
+    let mut m = message_head(&id, model, usage);
     m["content"] = Value::Array(blocks.iter().map(Block::whole).collect());
     m["stop_reason"] = json!(stop_reason);
     m["usage"]["output_tokens"] = json!(output_tokens);
@@ -380,16 +386,14 @@ pub async fn answer(
         Scenario::Replay(file) => return replay(state, file, stream).await,
         _ => {}
     }
+    let usage = state.input_usage(echo.headers, req, body_len);
     if !stream {
-        return with_headers(
-            axum::Json(whole_message(&scenario, req, echo, body_len)).into_response(),
-        );
+        return with_headers(axum::Json(whole_message(&scenario, req, echo, usage)).into_response());
     }
     let id = format!(
         "msg_mock{:012}",
         MESSAGE_COUNTER.fetch_add(1, Ordering::Relaxed)
     );
-    let input_tokens = estimate_tokens(body_len);
     let (blocks, stop_reason) = content_for(&scenario, echo);
     let output_tokens: u64 = blocks
         .iter()
@@ -397,7 +401,7 @@ pub async fn answer(
         .sum();
     let mut records = vec![record(
         "message_start",
-        &json!({"type": "message_start", "message": message_head(&id, model, input_tokens)}),
+        &json!({"type": "message_start", "message": message_head(&id, model, usage)}),
     )];
     if let Scenario::SlowPings(count, _) = scenario {
         for _ in 0..count {
