@@ -24,6 +24,8 @@ fn record(i: usize) -> ExchangeRecord {
         traceparent: None,
         parent_id: None,
         custom_id: None,
+        cache_read_tokens: None,
+        cache_write_tokens: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: i % 2 == 0,

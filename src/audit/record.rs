@@ -107,6 +107,13 @@ pub struct ExchangeRecord {
     pub upstream_latency_us: Option<i64>,
     pub input_tokens: Option<i64>,
     pub output_tokens: Option<i64>,
+    /// Prompt tokens upstream read from and wrote to its prompt cache (`usage`'s
+    /// `cache_read_input_tokens` and `cache_creation_input_tokens`). Left out of the canonical
+    /// form when absent, like `traceparent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_tokens: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<i64>,
     pub storage_mode: String,
     pub prompt: Option<String>,
     pub output: Option<String>,
@@ -355,6 +362,8 @@ pub(crate) fn sample(id: &str) -> ExchangeRecord {
         traceparent: None,
         parent_id: None,
         custom_id: None,
+        cache_read_tokens: None,
+        cache_write_tokens: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: true,

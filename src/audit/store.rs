@@ -168,7 +168,7 @@ macro_rules! insert_children {
 const EXCHANGE_COLUMNS: &str = "id, instance_id, seq, occurred_at, upstream_request_id, key_id, principal, team, \
 client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, \
 latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent, \
-parent_id, custom_id";
+parent_id, custom_id, cache_read_tokens, cache_write_tokens";
 
 const FINDING_COLUMNS: &str = "exchange_id, ordinal, class, rule, action, location, span_start, span_end, length, fingerprint";
 
@@ -288,7 +288,9 @@ impl AuditStore {
                         .push_bind(c.hash.as_str())
                         .push_bind(r.traceparent.as_deref())
                         .push_bind(r.parent_id.as_deref())
-                        .push_bind(r.custom_id.as_deref());
+                        .push_bind(r.custom_id.as_deref())
+                        .push_bind(r.cache_read_tokens)
+                        .push_bind(r.cache_write_tokens);
                 });
                 q.push(" ON CONFLICT (id) DO NOTHING");
                 q.build().execute(&mut *tx).await?;
@@ -462,6 +464,8 @@ impl AuditStore {
                     upstream_latency_us: row.try_get("upstream_latency_us")?,
                     input_tokens: row.try_get("input_tokens")?,
                     output_tokens: row.try_get("output_tokens")?,
+                    cache_read_tokens: row.try_get("cache_read_tokens")?,
+                    cache_write_tokens: row.try_get("cache_write_tokens")?,
                     storage_mode: row.try_get("storage_mode")?,
                     prompt: row.try_get("prompt")?,
                     output: row.try_get("output")?,

@@ -38,7 +38,8 @@ fn conversation(first_words: &str, turns: usize) -> Vec<Value> {
             ]}));
             let result = match turn {
                 2 => INJECTED.to_string(),
-                4 => "config: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8aLp3kRt".into(),
+                4 => "config: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8aLp3kRt"
+                    .into(),
                 6 => "owner: ops.lead@corp.example, backup: jane.doe@example.com".into(),
                 8 => "phone of the on-call: +44 20 7946 0958".into(),
                 _ => format!("notes {turn}: nothing unusual"),
@@ -112,16 +113,30 @@ fn every_inserted_byte_is_the_same_in_every_later_turn() {
         assert_eq!(now["system"], next["system"], "system, turn {n}");
         let earlier = now["messages"].as_array().expect("messages");
         for (i, m) in earlier.iter().enumerate() {
-            assert_eq!(m, &next["messages"][i], "messages[{i}], turns {n} and {}", n + 1);
+            assert_eq!(
+                m,
+                &next["messages"][i],
+                "messages[{i}], turns {n} and {}",
+                n + 1
+            );
         }
     }
     // The conversation did make Warden insert and rewrite: the preamble and nonce notice, a
     // spotlighted tool result, a redacted secret, placeholders for the e-mail addresses.
     let last = turns.last().expect("ten turns").to_string();
-    assert!(last.contains(ATTRIBUTION) && last.contains("gateway's nonce"), "{last}");
-    assert!(last.contains(DATAMARK) && last.contains("«untrusted "), "{last}");
+    assert!(
+        last.contains(ATTRIBUTION) && last.contains("gateway's nonce"),
+        "{last}"
+    );
+    assert!(
+        last.contains(DATAMARK) && last.contains("«untrusted "),
+        "{last}"
+    );
     assert!(last.contains("[REDACTED:"), "{last}");
-    assert!(!last.contains("jane.doe@example.com") && last.contains("<EMAIL_"), "{last}");
+    assert!(
+        !last.contains("jane.doe@example.com") && last.contains("<EMAIL_"),
+        "{last}"
+    );
 }
 
 #[test]
@@ -153,10 +168,18 @@ fn the_system_prompt_is_shared_across_conversations_up_to_the_clients_last_break
     // Attribution first, where the client put it; then the policy's preamble; then the client's
     // blocks, unchanged; last, the conversation's nonce notice.
     assert_eq!(a[0]["text"], ATTRIBUTION);
-    assert!(a[1]["text"].as_str().is_some_and(|t| t.contains("operator's policy")));
+    assert!(
+        a[1]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("operator's policy"))
+    );
     assert_eq!(a[2]["text"], "You are Claude Code.");
     assert_eq!(a.len(), 5);
-    assert_eq!(a[..4], b[..4], "the same bytes up to the client's last block");
+    assert_eq!(
+        a[..4],
+        b[..4],
+        "the same bytes up to the client's last block"
+    );
     assert_ne!(a[4], b[4], "each conversation has its own nonce");
     // The client's breakpoints are still on the client's blocks, and Warden added none.
     let conv = conversation("Fix the failing build.", 1);

@@ -89,8 +89,7 @@ fn is_attribution(block: &ContentBlock) -> bool {
     };
     let word = |s: &str, extra: &[u8]| {
         !s.is_empty()
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || extra.contains(&b))
     };
     text.len() <= 256
@@ -129,7 +128,10 @@ mod tests {
         }
         let mut marked = block("x-anthropic-billing-header: cc_version=2.1;");
         if let ContentBlock::Text { extra, .. } = &mut marked {
-            extra.insert("cache_control".into(), serde_json::json!({"type": "ephemeral"}));
+            extra.insert(
+                "cache_control".into(),
+                serde_json::json!({"type": "ephemeral"}),
+            );
         }
         assert!(!is_attribution(&marked));
     }

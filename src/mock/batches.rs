@@ -142,7 +142,12 @@ pub async fn create(State(state): State<Arc<MockState>>, request: Request) -> Re
                 "requests.{i}.custom_id: duplicate custom_id {custom_id}"
             ));
         }
-        results.push(result_for(&state, custom_id, &item["params"], &parts.headers));
+        results.push(result_for(
+            &state,
+            custom_id,
+            &item["params"],
+            &parts.headers,
+        ));
     }
     let batch = StoredBatch {
         id: format!("msgbatch_01Mock{:016}", state.next_id()),

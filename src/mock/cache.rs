@@ -269,7 +269,10 @@ mod tests {
         // Another credential shares nothing; one changed byte in the system prompt misses.
         let other = account(&cache, "k2", &two, t0 + Duration::from_secs(11));
         assert_eq!(other.cache_read_input_tokens, 0);
-        let changed = request(&system.replacen("Rules", "Rulez", 1), &["hello", "hi", "more"]);
+        let changed = request(
+            &system.replacen("Rules", "Rulez", 1),
+            &["hello", "hi", "more"],
+        );
         assert_eq!(
             account(&cache, "k", &changed, t0 + Duration::from_secs(12)).cache_read_input_tokens,
             0

@@ -388,7 +388,9 @@ pub async fn answer(
     }
     let usage = state.input_usage(echo.headers, req, body_len);
     if !stream {
-        return with_headers(axum::Json(whole_message(&scenario, req, echo, usage)).into_response());
+        return with_headers(
+            axum::Json(whole_message(&scenario, req, echo, usage)).into_response(),
+        );
     }
     let id = format!(
         "msg_mock{:012}",

@@ -35,6 +35,7 @@ use super::proxy::{check_approvals, forward, team_policy};
 use super::relay;
 use super::trail::{self, Trail};
 use crate::api::messages::{Endpoint, MessageReply};
+use crate::api::sse::Usage;
 use crate::api::{ErrorKind, MessagesRequest};
 use crate::audit::Decision as AuditDecision;
 use crate::filter::{Pseudonyms, ReplyFindings, RequestContext, StageError};
@@ -595,6 +596,7 @@ pub async fn results(
         memory,
         principal,
         findings,
+        usage: std::sync::Mutex::new(Usage::default()),
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     let idle = state.forwarder.idle_timeout();
@@ -639,6 +641,10 @@ pub async fn results(
             let _ = tx.send(Ok(out)).await;
         }
         drop(tx);
+        // The results exchange's usage is its items' together.
+        if let Ok(usage) = filter.usage.lock() {
+            trail.set_usage(&usage);
+        }
         trail
             .finish(AuditDecision::Forwarded, status, rule)
             .written()
@@ -659,6 +665,8 @@ struct ResultFilter {
     memory: BatchMemory,
     principal: Principal,
     findings: ReplyFindings,
+    /// The items' token counts, added up.
+    usage: std::sync::Mutex<Usage>,
 }
 
 impl ResultFilter {
@@ -688,6 +696,9 @@ impl ResultFilter {
     /// Filters one item's message in place; `Some(result)` replaces the whole result when the
     /// reply stages withhold it.
     async fn message(&self, custom_id: &str, message: &mut Value) -> Option<Value> {
+        if let Ok(mut total) = self.usage.lock() {
+            total.add(&trail::usage_in(&message["usage"]));
+        }
         let bytes = serde_json::to_vec(message).unwrap_or_default();
         let Ok(mut reply) = serde_json::from_slice::<MessageReply>(&bytes) else {
             return Some(errored(

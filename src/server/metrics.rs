@@ -18,6 +18,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<RequestLabels, u64>>,
     findings: Mutex<BTreeMap<(String, &'static str), u64>>,
     tool_decisions: Mutex<BTreeMap<String, u64>>,
+    /// Tokens upstream reported, by team and kind (input, output, cache_read, cache_write).
+    tokens: Mutex<BTreeMap<(String, &'static str), u64>>,
     upstream_latency: Histogram,
     added_latency: Histogram,
     open_streams: AtomicI64,
@@ -108,6 +110,20 @@ impl Metrics {
     }
 
     /// A tool call's decision (`allowed`, `denied`, `approved`, `rejected`, `expired`).
+    /// Adds an exchange's token counts (those upstream reported) to its team's.
+    pub fn tokens(&self, team: &str, counts: [(&'static str, Option<i64>); 4]) {
+        if counts.iter().all(|(_, n)| n.is_none()) {
+            return;
+        }
+        if let Ok(mut m) = self.tokens.lock() {
+            for (kind, n) in counts {
+                if let Some(n) = n.filter(|n| *n > 0) {
+                    *m.entry((team.to_string(), kind)).or_insert(0) += n as u64;
+                }
+            }
+        }
+    }
+
     pub fn tool_decision(&self, decision: &str) {
         bump(&self.tool_decisions, decision.to_string());
     }
@@ -190,6 +206,16 @@ impl Metrics {
                     out,
                     "warden_tool_decisions_total{{decision=\"{}\"}} {n}",
                     escape(decision)
+                );
+            }
+        }
+        out.push_str("# HELP warden_upstream_tokens_total Tokens upstream reported in replies' usage, by team and kind: input (not from the prompt cache), output, cache_read, cache_write.\n# TYPE warden_upstream_tokens_total counter\n");
+        if let Ok(m) = self.tokens.lock() {
+            for ((team, kind), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "warden_upstream_tokens_total{{team=\"{}\",kind=\"{kind}\"}} {n}",
+                    escape(team)
                 );
             }
         }

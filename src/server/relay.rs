@@ -127,8 +127,7 @@ pub async fn respond(
     if let Some(t) = trail.as_mut() {
         if let Some(m) = &message {
             if let Some(usage) = m.extra.get("usage") {
-                let (input, output) = super::trail::usage_in(&usage);
-                t.set_usage(input, output);
+                t.set_usage(&super::trail::usage_in(&usage));
             }
             for block in &m.content {
                 if let crate::api::messages::ContentBlock::ToolUse {
@@ -353,14 +352,14 @@ fn capture(
         }
         Some("message_start") => {
             if let Some(t) = trail {
-                let input = v.message.and_then(|m| m.usage).and_then(|u| u.input_tokens);
-                t.set_usage(input, None);
+                if let Some(usage) = v.message.and_then(|m| m.usage) {
+                    t.set_usage(&usage);
+                }
             }
         }
         Some("message_delta") => {
             if let Some(t) = trail {
-                let usage = v.usage.unwrap_or_default();
-                t.set_usage(usage.input_tokens, usage.output_tokens);
+                t.set_usage(&v.usage.unwrap_or_default());
             }
         }
         _ => {}

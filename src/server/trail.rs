@@ -109,6 +109,8 @@ impl Trail {
                     .filter(|t| crate::ids::parse_traceparent(t).is_some()),
                 parent_id: None,
                 custom_id: None,
+                cache_read_tokens: None,
+                cache_write_tokens: None,
                 endpoint: format!("{} {}", method, uri.path()),
                 model: None,
                 streamed: false,
@@ -303,12 +305,19 @@ impl Trail {
         self.record.upstream_latency_us = Some(latency.as_micros() as i64);
     }
 
-    pub fn set_usage(&mut self, input: Option<i64>, output: Option<i64>) {
-        if input.is_some() {
-            self.record.input_tokens = input;
-        }
-        if output.is_some() {
-            self.record.output_tokens = output;
+    /// Takes what `usage` says; a count it leaves out keeps the value an earlier event gave
+    /// (a stream's `message_start` has the input side, its `message_delta` the output).
+    pub fn set_usage(&mut self, usage: &crate::api::sse::Usage) {
+        let r = &mut self.record;
+        for (field, value) in [
+            (&mut r.input_tokens, usage.input_tokens),
+            (&mut r.output_tokens, usage.output_tokens),
+            (&mut r.cache_read_tokens, usage.cache_read_input_tokens),
+            (&mut r.cache_write_tokens, usage.cache_creation_input_tokens),
+        ] {
+            if value.is_some() {
+                *field = value;
+            }
         }
     }
 
@@ -349,9 +358,11 @@ impl Trail {
             self.record.findings.extend(found.iter().map(finding_row));
         }
         if let Some((quotas, charge)) = self.quota.take() {
-            // What the exchange really used (nothing, if it never reached the model).
-            let used =
-                self.record.input_tokens.unwrap_or(0) + self.record.output_tokens.unwrap_or(0);
+            // What the exchange really used (nothing, if it never reached the model), counted
+            // as the API's rate limits count it: prompt tokens read from its cache are free.
+            let used = self.record.input_tokens.unwrap_or(0)
+                + self.record.cache_write_tokens.unwrap_or(0)
+                + self.record.output_tokens.unwrap_or(0);
             quotas.settle(&charge, used.max(0) as u64);
         }
         if let Some(log) = &self.tool_log {
@@ -365,6 +376,16 @@ impl Trail {
         for row in &self.record.tool_calls {
             self.metrics.tool_decision(&row.decision);
         }
+        let r = &self.record;
+        self.metrics.tokens(
+            &r.team,
+            [
+                ("input", r.input_tokens),
+                ("output", r.output_tokens),
+                ("cache_read", r.cache_read_tokens),
+                ("cache_write", r.cache_write_tokens),
+            ],
+        );
         #[cfg(feature = "otlp")]
         self.export_span();
         if !self.writer.enabled() {
@@ -491,10 +512,12 @@ pub fn admits_team(state: &AppState, team: &str) -> bool {
         .is_some_and(|c| admits(state, &c.policy))
 }
 
-/// Input and output tokens of a Message's `usage` object.
-pub fn usage_in(usage: &serde_json::Value) -> (Option<i64>, Option<i64>) {
-    (
-        usage["input_tokens"].as_i64(),
-        usage["output_tokens"].as_i64(),
-    )
+/// The token counts of a Message's `usage` object.
+pub fn usage_in(usage: &serde_json::Value) -> crate::api::sse::Usage {
+    crate::api::sse::Usage {
+        input_tokens: usage["input_tokens"].as_i64(),
+        output_tokens: usage["output_tokens"].as_i64(),
+        cache_read_input_tokens: usage["cache_read_input_tokens"].as_i64(),
+        cache_creation_input_tokens: usage["cache_creation_input_tokens"].as_i64(),
+    }
 }

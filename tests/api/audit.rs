@@ -82,6 +82,8 @@ fn record(id: &str, team: &str) -> ExchangeRecord {
         traceparent: None,
         parent_id: None,
         custom_id: None,
+        cache_read_tokens: None,
+        cache_write_tokens: None,
         endpoint: "POST /v1/messages".into(),
         model: Some("claude-sonnet-4-5".into()),
         streamed: false,
@@ -255,7 +257,7 @@ async fn verify_finds_an_altered_a_deleted_and_an_inserted_row() {
                 "deleted",
             ),
             (
-                "INSERT INTO exchanges SELECT 'req_forged', instance_id, 99, occurred_at, upstream_request_id, key_id, principal, team, client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent, parent_id, custom_id FROM exchanges WHERE seq = 5",
+                "INSERT INTO exchanges SELECT 'req_forged', instance_id, 99, occurred_at, upstream_request_id, key_id, principal, team, client_addr, user_agent, endpoint, model, streamed, policy_name, policy_version, decision, status, rule, latency_us, upstream_latency_us, input_tokens, output_tokens, storage_mode, prompt, output, prev_hash, hash, traceparent, parent_id, custom_id, cache_read_tokens, cache_write_tokens FROM exchanges WHERE seq = 5",
                 "inserted",
             ),
         ] {

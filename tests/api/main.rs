@@ -5,6 +5,7 @@ mod adversarial;
 mod audit;
 mod batches;
 mod binary;
+mod cache;
 mod cli;
 mod clients;
 mod errors;
