@@ -154,6 +154,8 @@ struct Walker<'p, 'c, 'a> {
     nonce: String,
     changed: bool,
     flagged: bool,
+    /// Whether the request carries any text the policy holds untrusted.
+    untrusted_seen: bool,
     blocked: Option<Rejection>,
 }
 
@@ -172,6 +174,7 @@ impl Walker<'_, '_, '_> {
 
     /// One untrusted text: hidden text out, scored, then flagged, spotlighted or blocked.
     fn text(&mut self, text: &mut String, location: &str, source: &str) {
+        self.untrusted_seen = true;
         if self.blocked.is_some() || text.is_empty() {
             return;
         }
@@ -346,6 +349,7 @@ impl Filter for InjectionDefense {
             nonce,
             changed: false,
             flagged: false,
+            untrusted_seen: false,
             blocked: None,
         };
         for (i, message) in request.messages.iter_mut().enumerate() {
@@ -368,7 +372,14 @@ impl Filter for InjectionDefense {
         }
         // Named in every request of a conversation that may be spotlighted, flagged or not
         // yet: the system prompt must not change on the turn that first spotlights something.
-        if cfg.spotlight_all || cfg.action == InjectionAction::Spotlight {
+        // A conversation that declares tools may get tool results in any later turn, so it
+        // carries the rule from its first turn; one without tools only once it carries a
+        // document (or always, when the user's own text is untrusted).
+        let may_spotlight = cfg.spotlight_all || cfg.action == InjectionAction::Spotlight;
+        let may_need_it = cfg.untrusted.user_text
+            || w.untrusted_seen
+            || request.tools.as_ref().is_some_and(|t| !t.is_empty());
+        if may_spotlight && may_need_it {
             w.ctx.spotlight_nonce = Some(w.nonce);
         }
         if w.flagged && !cfg.require_approval_after.is_empty() {
