@@ -42,38 +42,56 @@ const NONCE_SEED_BYTES: usize = 1024;
 /// `cache_control` is left out: clients move their breakpoints from turn to turn (Claude Code
 /// marks the newest message), and the first message is the same conversation wherever they are.
 fn conversation_nonce(key: &[u8], team: &str, request: &MessagesRequest) -> String {
-    /// Keeps the first `NONCE_SEED_BYTES` bytes written, then refuses more.
-    struct Capped(Vec<u8>);
-    impl std::io::Write for Capped {
+    /// Feeds the hasher the first `NONCE_SEED_BYTES` bytes written, then refuses more.
+    struct Seed {
+        hasher: blake3::Hasher,
+        room: usize,
+    }
+    impl std::io::Write for Seed {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let room = NONCE_SEED_BYTES - self.0.len();
-            if room == 0 {
+            if self.room == 0 {
                 return Err(std::io::Error::other("enough"));
             }
-            let n = buf.len().min(room);
-            self.0.extend_from_slice(&buf[..n]);
+            let n = buf.len().min(self.room);
+            self.hasher.update(&buf[..n]);
+            self.room -= n;
             Ok(n)
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let mut seed = Capped(Vec::with_capacity(NONCE_SEED_BYTES));
+    let derived = blake3::derive_key("warden spotlight nonce v1", key);
+    let mut seed = Seed {
+        hasher: blake3::Hasher::new_keyed(&derived),
+        room: NONCE_SEED_BYTES,
+    };
+    seed.hasher.update(&(team.len() as u64).to_be_bytes());
+    seed.hasher.update(team.as_bytes());
     if let Some(first) = request.messages.first() {
-        // Stopping at the cap is the point: the error only ends the writing.
-        let _ = serde_json::to_writer(&mut seed, &first.role);
+        use std::io::Write as _;
+        // Each part is length-prefixed by its kind; stopping at the cap is the point, and the
+        // error only ends the writing.
+        let _ = seed
+            .write_all(first.role.as_str().as_bytes())
+            .and_then(|()| seed.write_all(b"\n"));
         match &first.content {
             MessageContent::Text(s) => {
-                let _ = serde_json::to_writer(&mut seed, s);
+                let _ = seed.write_all(s.as_bytes());
             }
             MessageContent::Blocks(blocks) => {
                 for block in blocks {
                     let written = match block {
-                        ContentBlock::Text { text, .. } => serde_json::to_writer(&mut seed, text),
-                        other => match without_cache_control(other) {
-                            Some(stripped) => serde_json::to_writer(&mut seed, &stripped),
-                            None => serde_json::to_writer(&mut seed, other),
-                        },
+                        ContentBlock::Text { text, .. } => seed
+                            .write_all(b"\x00text\x00")
+                            .and_then(|()| seed.write_all(text.as_bytes())),
+                        other => seed.write_all(b"\x00block\x00").and_then(|()| {
+                            match without_cache_control(other) {
+                                Some(stripped) => serde_json::to_writer(&mut seed, &stripped),
+                                None => serde_json::to_writer(&mut seed, other),
+                            }
+                            .map_err(std::io::Error::other)
+                        }),
                     };
                     if written.is_err() {
                         break;
@@ -82,12 +100,7 @@ fn conversation_nonce(key: &[u8], team: &str, request: &MessagesRequest) -> Stri
             }
         }
     }
-    let derived = blake3::derive_key("warden spotlight nonce v1", key);
-    let mut h = blake3::Hasher::new_keyed(&derived);
-    h.update(&(team.len() as u64).to_be_bytes());
-    h.update(team.as_bytes());
-    h.update(&seed.0);
-    hex::encode(&h.finalize().as_bytes()[..8])
+    hex::encode(&seed.hasher.finalize().as_bytes()[..8])
 }
 
 /// A block with its top-level `cache_control` taken out, when it has one.
@@ -154,8 +167,6 @@ struct Walker<'p, 'c, 'a> {
     nonce: String,
     changed: bool,
     flagged: bool,
-    /// Whether the request carries any text the policy holds untrusted.
-    untrusted_seen: bool,
     blocked: Option<Rejection>,
 }
 
@@ -174,7 +185,6 @@ impl Walker<'_, '_, '_> {
 
     /// One untrusted text: hidden text out, scored, then flagged, spotlighted or blocked.
     fn text(&mut self, text: &mut String, location: &str, source: &str) {
-        self.untrusted_seen = true;
         if self.blocked.is_some() || text.is_empty() {
             return;
         }
@@ -212,6 +222,8 @@ impl Walker<'_, '_, '_> {
             }
         }
         if self.cfg.spotlight_all || (flagged && self.cfg.action == InjectionAction::Spotlight) {
+            // Every text read here is in a block that made the nonce be drawn.
+            debug_assert!(!self.nonce.is_empty(), "spotlight without a nonce");
             *text = spotlight(text, &self.nonce, source);
             self.changed = true;
         }
@@ -330,17 +342,42 @@ impl Filter for InjectionDefense {
             return Ok(Verdict::Pass);
         };
         // Which tool each call in the history was: results are trusted or not by their tool.
+        // And whether any block could be untrusted (every text the walker reads is in one).
         let mut names = HashMap::new();
+        let mut carries_untrusted = false;
         for message in &request.messages {
             if let MessageContent::Blocks(blocks) = &message.content {
                 for block in blocks {
-                    if let ContentBlock::ToolUse { id, name, .. } = block {
-                        names.insert(id.clone(), name.clone());
+                    match block {
+                        ContentBlock::ToolUse { id, name, .. } => {
+                            names.insert(id.clone(), name.clone());
+                        }
+                        ContentBlock::ToolResult { .. } => carries_untrusted = true,
+                        ContentBlock::Unknown(map) => {
+                            carries_untrusted |= cfg.untrusted.documents
+                                && map.get("type").and_then(Value::as_str) == Some("document");
+                        }
+                        _ => {}
                     }
                 }
             }
         }
-        let nonce = conversation_nonce(ctx.fingerprint_key, ctx.principal.team.as_str(), request);
+        // The nonce is named in every request of a conversation that may be spotlighted,
+        // flagged or not yet: the system prompt must not change on the turn that first
+        // spotlights something. A conversation that declares tools may get tool results in any
+        // later turn, so it carries it from its first turn; one without tools once it carries
+        // a tool result or a document (or always, when the user's own text is untrusted).
+        // Nothing else can be spotlighted, and nothing else pays for the nonce.
+        let may_spotlight = cfg.spotlight_all || cfg.action == InjectionAction::Spotlight;
+        let named = may_spotlight
+            && (cfg.untrusted.user_text
+                || carries_untrusted
+                || request.tools.as_ref().is_some_and(|t| !t.is_empty()));
+        let nonce = if named {
+            conversation_nonce(ctx.fingerprint_key, ctx.principal.team.as_str(), request)
+        } else {
+            String::new()
+        };
         let mut w = Walker {
             cfg,
             policy: &self.policy,
@@ -349,7 +386,6 @@ impl Filter for InjectionDefense {
             nonce,
             changed: false,
             flagged: false,
-            untrusted_seen: false,
             blocked: None,
         };
         for (i, message) in request.messages.iter_mut().enumerate() {
@@ -370,16 +406,7 @@ impl Filter for InjectionDefense {
         if let Some(rejection) = w.blocked {
             return Ok(Verdict::Reject(rejection));
         }
-        // Named in every request of a conversation that may be spotlighted, flagged or not
-        // yet: the system prompt must not change on the turn that first spotlights something.
-        // A conversation that declares tools may get tool results in any later turn, so it
-        // carries the rule from its first turn; one without tools only once it carries a
-        // document (or always, when the user's own text is untrusted).
-        let may_spotlight = cfg.spotlight_all || cfg.action == InjectionAction::Spotlight;
-        let may_need_it = cfg.untrusted.user_text
-            || w.untrusted_seen
-            || request.tools.as_ref().is_some_and(|t| !t.is_empty());
-        if may_spotlight && may_need_it {
+        if named {
             w.ctx.spotlight_nonce = Some(w.nonce);
         }
         if w.flagged && !cfg.require_approval_after.is_empty() {
