@@ -101,6 +101,7 @@ fn read_tokens(usage: &Value) -> u64 {
 /// Every turn's cache reads through Warden are at least 99 % of the direct run's, and the
 /// direct run did read (so the comparison means something).
 fn assert_as_warm(direct: &[u64], warden: &[u64]) {
+    eprintln!("cache reads per turn, direct: {direct:?}\ncache reads per turn, Warden: {warden:?}");
     for (turn, (d, w)) in direct.iter().zip(warden).enumerate() {
         if turn > 0 {
             assert!(
