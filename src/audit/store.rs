@@ -135,7 +135,7 @@ macro_rules! child_rows {
             q.push(" LIMIT ").push_bind(n);
         }
         q.push(") ORDER BY exchange_id, ordinal");
-        q.build().fetch_all($pool).await?
+        q.build().fetch_all(&mut *$pool).await?
     }};
 }
 
@@ -230,6 +230,15 @@ impl AuditStore {
             .connect_with(options)
             .await?;
         Ok(Self::Sqlite(pool))
+    }
+
+    /// Whether the store holds Warden's tables (it was migrated).
+    pub async fn has_tables(&self) -> bool {
+        let q = "SELECT 1 FROM exchanges LIMIT 1";
+        match self {
+            Self::Postgres(pool) => sqlx::query(q).fetch_optional(pool).await.is_ok(),
+            Self::Sqlite(pool) => sqlx::query(q).fetch_optional(pool).await.is_ok(),
+        }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -399,8 +408,18 @@ impl AuditStore {
         let mut calls: BTreeMap<String, Vec<ToolCallRow>> = BTreeMap::new();
         let mut results: BTreeMap<String, Vec<ToolResultRow>> = BTreeMap::new();
         let mut out = Vec::new();
+        let postgres = matches!(self, Self::Postgres(_));
         with_pool!(self, pool => {
-            for row in child_rows!(pool, "SELECT exchange_id, tool_use_id, name, input, decision, approval_id FROM tool_calls", filter, order_sql, limit) {
+            // One snapshot for the five reads: a batch of records committed between them would
+            // otherwise show exchanges without their findings (read before the commit).
+            let mut tx = pool.begin().await?;
+            if postgres {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let conn = &mut *tx;
+            for row in child_rows!(conn, "SELECT exchange_id, tool_use_id, name, input, decision, approval_id FROM tool_calls", filter, order_sql, limit) {
                 calls.entry(row.try_get("exchange_id")?).or_default().push(ToolCallRow {
                     tool_use_id: row.try_get("tool_use_id")?,
                     name: row.try_get("name")?,
@@ -409,7 +428,7 @@ impl AuditStore {
                     approval_id: row.try_get("approval_id")?,
                 });
             }
-            for row in child_rows!(pool, "SELECT exchange_id, tool_use_id, bytes, flagged FROM tool_results", filter, order_sql, limit) {
+            for row in child_rows!(conn, "SELECT exchange_id, tool_use_id, bytes, flagged FROM tool_results", filter, order_sql, limit) {
                 results.entry(row.try_get("exchange_id")?).or_default().push(ToolResultRow {
                     tool_use_id: row.try_get("tool_use_id")?,
                     bytes: row.try_get("bytes")?,
@@ -417,7 +436,7 @@ impl AuditStore {
                 });
             }
             // The findings of the selected exchanges, then the exchanges, with the same filter.
-            for row in child_rows!(pool, &format!("SELECT {FINDING_COLUMNS} FROM findings"), filter, order_sql, limit) {
+            for row in child_rows!(conn, &format!("SELECT {FINDING_COLUMNS} FROM findings"), filter, order_sql, limit) {
                 findings.entry(row.try_get("exchange_id")?).or_default().push(FindingRow {
                     class: row.try_get("class")?,
                     rule: row.try_get("rule")?,
@@ -434,7 +453,7 @@ impl AuditStore {
             if let Some(n) = limit {
                 q.push(" LIMIT ").push_bind(n);
             }
-            for row in q.build().fetch_all(pool).await? {
+            for row in q.build().fetch_all(&mut *conn).await? {
                 let id: String = row.try_get("id")?;
                 let decision: String = row.try_get("decision")?;
                 let record = ExchangeRecord {
