@@ -479,12 +479,25 @@ impl Config {
         if tree.is_null() {
             tree = Value::Mapping(Default::default());
         }
+        if !tree.is_mapping() {
+            return Err(ConfigError::Invalid {
+                origin: origin.to_string(),
+                message: not_a_mapping(&tree),
+            });
+        }
+        let file = origin.to_string();
         let mut origin = origin.to_string();
         for (name, value) in env {
             if let Some((_, path)) = ENV_OVERRIDES.iter().find(|(n, _)| *n == name) {
                 let parsed: Value =
                     serde_yaml::from_str(&value).unwrap_or(Value::String(value.clone()));
-                set_path(&mut tree, path, parsed);
+                set_path(&mut tree, path, parsed).map_err(|at| ConfigError::Invalid {
+                    origin: file.clone(),
+                    message: format!(
+                        "`{at}` is not a mapping, so {name} cannot set `{}` under it",
+                        path.join(".")
+                    ),
+                })?;
                 origin.push_str(&format!(" + {name}"));
             }
         }
@@ -671,27 +684,90 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
-fn set_path(tree: &mut Value, path: &[&str], value: Value) {
+/// What is wrong with a config whose top level is not a mapping of settings.
+fn not_a_mapping(tree: &Value) -> String {
+    let kind = match tree {
+        Value::Sequence(_) => "a list",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        _ => "not a mapping",
+    };
+    let mut message = format!(
+        "the config must be a mapping of settings (`keys:`, `upstream:`, `admin:` …), but its top level is {kind}"
+    );
+    let looks_like_keys = tree.as_sequence().is_some_and(|items| {
+        items
+            .iter()
+            .any(|i| i.get("sha256").is_some() && i.get("team").is_some())
+    });
+    if looks_like_keys {
+        message.push_str(
+            ": it holds key entries with no `keys:` line above them. Put `keys:` on the first line, \
+             or let `warden keys new --config FILE` write the entry",
+        );
+    }
+    message
+}
+
+/// Sets `value` at `path`, making the mappings on the way. A node on the way that exists and is
+/// not a mapping is an error (its path is returned): never silently replaced.
+fn set_path(tree: &mut Value, path: &[&str], value: Value) -> Result<(), String> {
     let mut node = tree;
     for (i, key) in path.iter().enumerate() {
-        if !node.is_mapping() {
+        if node.is_null() {
             *node = Value::Mapping(Default::default());
         }
-        let Value::Mapping(map) = node else { return };
+        let Value::Mapping(map) = node else {
+            return Err(if i == 0 {
+                "the top level".to_string()
+            } else {
+                path[..i].join(".")
+            });
+        };
         let k = Value::String((*key).to_string());
         if i == path.len() - 1 {
             map.insert(k, value);
-            return;
+            return Ok(());
         }
         node = map
             .entry(k)
             .or_insert_with(|| Value::Mapping(Default::default()));
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_that_is_not_a_mapping_is_an_error_naming_the_file_never_replaced() {
+        let keys_only =
+            "  - { id: \"key_a\", principal: \"me\", team: \"default\", sha256: \"00\" }\n";
+        for env in [
+            no_env(),
+            vec![("WARDEN_LISTEN".to_string(), "127.0.0.1:9999".to_string())],
+        ] {
+            let e = Config::from_yaml("warden.yaml", keys_only, env)
+                .expect_err("a list is not a config")
+                .to_string();
+            assert!(e.starts_with("warden.yaml: "), "{e}");
+            assert!(
+                e.contains("top level is a list") && e.contains("`keys:`"),
+                "{e}"
+            );
+        }
+        // A section that is not a mapping is not replaced by an override either.
+        let e = Config::from_yaml(
+            "warden.yaml",
+            "admin: yes\n",
+            vec![("WARDEN_ADMIN_LISTEN".to_string(), "127.0.0.1:9".to_string())],
+        )
+        .expect_err("admin is not a mapping")
+        .to_string();
+        assert!(e.contains("`admin` is not a mapping"), "{e}");
+    }
 
     fn no_env() -> Vec<(String, String)> {
         Vec::new()
@@ -702,7 +778,29 @@ mod tests {
         let compose = include_str!("../deploy/warden.yaml");
         let c = Config::from_yaml("deploy/warden.yaml", compose, no_env()).expect("compose config");
         assert_ne!(c.admin.listen, c.listen, "admin never on the public port");
-        assert_eq!(c.keys.len(), 1);
+        // Every demo key deploy/README.md prints is one of the config's, and one of them is in
+        // a team whose policy holds calls for an approver (so the page can show one).
+        let readme = include_str!("../deploy/README.md");
+        let printed: Vec<&str> = readme
+            .split(|c: char| c == '`' || c.is_whitespace())
+            .filter(|w| w.starts_with("wdn_") || w.starts_with("wadm_"))
+            .collect();
+        assert_eq!(printed.len(), 3, "{printed:?}");
+        for key in printed {
+            let hash = hex::encode(crate::server::auth::hash_key(key));
+            let team = c
+                .keys
+                .iter()
+                .find(|k| k.sha256 == hash)
+                .map(|k| k.team.as_str());
+            let admin = c.admin.keys.iter().any(|k| k.sha256 == hash);
+            assert!(
+                team.is_some() || admin,
+                "{key} is not in deploy/warden.yaml"
+            );
+        }
+        assert!(c.keys.iter().any(|k| k.team == "platform"));
+        assert!(include_str!("../policies/platform.yaml").contains("require_approval:"));
         // The Kubernetes example carries its config inside a ConfigMap.
         let manifests = include_str!("../deploy/kubernetes/sidecar.yaml");
         let mut found = false;

@@ -64,18 +64,26 @@ pub fn run(cmd: ApprovalsCommand) -> anyhow::Result<()> {
                 let rows = v["data"].as_array().cloned().unwrap_or_default();
                 if rows.is_empty() {
                     println!("No pending approvals.");
+                    return Ok(());
                 }
-                for a in rows {
-                    println!(
-                        "{}  {}  {} ({})  {}  {}",
-                        a["id"].as_str().unwrap_or(""),
-                        a["requested_at"].as_str().unwrap_or(""),
-                        a["principal"].as_str().unwrap_or(""),
-                        a["team"].as_str().unwrap_or(""),
-                        a["tool_name"].as_str().unwrap_or(""),
-                        a["input"]
-                    );
-                }
+                let table: Vec<[String; 6]> = rows
+                    .iter()
+                    .map(|a| {
+                        let s = |k: &str| a[k].as_str().unwrap_or("").to_string();
+                        [
+                            s("id"),
+                            short_time(&s("requested_at")),
+                            short_time(&s("expires_at")),
+                            format!("{} ({})", s("principal"), s("team")),
+                            s("tool_name"),
+                            a["input"].to_string(),
+                        ]
+                    })
+                    .collect();
+                super::print_table(
+                    ["ID", "REQUESTED", "EXPIRES", "WHO", "TOOL", "INPUT"],
+                    &table,
+                );
                 Ok(())
             }
             ApprovalsCommand::Show { id, conn } => {
@@ -149,4 +157,15 @@ async fn call(
         );
     }
     Ok(v)
+}
+
+/// An RFC 3339 time to the second, in UTC (`2026-12-07 21:40:05Z`).
+fn short_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%SZ")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_string())
 }

@@ -102,13 +102,39 @@ pub struct SearchArgs {
     store: StoreArgs,
 }
 
+/// A point in time for `--since`/`--until`: RFC 3339, a date (`2026-12-07`, midnight UTC),
+/// `today` or `yesterday` (midnight UTC), or a duration back from now (`1h`, `30m`, `2d`,
+/// `1h 30m`).
 fn parse_time(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    parse_time_at(s, chrono::Utc::now())
+}
+
+fn parse_time_at(
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let s = s.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
-    let day = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .with_context(|| format!("{s:?} is neither RFC 3339 nor YYYY-MM-DD"))?;
-    Ok(day.and_hms_opt(0, 0, 0).context("midnight")?.and_utc())
+    let midnight = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+    match s {
+        "today" => return Ok(midnight(now.date_naive())),
+        "yesterday" => return Ok(midnight(now.date_naive() - chrono::Days::new(1))),
+        _ => {}
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(midnight(day));
+    }
+    let ago = humantime::parse_duration(s).map_err(|_| {
+        anyhow::anyhow!(
+            "{s:?} is not a time: use RFC 3339 (2026-12-07T09:00:00Z), a date (2026-12-07), \
+             today, yesterday, or a duration back from now (1h, 30m, 2d)"
+        )
+    })?;
+    let ago = chrono::Duration::from_std(ago).context("that duration is too long")?;
+    now.checked_sub_signed(ago)
+        .context("that duration reaches before the calendar")
 }
 
 fn csv_field(s: &str) -> String {
@@ -166,45 +192,83 @@ fn print_rows(rows: &[crate::audit::ChainedRecord], format: Format) -> anyhow::R
         }
         Format::Table => {
             let cells: Vec<[String; 9]> = rows.iter().map(|r| columns(&r.record)).collect();
-            let mut widths: Vec<usize> = HEAD.iter().map(|h| h.len()).collect();
-            for row in &cells {
-                for (w, c) in widths.iter_mut().zip(row) {
-                    *w = (*w).max(c.chars().count());
-                }
-            }
-            let line = |cols: Vec<&str>| {
-                cols.iter()
-                    .zip(&widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-            };
-            println!("{}", line(HEAD.to_vec()));
-            for row in &cells {
-                println!("{}", line(row.iter().map(String::as_str).collect()));
-            }
-            println!("({} rows)", rows.len());
+            super::print_table(HEAD, &cells);
+            println!(
+                "{} {}",
+                rows.len(),
+                if rows.len() == 1 { "row" } else { "rows" }
+            );
         }
     }
     Ok(())
 }
 
+/// The audit store the arguments name, which must already exist and hold Warden's tables:
+/// reading commands never create one (an empty file in the wrong directory would only hide
+/// where the real store is).
 async fn open(args: &StoreArgs) -> anyhow::Result<AuditStore> {
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => Config::load(args.config.as_deref(), std::env::vars())
-            .context("invalid configuration")?
-            .audit
-            .url(),
-    };
-    AuditStore::connect(&url)
+    let (url, from) = store_url(args)?;
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        anyhow::ensure!(
+            std::path::Path::new(path).exists(),
+            "no audit store at {path} ({from}). Run this where Warden runs, or name the store: \
+             --config FILE (the server's config) or --database-url sqlite://PATH | postgres://…"
+        );
+    }
+    let store = AuditStore::connect(&url)
         .await
-        .context("cannot open the audit store")
+        .with_context(|| format!("cannot open the audit store ({from})"))?;
+    anyhow::ensure!(
+        store.has_tables().await,
+        "the store at {} ({from}) holds no audit tables: it is not Warden's audit store, or was \
+         never migrated (`warden audit migrate` makes the tables)",
+        shown_url(&url)
+    );
+    Ok(store)
+}
+
+/// The store's URL and where it came from, for messages.
+fn store_url(args: &StoreArgs) -> anyhow::Result<(String, String)> {
+    if let Some(url) = &args.database_url {
+        return Ok((url.clone(), "from --database-url".to_string()));
+    }
+    let config =
+        Config::load(args.config.as_deref(), std::env::vars()).context("invalid configuration")?;
+    let from = match &args.config {
+        Some(file) => format!("audit settings of {}", file.display()),
+        None if std::path::Path::new(crate::config::DEFAULT_CONFIG_FILE).exists() => format!(
+            "audit settings of {} in this directory",
+            crate::config::DEFAULT_CONFIG_FILE
+        ),
+        None => format!(
+            "the default; no {} in this directory",
+            crate::config::DEFAULT_CONFIG_FILE
+        ),
+    };
+    Ok((config.audit.url(), from))
+}
+
+/// A URL without its password, for messages.
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 pub fn migrate(args: StoreArgs) -> anyhow::Result<()> {
     super::runtime(1)?.block_on(async {
-        let store = open(&args).await?;
+        // The one command that makes the store (or its tables) where there is none.
+        let (url, from) = store_url(&args)?;
+        let store = AuditStore::connect(&url)
+            .await
+            .with_context(|| format!("cannot open the audit store ({from})"))?;
         store.migrate().await.context("migration failed")?;
         println!("audit store ({}) is up to date", store.backend());
         Ok(())
@@ -299,12 +363,38 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<()> {
                     anchors += 1;
                 }
             }
+            let plural =
+                |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+            let rows = plural(rows as u64, "row", "rows");
             if args.anchor.is_empty() {
-                println!("ok: {rows} rows, every chain intact");
+                println!("ok: {rows}, every chain intact");
             } else {
-                println!("ok: {rows} rows, every chain intact, {anchors} anchored heads present");
+                let anchors = plural(anchors, "anchored head", "anchored heads");
+                println!("ok: {rows}, every chain intact, {anchors} present");
             }
             Ok(())
         }),
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_times_dates_days_and_durations() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T21:40:05Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let at = |s: &str| parse_time_at(s, now).expect(s).to_rfc3339();
+        assert_eq!(at("1h"), "2026-12-07T20:40:05+00:00");
+        assert_eq!(at("2d"), "2026-12-05T21:40:05+00:00");
+        assert_eq!(at("1h 30m"), "2026-12-07T20:10:05+00:00");
+        assert_eq!(at("today"), "2026-12-07T00:00:00+00:00");
+        assert_eq!(at("yesterday"), "2026-12-06T00:00:00+00:00");
+        assert_eq!(at("2026-12-01"), "2026-12-01T00:00:00+00:00");
+        assert_eq!(at("2026-12-01T08:00:00+01:00"), "2026-12-01T07:00:00+00:00");
+        let e = parse_time_at("last tuesday", now).expect_err("refused");
+        assert!(e.to_string().contains("a duration back from now"), "{e}");
     }
 }

@@ -76,7 +76,10 @@ pub fn main() -> ExitCode {
 /// Logs go to stderr, as text or JSON; `RUST_LOG` overrides the configured level.
 fn init_logging(level: &str, json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // Postgres's NOTICEs (e.g. "relation … already exists, skipping" on every migration check
+    // at start) are the database talking to itself: warnings and up only.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx::postgres::notice=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -124,5 +127,57 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// How the user ran this binary, for hints that name a command to run next: `cargo run
+/// --release --` under cargo, else the path it was started by (relative to the working
+/// directory where it can be), else `warden` (found on the PATH).
+pub fn self_command() -> String {
+    if std::env::var_os("CARGO_PKG_NAME").is_some() {
+        return "cargo run --release --".to_string();
+    }
+    let Some(argv0) = std::env::args_os().next().map(std::path::PathBuf::from) else {
+        return "warden".to_string();
+    };
+    if argv0.components().count() <= 1 {
+        return "warden".to_string();
+    }
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            argv0
+                .strip_prefix(&cwd)
+                .ok()
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or(argv0);
+    shown.display().to_string()
+}
+
+/// Columns padded to their widest cell, a header row first, no trailing spaces.
+pub fn print_table<const N: usize>(head: [&str; N], rows: &[[String; N]]) {
+    let mut widths = head.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            out.push_str(cell);
+            if i + 1 < N {
+                out.push_str(&" ".repeat(w - cell.chars().count()));
+            }
+        }
+        out.trim_end().to_string()
+    };
+    println!("{}", line(head.to_vec()));
+    for row in rows {
+        println!("{}", line(row.iter().map(String::as_str).collect()));
     }
 }

@@ -31,7 +31,7 @@ pub struct ExplainArgs {
     /// The team whose policy applies.
     #[arg(long)]
     team: String,
-    /// A Messages request body (JSON).
+    /// A Messages request body (JSON); `-` reads it from stdin.
     file: PathBuf,
     #[arg(long, default_value = "policies")]
     dir: PathBuf,
@@ -98,10 +98,17 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<()> {
             let policy = set
                 .for_team(&args.team, true)
                 .with_context(|| format!("no policy for team {} and no default", args.team))?;
-            let text = std::fs::read_to_string(&args.file)
-                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let text = if args.file.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .context("cannot read the request from stdin")?;
+                text
+            } else {
+                std::fs::read_to_string(&args.file)
+                    .with_context(|| format!("cannot read {}", args.file.display()))?
+            };
             let request: serde_json::Value =
-                serde_json::from_str(&text).context("the file is not JSON")?;
+                serde_json::from_str(&text).context("the request is not JSON")?;
             let eval = evaluate(policy, &request).map_err(|e| anyhow::anyhow!(e))?;
             println!("policy: {}@{}", policy.policy.name, policy.policy.version);
             println!("findings: {}", eval.findings.len());

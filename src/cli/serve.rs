@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// config and WARDEN_UPSTREAM_URL.
     #[arg(long)]
     upstream: Option<String>,
+    /// Admin listener address (approvals page and API, /metrics); overrides the config and
+    /// WARDEN_ADMIN_LISTEN. Never the same as --listen.
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -30,6 +34,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(url) = args.upstream {
         env.push(("WARDEN_UPSTREAM_URL".into(), url));
+    }
+    if let Some(admin) = args.admin_listen {
+        env.push(("WARDEN_ADMIN_LISTEN".into(), admin.to_string()));
     }
     let mut config =
         Config::load(args.config.as_deref(), env.clone()).context("invalid configuration")?;
@@ -56,13 +63,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             "No upstream credential: set ANTHROPIC_API_KEY or upstream.api_key_file. Requests will fail until one is set."
         );
     }
-    if config.keys.is_empty() {
-        eprintln!(
-            "warden: no Warden keys are configured, so every API request will get 401.\n\
-             Create one with:\n    warden keys new --team default --principal you@example.com >> warden.yaml\n\
-             (the key itself is printed once on stderr; the file gets only its hash, under `keys:`)."
-        );
-    }
+    let file = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_CONFIG_FILE));
     super::runtime(config.worker_threads)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -80,6 +84,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let server = RunningServer::start_with_admin(listener, Some(admin), state)?;
         let admin_addr = server.admin_addr.map(|a| a.to_string()).unwrap_or_default();
         tracing::info!(addr = %server.addr, admin_addr = %admin_addr, %upstream, keys, version = env!("CARGO_PKG_VERSION"), "Warden is listening.");
+        if keys == 0 {
+            // Once it is listening (a hint before a failed start would only mislead).
+            eprintln!(
+                "warden: no Warden keys are configured, so every API request gets 401. Create one \
+                 (the key is shown once; {file} gets only its hash), then restart or send SIGHUP:\n    \
+                 {} keys new --team default --principal you@example.com --config {file}",
+                super::self_command(),
+                file = file.display(),
+            );
+        }
         let token = server.shutdown_token();
         tokio::spawn(async move {
             super::shutdown_signal().await;

@@ -1236,7 +1236,16 @@ async fn security_can_search_show_and_export_from_the_cli() {
             "--database-url",
             &url,
         ]);
-        assert!(table.contains("(2 rows)"), "{}: {table}", store.backend());
+        assert!(table.starts_with("time "), "a header row: {table}");
+        assert!(
+            table.trim_end().ends_with("\n2 rows"),
+            "{}: {table}",
+            store.backend()
+        );
+        assert!(
+            table.lines().all(|l| l == l.trim_end()),
+            "no trailing spaces: {table:?}"
+        );
         let blocked = run(&[
             "audit",
             "search",

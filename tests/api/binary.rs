@@ -58,10 +58,25 @@ pub fn logged_url(line: &str, name: &str) -> String {
 /// Starts `warden ARGS`, copies its stderr to `log`, and returns once it logged its address,
 /// with the line in which it did.
 fn start_line(args: &[&str], env: &[(&str, &str)], log: &Path) -> (Proc, String) {
-    let mut child = Command::new(BIN)
+    start_line_in(None, args, env, log)
+}
+
+/// [`start_line`] in the working directory `cwd`, as a user runs it from there.
+pub fn start_line_in(
+    cwd: Option<&Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+    log: &Path,
+) -> (Proc, String) {
+    let mut command = Command::new(BIN);
+    if let Some(dir) = cwd {
+        command.current_dir(dir);
+    }
+    let mut child = command
+        .env_remove("CARGO_PKG_NAME")
         .args(args)
-        .envs(env.iter().copied())
         .env("RUST_LOG", "trace")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
