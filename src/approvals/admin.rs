@@ -98,6 +98,11 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/admin/approvals/{id}/reject", post(reject))
         .layer(middleware::from_fn_with_state(state.clone(), require_admin));
     Router::new()
+        // The listener's root leads to the page, the address people type.
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/admin/") }),
+        )
         .route("/admin", get(page))
         .route("/admin/", get(page))
         .merge(api)
@@ -145,11 +150,41 @@ async fn require_admin(
             request.extensions_mut().insert(identity);
             next.run(request).await
         }
-        None => error(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "an admin key is required (Authorization: Bearer wadm_…)",
-        ),
+        None => {
+            // What was wrong, never the key itself.
+            let sent: Vec<&str> = crate::server::auth::presented_keys(request.headers())
+                .filter(|k| !k.is_empty())
+                .collect();
+            let (reason, message) = if sent.is_empty() {
+                (
+                    "no_key",
+                    "no key was sent: the admin API takes an admin key (Authorization: Bearer wadm_…, made with `warden keys new-admin`)",
+                )
+            } else if sent.iter().any(|k| k.starts_with("wdn_")) {
+                (
+                    "warden_key",
+                    "a Warden key (wdn_…) was sent: the admin listener takes admin keys only (wadm_…, made with `warden keys new-admin`)",
+                )
+            } else if sent.iter().any(|k| k.starts_with("wadm_")) {
+                (
+                    "unknown_key",
+                    "the admin key sent is not one of this Warden's admin keys (admin: keys: in its config)",
+                )
+            } else {
+                (
+                    "unknown_key",
+                    "the key sent is not an admin key: admin keys start with wadm_ (made with `warden keys new-admin`)",
+                )
+            };
+            state.approvals.admin_refused(reason);
+            tracing::warn!(
+                reason,
+                method = %request.method(),
+                path = %request.uri().path(),
+                "Admin request refused: not authenticated."
+            );
+            error(StatusCode::UNAUTHORIZED, "authentication_error", message)
+        }
     }
 }
 
@@ -195,7 +230,7 @@ async fn list(
     axum::Extension(who): axum::Extension<AdminIdentity>,
 ) -> Response {
     if !who.may(&[AdminRole::Approver, AdminRole::Auditor]) {
-        return forbidden(&who);
+        return forbidden(&state, &who, "list approvals");
     }
     match state.approvals.pending().await {
         Ok(rows) => axum::Json(json!({
@@ -212,7 +247,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Response {
     if !who.may(&[AdminRole::Approver, AdminRole::Auditor]) {
-        return forbidden(&who);
+        return forbidden(&state, &who, "read approvals");
     }
     match state.approvals.get(&id).await {
         Ok(Some((r, d))) => {
@@ -244,11 +279,22 @@ async fn show(
     }
 }
 
-fn forbidden(who: &AdminIdentity) -> Response {
+fn forbidden(state: &AdminState, who: &AdminIdentity, action: &str) -> Response {
+    state.approvals.admin_refused("role");
+    tracing::warn!(key_id = %who.id, name = %who.name, action, "Admin request refused: no role for it.");
     error(
         StatusCode::FORBIDDEN,
         "permission_error",
-        format!("admin key '{}' does not have a role for this", who.id),
+        format!(
+            "admin key '{}' ({}) may not {action}: its roles are {}",
+            who.id,
+            who.name,
+            who.roles
+                .iter()
+                .map(|r| format!("{r:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     )
 }
 
@@ -278,7 +324,7 @@ async fn decide(
     approve: bool,
 ) -> Response {
     if !who.may(&[AdminRole::Approver]) {
-        return forbidden(&who);
+        return forbidden(&state, &who, "decide approvals (the approver role)");
     }
     let reason = if body.is_empty() {
         None
@@ -324,7 +370,11 @@ async fn decide(
         Err(e @ DecideError::AlreadyDecided(..)) => {
             error(StatusCode::CONFLICT, "invalid_request_error", e.to_string())
         }
-        Err(DecideError::Forbidden(m)) => error(StatusCode::FORBIDDEN, "permission_error", m),
+        Err(DecideError::Forbidden(m)) => {
+            state.approvals.admin_refused("decision");
+            tracing::warn!(approval_id = %id, name = %who.name, why = %m, "Approval decision refused.");
+            error(StatusCode::FORBIDDEN, "permission_error", m)
+        }
         Err(DecideError::Store(e)) => store_error(e),
     }
 }

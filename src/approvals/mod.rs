@@ -200,6 +200,9 @@ pub struct Approvals {
     poll: Duration,
     held_total: std::sync::atomic::AtomicU64,
     decided_total: std::sync::atomic::AtomicU64,
+    /// Admin requests refused, by reason (`no_key`, `warden_key`, `unknown_key`, `role`,
+    /// `decision`).
+    admin_refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl std::fmt::Debug for Approvals {
@@ -230,21 +233,41 @@ impl Approvals {
             poll,
             held_total: Default::default(),
             decided_total: Default::default(),
+            admin_refused: Default::default(),
         })
     }
 
-    /// Prometheus lines: calls held by this process now, held and decided since start.
+    /// Counts an admin request refused for `reason`.
+    pub fn admin_refused(&self, reason: &'static str) {
+        if let Ok(mut m) = self.admin_refused.lock() {
+            *m.entry(reason).or_insert(0) += 1;
+        }
+    }
+
+    /// Prometheus lines: calls held by this process now, held and decided since start, admin
+    /// requests refused.
     pub fn render_metrics(&self) -> String {
         let holding = self.waiters.lock().map(|w| w.len()).unwrap_or(0);
         let held = self.held_total.load(std::sync::atomic::Ordering::Relaxed);
         let decided = self
             .decided_total
             .load(std::sync::atomic::Ordering::Relaxed);
-        format!(
-            "# HELP warden_approvals_pending Tool calls this process holds for a decision.\n# TYPE warden_approvals_pending gauge\nwarden_approvals_pending {holding}\n\
+        let mut refused = String::from(
+            "# HELP warden_admin_refused_total Admin requests refused, by reason: no_key, warden_key (a wdn_ key on the admin listener), unknown_key, role (the key's roles do not allow it), decision (the policy does not let this approver decide).\n# TYPE warden_admin_refused_total counter\n",
+        );
+        if let Ok(m) = self.admin_refused.lock() {
+            for (reason, n) in m.iter() {
+                refused.push_str(&format!(
+                    "warden_admin_refused_total{{reason=\"{reason}\"}} {n}\n"
+                ));
+            }
+        }
+        refused
+            + &format!(
+                "# HELP warden_approvals_pending Tool calls this process holds for a decision.\n# TYPE warden_approvals_pending gauge\nwarden_approvals_pending {holding}\n\
              # HELP warden_approvals_held_total Tool calls held for approval.\n# TYPE warden_approvals_held_total counter\nwarden_approvals_held_total {held}\n\
              # HELP warden_approvals_decided_total Decisions made through this process's admin API.\n# TYPE warden_approvals_decided_total counter\nwarden_approvals_decided_total {decided}\n"
-        )
+            )
     }
 
     /// Holds a call: records it, notifies the webhook, and returns the ticket that resolves when

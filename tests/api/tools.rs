@@ -309,9 +309,48 @@ async fn a_gated_call_waits_for_an_approver_and_goes_out_unchanged_when_approved
                 .contains("own call"),
             "{why}"
         );
-        // A Warden key is not an admin key.
+        // A Warden key is not an admin key, and the refusal says what was wrong; so does no
+        // key at all, and an admin key this Warden does not know.
         let r = admin_get(&app, WARDEN_KEY, "/admin/approvals").await;
         assert_eq!(r.status(), 401);
+        let why: Value = r.json().await.expect("JSON");
+        let said = why["error"]["message"].as_str().unwrap_or("").to_string();
+        assert!(said.starts_with("a Warden key (wdn_…) was sent"), "{said}");
+        assert!(!said.contains(WARDEN_KEY));
+        let r = app
+            .http
+            .get(format!("{}/admin/approvals", app.admin_url))
+            .send()
+            .await
+            .expect("answers");
+        let why: Value = r.json().await.expect("JSON");
+        assert!(
+            why["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("no key was sent")
+        );
+        let r = admin_get(
+            &app,
+            "wadm_NotOneOfThisWardensKeys0000000000000000",
+            "/admin/approvals",
+        )
+        .await;
+        let why: Value = r.json().await.expect("JSON");
+        assert!(
+            why["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("not one of this Warden's admin keys")
+        );
+        // Each refusal is counted by reason: the two 403s above (the approver who may not
+        // decide, and the caller approving their own call) and the three 401s.
+        let metrics = app.metrics().await;
+        let round = if stream { 1 } else { 2 };
+        for reason in ["warden_key", "no_key", "unknown_key", "role", "decision"] {
+            let line = format!("warden_admin_refused_total{{reason=\"{reason}\"}} {round}");
+            assert!(metrics.contains(&line), "{line} in\n{metrics}");
+        }
 
         let r = admin_post(
             &app,
@@ -776,4 +815,32 @@ async fn an_approval_answers_only_the_call_it_approved_for_whoever_made_it() {
             .expect("sent");
         assert_eq!(r.status(), 200);
     }
+}
+
+/// The admin listener's root, the address people type, leads to the approvals page.
+#[tokio::test]
+async fn the_admin_listeners_root_leads_to_the_page() {
+    let app = app().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = http
+        .get(format!("{}/", app.admin_url))
+        .send()
+        .await
+        .expect("answers");
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/admin/")
+    );
+    let page = app
+        .http
+        .get(format!("{}/", app.admin_url))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("html").contains("<html"));
 }

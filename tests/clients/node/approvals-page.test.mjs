@@ -67,12 +67,21 @@ test('an approver approves a held push on the admin page', async () => {
     assert.match(shown, /tools\.require_approval: Bash\(git push \*\)/);
     assert.ok(shown.includes('# \\u{202E}txt.exe'), `the override is shown as a code point: ${shown}`);
     assert.ok(!shown.includes('\u202E'), 'the override itself is not in the page text');
+    // Times read as times (no raw microseconds), and the expiry is shown as what is left.
+    assert.ok(!/\d{2}:\d{2}:\d{2}\.\d{6}/.test(shown), `no raw timestamps: ${shown}`);
+    assert.match(shown, /in (\d+ min )?\d+ s \(/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'approvals-page.png'), fullPage: true });
 
     page.once('dialog', (d) => d.accept('reviewed on the page'));
     await row.locator('button.approve').click();
     await page.locator('#status', { hasText: 'approved' }).waitFor({ timeout: 10_000 });
+    // A wrong key: the page says what was wrong, in red.
+    await page.fill('#key', 'wadm_NotOneOfThisWardensKeys0000000000000000');
+    await page.click('button[type=submit]');
+    const status = page.locator('#status.error', { hasText: "not one of this Warden's admin keys" });
+    await status.waitFor({ timeout: 10_000 });
+    assert.equal(await status.evaluate((e) => getComputedStyle(e).color), 'rgb(179, 38, 30)');
     assert.deepEqual(violations, []);
   } finally {
     await browser.close();
