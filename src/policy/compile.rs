@@ -39,6 +39,42 @@ impl Ctx<'_> {
 
 const FIXED_CLASSES: &[&str] = &["secrets", "customer_id", "production_logs", "repository"];
 
+fn is_known_class(class: &str) -> bool {
+    FIXED_CLASSES.contains(&class) || detect::PII_CLASSES.contains(&class)
+}
+
+fn unknown_class_message() -> String {
+    format!(
+        "unknown class (known: secrets, {}, customer_id, production_logs, repository; team classes go under `custom:`)",
+        detect::PII_CLASSES.join(", ")
+    )
+}
+
+/// The unknown class a deserialisation error at `path` sits under, if it sits under one.
+fn unknown_class_under(text: &str, path: &str) -> Option<String> {
+    let rest = path.strip_prefix("classes.")?;
+    let tree: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let classes = tree.get("classes")?.as_mapping()?;
+    classes
+        .keys()
+        .filter_map(serde_yaml::Value::as_str)
+        .filter(|c| !is_known_class(c))
+        .find(|c| rest == *c || rest.starts_with(&format!("{c}.")))
+        .map(str::to_string)
+}
+
+/// A deserialiser's message in the policy's words: no internal type names.
+fn readable(message: &str) -> String {
+    let mut out = message.to_string();
+    while let Some(at) = out.find("struct Raw") {
+        let end = out[at + "struct Raw".len()..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(out.len(), |i| at + "struct Raw".len() + i);
+        out.replace_range(at..end, "a mapping of settings");
+    }
+    out
+}
+
 pub fn compile_file(file: &Path) -> Result<Policy, Vec<PolicyError>> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         vec![PolicyError {
@@ -72,16 +108,24 @@ pub fn compile_text(file: &Path, text: &str) -> Result<Policy, Vec<PolicyError>>
     } else {
         serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(text)).map_err(|e| {
             let path = e.path().to_string();
+            // A class name misspelled is the mistake to report, before any field under it.
+            if let Some(class) = unknown_class_under(text, &path) {
+                return err(
+                    line_of(text, &class),
+                    Some(format!("classes.{class}")),
+                    unknown_class_message(),
+                );
+            }
             let inner = e.into_inner();
             let line = inner.location().map(|l| l.line());
             let message = inner.to_string();
-            // serde_yaml appends " at line N column M"; the line is reported separately.
+            // serde_yaml appends " at line N column M" (the line is reported separately) and
+            // may start with the path (reported as the field).
+            let message = message.split(" at line ").next().unwrap_or(&message);
             let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_string();
-            err(line, (path != ".").then_some(path), message)
+                .strip_prefix(&format!("{path}: "))
+                .unwrap_or(message);
+            err(line, (path != ".").then_some(path), readable(message))
         })?
     };
     let mut ctx = Ctx {
@@ -97,17 +141,9 @@ pub fn compile_text(file: &Path, text: &str) -> Result<Policy, Vec<PolicyError>>
 
     for (class, cfg) in &raw.classes {
         let field = format!("classes.{class}");
-        let known = FIXED_CLASSES.contains(&class.as_str())
-            || detect::PII_CLASSES.contains(&class.as_str());
+        let known = is_known_class(class);
         if !known {
-            ctx.error(
-                class,
-                field,
-                format!(
-                    "unknown class (known: secrets, {}, customer_id, production_logs, repository; team classes go under `custom:`)",
-                    detect::PII_CLASSES.join(", ")
-                ),
-            );
+            ctx.error(class, field, unknown_class_message());
             continue;
         }
         check_fields(&mut ctx, class, &field, cfg);
@@ -476,6 +512,21 @@ mod tests {
         assert!(e.contains("pseudonymize does not apply"), "{e}");
         let e = one_error("classes:\n  secrets: { action: redact, threshold: 0.5 }\n");
         assert!(e.contains("does not apply here"), "{e}");
+    }
+
+    #[test]
+    fn errors_name_the_field_once_in_the_policys_words_and_a_bad_class_first() {
+        let e = one_error("custom:\n  oops: nonsense\n");
+        assert_eq!(e.matches("custom.oops").count(), 1, "{e}");
+        assert!(!e.contains("Raw"), "{e}");
+        assert!(e.contains("a mapping of settings"), "{e}");
+        // A misspelled field under a misspelled class: the class is the mistake.
+        let e = one_error("classes:\n  pii.emial:\n    actoin: redact\n");
+        assert!(
+            e.contains("classes.pii.emial") && e.contains("unknown class"),
+            "{e}"
+        );
+        assert!(e.contains(":2"), "{e}");
     }
 
     #[test]

@@ -45,6 +45,12 @@ impl ExchangeLine {
             started,
         } = self;
         let duration_us = started.elapsed().as_micros() as u64;
+        // Health probes come every few seconds from every orchestrator: at debug, so the info
+        // log is the traffic. A failing probe (not 200) stays at info.
+        if status == 200 && matches!(path.as_str(), "/healthz" | "/readyz") {
+            tracing::debug!(request_id = %id, %method, %path, status, duration_us, "Probe answered.");
+            return;
+        }
         match refused {
             Some((error_type, rule)) => tracing::info!(
                 request_id = %id, %method, %path, status, team, latency_us, duration_us,

@@ -85,7 +85,8 @@ pub async fn require_key(
         .cloned()
     else {
         record_refusal(&state, &request);
-        return Err(ApiError::unauthenticated());
+        let sent = presented_keys(request.headers()).any(|k| !k.is_empty());
+        return Err(ApiError::unauthenticated(sent));
     };
     request.extensions_mut().insert(principal.clone());
     let mut response = next.run(request).await;

@@ -53,12 +53,18 @@ impl ApiError {
         self
     }
 
-    pub fn unauthenticated() -> Self {
+    /// 401 for a request whose key is unknown, or (`sent` false) that sent none. The rule is
+    /// `authentication`, as in the audit row.
+    pub fn unauthenticated(sent: bool) -> Self {
         Self::new(
             ErrorKind::Authentication,
-            "invalid Warden key: send a key issued by `warden keys new` in x-api-key or Authorization: Bearer",
+            if sent {
+                "invalid Warden key: the key sent is not one of this Warden's keys; send a key issued by `warden keys new` in x-api-key or Authorization: Bearer"
+            } else {
+                "no key was sent: send a key issued by `warden keys new` in x-api-key or Authorization: Bearer"
+            },
         )
-        .with_rule("auth")
+        .with_rule("authentication")
         .no_retry()
     }
 

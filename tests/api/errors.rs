@@ -158,8 +158,13 @@ async fn unknown_or_missing_keys_are_401_without_retry() {
             Some("false")
         );
         let msg = expect_error(r, 401, "authentication_error").await;
-        if let Some((_, v)) = auth {
-            assert!(!msg.contains(&v), "key not echoed");
+        // Says what was wrong: no key at all, or a key this Warden does not know.
+        match auth {
+            Some((_, v)) => {
+                assert!(!msg.contains(&v), "key not echoed");
+                assert!(msg.starts_with("invalid Warden key"), "{msg}");
+            }
+            None => assert!(msg.starts_with("no key was sent"), "{msg}"),
         }
     }
     assert_eq!(app.mock.state.total(), 0);
@@ -235,6 +240,16 @@ async fn an_unreachable_upstream_is_502() {
 async fn wrong_methods_get_the_envelope() {
     let app = TestApp::start().await;
     let r = app.get("/v1/messages").send().await.expect("sent");
+    let allow = r
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    assert_eq!(
+        allow.as_deref(),
+        Some("POST"),
+        "405 names the methods the path takes"
+    );
     expect_error(r, 405, "invalid_request_error").await;
     // The open routes too, TRACE included.
     for method in ["TRACE", "PUT", "DELETE", "PATCH"] {
