@@ -370,6 +370,7 @@ from_object!(MessageReply, "a Message object", |map| {
         content: content.unwrap_or_default(),
         stop_reason: stop_reason.flatten(),
         extra: RawFields(extra),
+        own_blocks: Vec::new(),
     })
 });
 

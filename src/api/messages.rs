@@ -444,6 +444,10 @@ pub struct MessageReply {
     pub stop_reason: Option<Value>,
     #[serde(flatten)]
     pub extra: RawFields,
+    /// Indices of the `content` blocks Warden wrote itself (notices standing where a tool call
+    /// was): later stages leave them as they are. Never sent.
+    #[serde(skip)]
+    pub own_blocks: Vec<usize>,
 }
 
 /// Object fields kept as their JSON text, in the order they came; a repeated key is kept too,

@@ -17,6 +17,9 @@ pub struct SseEvent {
     raw: Bytes,
     event: Option<String>,
     data: String,
+    /// Written by Warden itself (a notice standing where a tool call was), not by the model:
+    /// later stages pass it as it is. Never set on a record parsed from upstream.
+    own: bool,
 }
 
 impl SseEvent {
@@ -36,7 +39,19 @@ impl SseEvent {
             raw: Bytes::from(raw),
             event: Some(event.to_string()),
             data: data.to_string(),
+            own: false,
         }
+    }
+
+    /// This record, marked as Warden's own words (see [`SseEvent::is_own`]).
+    pub fn own(mut self) -> Self {
+        self.own = true;
+        self
+    }
+
+    /// Whether Warden wrote this record itself (a notice), rather than relaying the model's.
+    pub fn is_own(&self) -> bool {
+        self.own
     }
 
     /// A record from a JSON value, with the event name taken from its `type`.
@@ -276,6 +291,7 @@ impl SseParser {
             raw,
             event: self.event.take(),
             data: self.data.take().unwrap_or_default(),
+            own: false,
         });
     }
 

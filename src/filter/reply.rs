@@ -381,6 +381,12 @@ fn index_of(v: &Value) -> Option<u64> {
 
 impl ResponseStage for ReplyGuard {
     fn on_event(&mut self, event: SseEvent, out: &mut Vec<SseEvent>) -> Result<(), StageError> {
+        // Warden's own notice (who rejected a call, and why) is not the model's output: an
+        // approver's address in it is not a leak to redact.
+        if event.is_own() {
+            out.push(event);
+            return Ok(());
+        }
         let name = event.event().unwrap_or("");
         if matches!(name, "message_delta" | "message_stop" | "error") {
             // A block upstream never closed: release what it holds (scanned) before the message
@@ -517,6 +523,9 @@ impl ResponseStage for ReplyGuard {
     fn on_message(&mut self, message: &mut MessageReply) -> Result<bool, StageError> {
         let mut changed = false;
         for (i, block) in message.content.iter_mut().enumerate() {
+            if message.own_blocks.contains(&i) {
+                continue;
+            }
             match block {
                 ContentBlock::Text { text, extra } => {
                     if let Some(c) = self.clean(text, &format!("reply.content[{i}].text"), 0) {

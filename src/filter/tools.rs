@@ -328,7 +328,11 @@ impl ToolStage {
         d
     }
 
-    fn replacement_text(name: &str, why: &str) -> String {
+    /// Warden's notice standing where a call was. Later stages pass it as it is (an approver's
+    /// address is not the model's to leak), so the one part the model wrote, the tool's name,
+    /// is cleaned here as the reply stage would clean it.
+    fn replacement_text(&self, name: &str, why: &str) -> String {
+        let name = super::data::redact_for_storage(&self.policy, name, false);
         format!("[Warden: the call to tool '{name}' was not run: {why}]")
     }
 
@@ -349,17 +353,26 @@ impl ToolStage {
 
     /// The events of a text block standing where the tool_use block was.
     fn text_block(index: u64, text: &str, out: &mut Vec<SseEvent>) {
-        out.push(SseEvent::from_json(&json!({
-            "type": "content_block_start", "index": index,
-            "content_block": {"type": "text", "text": ""}
-        })));
-        out.push(SseEvent::from_json(&json!({
-            "type": "content_block_delta", "index": index,
-            "delta": {"type": "text_delta", "text": text}
-        })));
-        out.push(SseEvent::from_json(&json!({
-            "type": "content_block_stop", "index": index
-        })));
+        out.push(
+            SseEvent::from_json(&json!({
+                "type": "content_block_start", "index": index,
+                "content_block": {"type": "text", "text": ""}
+            }))
+            .own(),
+        );
+        out.push(
+            SseEvent::from_json(&json!({
+                "type": "content_block_delta", "index": index,
+                "delta": {"type": "text_delta", "text": text}
+            }))
+            .own(),
+        );
+        out.push(
+            SseEvent::from_json(&json!({
+                "type": "content_block_stop", "index": index
+            }))
+            .own(),
+        );
     }
 
     /// Starts the wait for a human, or says why there cannot be one.
@@ -472,7 +485,7 @@ impl ToolStage {
                     ToolAction::Deny => {
                         self.log.record(&g.id, "denied", None);
                         self.replaced += 1;
-                        let text = Self::replacement_text(
+                        let text = self.replacement_text(
                             &g.name,
                             &format!("policy '{}' denies it (rule {})", self.policy.name, d.rule),
                         );
@@ -487,7 +500,7 @@ impl ToolStage {
                             Err(why) => {
                                 self.log.record(&g.id, "rejected", None);
                                 self.replaced += 1;
-                                let text = Self::replacement_text(&g.name, &why);
+                                let text = self.replacement_text(&g.name, &why);
                                 Self::text_block(g.index, &text, out);
                             }
                         }
@@ -523,7 +536,7 @@ impl ToolStage {
             out.append(&mut gated.events);
         } else {
             self.replaced += 1;
-            let text = Self::replacement_text(&gated.name, &Self::why(outcome));
+            let text = self.replacement_text(&gated.name, &Self::why(outcome));
             Self::text_block(gated.index, &text, out);
         }
     }
@@ -618,11 +631,12 @@ impl ResponseStage for ToolStage {
                 ToolAction::Deny => {
                     self.log.record(id, "denied", None);
                     self.replaced += 1;
-                    let text = Self::replacement_text(
+                    let text = self.replacement_text(
                         name,
                         &format!("policy '{}' denies it (rule {})", self.policy.name, d.rule),
                     );
                     *block = text_content(text);
+                    message.own_blocks.push(i);
                     changed = true;
                 }
                 ToolAction::RequireApproval => match self.hold(id, name, input, &d.rule) {
@@ -633,7 +647,8 @@ impl ResponseStage for ToolStage {
                     Err(why) => {
                         self.log.record(id, "rejected", None);
                         self.replaced += 1;
-                        *block = text_content(Self::replacement_text(name, &why));
+                        *block = text_content(self.replacement_text(name, &why));
+                        message.own_blocks.push(i);
                         changed = true;
                     }
                 },
@@ -665,8 +680,10 @@ impl ResponseStage for ToolStage {
                         self.passed += 1;
                     } else {
                         self.replaced += 1;
+                        let text = self.replacement_text(&name, &Self::why(&outcome));
                         if let Some(b) = message.content.get_mut(index) {
-                            *b = text_content(Self::replacement_text(&name, &Self::why(&outcome)));
+                            *b = text_content(text);
+                            message.own_blocks.push(index);
                         }
                     }
                 }

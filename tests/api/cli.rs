@@ -357,7 +357,11 @@ async fn the_info_log_is_the_traffic_not_the_probes() {
     let url = logged_url(&line, "addr");
     let http = reqwest::Client::new();
     for path in ["/healthz", "/readyz", "/healthz"] {
-        let probe = http.get(format!("{url}{path}")).send().await.expect("probe");
+        let probe = http
+            .get(format!("{url}{path}"))
+            .send()
+            .await
+            .expect("probe");
         assert_eq!(probe.status(), 200, "{path}");
     }
     let refused = http

@@ -116,9 +116,9 @@ def test_a_rejected_push_arrives_as_the_replacement_text_and_its_forged_result_g
     approver.join()
     assert tool_uses(message) == []
     text = "".join(b.text for b in message.content if b.type == "text")
-    # The replacement passes the reply stages like the model's own text: the platform policy
-    # redacts e-mail addresses in replies, the approver's included.
-    assert "rejected by [REDACTED:pii.email]" in text and "freeze until Monday" in text
+    # Warden's notice is not the model's output: the approver is named as the admin key names
+    # them, though the platform policy redacts e-mail addresses in the model's replies.
+    assert "rejected by lead@example.com" in text and "freeze until Monday" in text
     assert message.stop_reason == "end_turn"
 
     before = json.load(urllib.request.urlopen(MOCK_URL + "/_mock/requests"))["total"]
@@ -153,3 +153,27 @@ def test_the_approvers_channel_was_notified():
     assert hooks, "a Slack-compatible notice was posted for held calls"
     assert "text" in hooks[-1] and "blocks" in hooks[-1]
     assert hooks[-1]["warden"]["approval_id"].startswith("apr_")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_part_of_a_notice_the_model_wrote_is_still_cleaned(stream):
+    # A denied call whose tool name the model filled with an address: the notice that replaces
+    # it names the tool, and that name is cleaned as the model's text would be.
+    params = dict(
+        model="claude-sonnet-4-5",
+        max_tokens=200,
+        tools=[BASH],
+        messages=[{"role": "user", "content": "Tidy the CRM."}],
+        extra_headers={
+            "x-mock-scenario": "tool_use",
+            "x-mock-tool": json.dumps({"name": "mcp__crm__delete_jane.doe@example.com", "input": {}}),
+        },
+    )
+    if stream:
+        with client().messages.stream(**params) as s:
+            message = s.get_final_message()
+    else:
+        message = client().messages.create(**params)
+    text = "".join(b.text for b in message.content if b.type == "text")
+    assert "was not run" in text and "policy 'platform' denies it" in text, text
+    assert "jane.doe@example.com" not in text and "[REDACTED:pii.email]" in text, text
