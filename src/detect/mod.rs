@@ -65,17 +65,26 @@ impl Validator {
         if !matches!(self, Self::Ipv4 | Self::Phone) {
             return false;
         }
-        let before = &text.as_bytes()[start.saturating_sub(CONTEXT_BYTES)..start];
+        let bytes = text.as_bytes();
+        let base = start.saturating_sub(CONTEXT_BYTES);
+        let before = &bytes[base..start];
+        let letter_or_digit = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_alphanumeric);
         // Only where a context word can start, and only the words that start there: this runs
-        // for every phone number and IP address found.
+        // for every phone number and IP address found. A word counts only as a whole word:
+        // `ver` is not in `server`, `sha` not in `Shannon`, `oid` not in `avoid`, ` v` not in
+        // ` via`.
         (0..before.len()).any(|i| {
             let mut words = CONTEXT_WORDS_BY_FIRST_BYTE[before[i] as usize];
             while words != 0 {
                 let w = NOT_PII_CONTEXT[words.trailing_zeros() as usize].as_bytes();
-                if before[i..]
+                let at = base + i;
+                let whole = before[i..]
                     .get(..w.len())
                     .is_some_and(|b| b.eq_ignore_ascii_case(w))
-                {
+                    && (!w[0].is_ascii_alphanumeric() || at == 0 || !letter_or_digit(at - 1))
+                    && (!w[w.len() - 1].is_ascii_alphanumeric()
+                        || !bytes.get(at + w.len()).is_some_and(u8::is_ascii_alphabetic));
+                if whole {
                     return true;
                 }
                 words &= words - 1;

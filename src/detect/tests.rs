@@ -166,6 +166,16 @@ fn context_words_lower_confidence_below_a_finding() {
         );
     }
     assert_finds(&s, "call me on 555-123-4567", "pii.phone", "555-123-4567");
+    // Only whole words count: a context word inside another word rules nothing out.
+    assert_finds(&s, "server 10.1.2.3 is down", "pii.ip_address", "10.1.2.3");
+    for text in [
+        "Shannon: 555-123-4567",
+        "avoid calling 555-123-4567 after nine",
+        "reach me via 555-123-4567",
+        "the reorder desk, 555-123-4567",
+    ] {
+        assert_finds(&s, text, "pii.phone", "555-123-4567");
+    }
     // Every context word, in either case, anywhere in the bytes looked back over.
     assert_finds(&s, "see 10.2.3.4 here", "pii.ip_address", "10.2.3.4");
     for w in NOT_PII_CONTEXT {
