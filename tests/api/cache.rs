@@ -256,65 +256,56 @@ async fn the_same_turns_as_batch_items_read_the_cache_as_much_as_direct() {
         })
         .collect();
     let batch = json!({"requests": requests});
-    let reads = |lines: &str| -> Vec<u64> {
-        let mut out: Vec<(String, u64)> = lines
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str::<Value>(l).expect("a results line"))
-            .map(|v| {
-                assert_eq!(v["result"]["type"], "succeeded", "{v}");
-                let turn = v["custom_id"].as_str().expect("custom_id").to_string();
-                (turn, read_tokens(&v["result"]["message"]["usage"]))
-            })
-            .collect();
-        out.sort_by_key(|(id, _)| id.trim_start_matches("turn-").parse::<u32>().unwrap_or(0));
-        out.into_iter().map(|(_, n)| n).collect()
-    };
-    // Direct.
-    let created: Value = app
-        .post_direct("/v1/messages/batches")
-        .json(&batch)
-        .send()
-        .await
-        .expect("direct batch")
-        .json()
-        .await
-        .expect("json");
-    let id = created["id"].as_str().expect("id");
-    let lines = app
-        .http
-        .get(format!(
-            "{}/v1/messages/batches/{id}/results",
-            app.mock.url()
-        ))
-        .header("x-api-key", "sk-ant-direct")
-        .send()
-        .await
-        .expect("results")
-        .text()
-        .await
-        .expect("text");
-    let direct = reads(&lines);
-    // Through Warden.
-    let created: Value = app
-        .post("/v1/messages/batches")
-        .json(&batch)
-        .send()
-        .await
-        .expect("batch")
-        .json()
-        .await
-        .expect("json");
-    let id = created["id"].as_str().expect("id");
-    let lines = app
-        .get(&format!("/v1/messages/batches/{id}/results"))
-        .send()
-        .await
-        .expect("results")
-        .text()
-        .await
-        .expect("text");
-    let warden = reads(&lines);
+    // Direct, then through Warden: create the batch, read its results' cache reads by turn.
+    let direct = batch_reads(app.post_direct("/v1/messages/batches").json(&batch), |id| {
+        app.http
+            .get(format!(
+                "{}/v1/messages/batches/{id}/results",
+                app.mock.url()
+            ))
+            .header("x-api-key", "sk-ant-direct")
+    })
+    .await;
+    let warden = batch_reads(app.post("/v1/messages/batches").json(&batch), |id| {
+        app.get(&format!("/v1/messages/batches/{id}/results"))
+    })
+    .await;
     assert_eq!(direct.len(), 10);
     assert_as_warm(&direct, &warden);
+}
+
+/// Creates a batch with `create`, fetches its results with `results(id)`, and returns each
+/// turn's cache reads in turn order.
+async fn batch_reads(
+    create: reqwest::RequestBuilder,
+    results: impl FnOnce(&str) -> reqwest::RequestBuilder,
+) -> Vec<u64> {
+    let created: Value = create
+        .send()
+        .await
+        .expect("batch created")
+        .json()
+        .await
+        .expect("json");
+    let id = created["id"].as_str().expect("id");
+    let lines = results(id)
+        .send()
+        .await
+        .expect("results")
+        .text()
+        .await
+        .expect("text");
+    let mut out: Vec<(u32, u64)> = lines
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<Value>(l).expect("a results line"))
+        .map(|v| {
+            assert_eq!(v["result"]["type"], "succeeded", "{v}");
+            let turn = v["custom_id"].as_str().expect("custom_id");
+            let turn = turn.trim_start_matches("turn-").parse().expect("turn-N");
+            (turn, read_tokens(&v["result"]["message"]["usage"]))
+        })
+        .collect();
+    out.sort_unstable();
+    out.into_iter().map(|(_, n)| n).collect()
 }

@@ -46,16 +46,15 @@ def decide_when_held(verb, reason, seen):
         time.sleep(0.05)
 
 
-def ask(stream, command, **kw):
+def ask(stream, command, tool=None, **kw):
+    """The model's reply when it makes one call: `Bash(command)`, or `tool` ({"name", "input"})."""
+    call = tool or {"name": "Bash", "input": {"command": command}}
     params = dict(
         model="claude-sonnet-4-5",
         max_tokens=200,
         tools=[BASH],
         messages=[{"role": "user", "content": "Ship the release branch."}],
-        extra_headers={
-            "x-mock-scenario": "tool_use",
-            "x-mock-tool": json.dumps({"name": "Bash", "input": {"command": command}}),
-        },
+        extra_headers={"x-mock-scenario": "tool_use", "x-mock-tool": json.dumps(call)},
         **kw,
     )
     if stream:
@@ -159,21 +158,7 @@ def test_the_approvers_channel_was_notified():
 def test_the_part_of_a_notice_the_model_wrote_is_still_cleaned(stream):
     # A denied call whose tool name the model filled with an address: the notice that replaces
     # it names the tool, and that name is cleaned as the model's text would be.
-    params = dict(
-        model="claude-sonnet-4-5",
-        max_tokens=200,
-        tools=[BASH],
-        messages=[{"role": "user", "content": "Tidy the CRM."}],
-        extra_headers={
-            "x-mock-scenario": "tool_use",
-            "x-mock-tool": json.dumps({"name": "mcp__crm__delete_jane.doe@example.com", "input": {}}),
-        },
-    )
-    if stream:
-        with client().messages.stream(**params) as s:
-            message = s.get_final_message()
-    else:
-        message = client().messages.create(**params)
+    message = ask(stream, None, tool={"name": "mcp__crm__delete_jane.doe@example.com", "input": {}})
     text = "".join(b.text for b in message.content if b.type == "text")
     assert "was not run" in text and "policy 'platform' denies it" in text, text
     assert "jane.doe@example.com" not in text and "[REDACTED:pii.email]" in text, text
