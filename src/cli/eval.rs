@@ -1,8 +1,10 @@
 //! `warden eval secrets|pii|injection --dataset FILE`: precision, recall and throughput of the
 //! detectors on a labelled JSONL file (`{"text": …, "label": 0|1}` a line; 1 = the text holds that
-//! kind of data). Secrets and personal data use a team policy's compiled scanner; injection uses
-//! the built-in injection detector, on all rows or only the validation split its training held
-//! out.
+//! kind of data). Secrets and personal data use a team policy's compiled scanner, as the gateway
+//! does (canonical views included); rows that carry `spans: [{start, end, type}]` (UTF-8 byte
+//! offsets) are also scored by span, per class. Injection uses the built-in injection detector.
+//! Rows may name their `split` (`dev`, `holdout`): `--split holdout` scores only the rows the
+//! detectors were not tuned on (the generators under `tools/datasets/` write such rows).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -28,6 +30,29 @@ pub enum Split {
     All,
     /// The rows `warden train` held out (the same hash rule as training).
     Validation,
+    /// Rows whose `split` field is `dev`.
+    Dev,
+    /// Rows whose `split` field is `holdout`: formats, groups or categories held out of tuning.
+    Holdout,
+}
+
+impl Split {
+    fn takes(self, row: &Row) -> bool {
+        match self {
+            Self::All => true,
+            Self::Validation => model::is_validation(&row.text),
+            Self::Dev => row.split.as_deref() == Some("dev"),
+            Self::Holdout => row.split.as_deref() == Some("holdout"),
+        }
+    }
+}
+
+/// What the per-group table breaks figures down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum By {
+    Group,
+    Format,
+    Category,
 }
 
 #[derive(Debug, Args)]
@@ -41,9 +66,17 @@ pub struct EvalArgs {
     /// The team whose scanner is evaluated.
     #[arg(long, default_value = "default")]
     team: String,
-    /// Injection only: evaluate all rows or only the validation split.
+    /// Which rows: all, the validation split `warden train` held out (by hash), or the rows
+    /// whose `split` field is `dev` or `holdout`.
     #[arg(long, value_enum, default_value_t = Split::All)]
     split: Split,
+    /// Also print the figures per value of this row field (e.g. each provider, locale or
+    /// attack category).
+    #[arg(long, value_enum)]
+    by: Option<By>,
+    /// Print up to N missed spans and N false findings, with their rows' groups.
+    #[arg(long, default_value_t = 0)]
+    show: usize,
     /// Injection only: a weights file to use instead of the shipped one (e.g. one just written
     /// by `warden train injection --out`).
     #[arg(long)]
@@ -63,6 +96,35 @@ pub(crate) struct Row {
     /// The attack's category, where the dataset gives one.
     #[serde(default)]
     pub category: Option<String>,
+    /// The labelled values: byte spans and their class (`secrets`, `pii.email`, …).
+    #[serde(default)]
+    pub spans: Option<Vec<Span>>,
+    /// `dev` or `holdout`, where the dataset says.
+    #[serde(default)]
+    pub split: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub end: usize,
+    #[serde(rename = "type")]
+    pub class: String,
+}
+
+impl Row {
+    fn field(&self, by: By) -> &str {
+        match by {
+            By::Group => self.group.as_deref(),
+            By::Format => self.format.as_deref(),
+            By::Category => self.category.as_deref(),
+        }
+        .unwrap_or("-")
+    }
 }
 
 impl Row {
@@ -144,40 +206,102 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         .for_team(&args.team, false)
         .with_context(|| format!("no policy for team {}", args.team))?
         .policy;
-    let rows = load_rows(&args.dataset)?;
+    let rows: Vec<Row> = load_rows(&args.dataset)?
+        .into_iter()
+        .filter(|r| args.split.takes(r))
+        .collect();
     let wanted = |class: &str| match args.kind {
         Kind::Secrets => class == "secrets",
         Kind::Pii | Kind::Injection => class.starts_with("pii."),
     };
-    let mut confusion = Confusion::default();
+    let mut rows_confusion = Confusion::default();
+    let mut spans = SpanCounts::default();
+    let mut by: std::collections::BTreeMap<&str, (Confusion, SpanCounts)> = Default::default();
+    let mut shown = (0, 0);
     let mut bytes = 0usize;
     let started = Instant::now();
     for row in &rows {
         bytes += row.text.len();
-        let predicted = policy
+        let found: Vec<(usize, usize, &str)> = policy
             .scanner
-            .scan(&row.text)
+            .scan_canonical(&row.text)
             .iter()
-            .any(|d| wanted(&policy.scanner.rule(d.rule).class));
-        confusion.add(predicted, row.label == 1);
+            .map(|f| (f.start, f.end, policy.scanner.rule(f.rule).class.as_str()))
+            .filter(|(_, _, class)| wanted(class))
+            .collect();
+        let predicted = !found.is_empty();
+        rows_confusion.add(predicted, row.label == 1);
+        let mut counts = SpanCounts::default();
+        if let Some(gold) = &row.spans {
+            let gold: Vec<&Span> = gold.iter().filter(|g| wanted(&g.class)).collect();
+            counts.score(&gold, &found);
+            if shown.0 < args.show || shown.1 < args.show {
+                for g in &gold {
+                    if shown.0 < args.show && !found.iter().any(|f| overlaps(g, f)) {
+                        shown.0 += 1;
+                        println!(
+                            "missed {} [{}] {:?}",
+                            g.class,
+                            row.group.as_deref().unwrap_or("-"),
+                            row.text.get(g.start..g.end).unwrap_or("?")
+                        );
+                    }
+                }
+                for f in &found {
+                    if shown.1 < args.show && !gold.iter().any(|g| overlaps(g, f)) {
+                        shown.1 += 1;
+                        println!(
+                            "false {} [{}] {:?}",
+                            f.2,
+                            row.group.as_deref().unwrap_or("-"),
+                            &row.text[f.0..f.1]
+                        );
+                    }
+                }
+            }
+            spans.merge(&counts);
+        }
+        if let Some(key) = args.by {
+            let entry = by.entry(row.field(key)).or_default();
+            entry.0.add(predicted, row.label == 1);
+            entry.1.merge(&counts);
+        }
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{:?} on {} ({} rows, team {}):",
+        "{:?} on {} ({:?}: {} rows, team {}):",
         args.kind,
         args.dataset.display(),
+        args.split,
         rows.len(),
         args.team
     );
     println!(
-        "precision {:.3}  recall {:.3}  (tp {} fp {} tn {} fn {})",
-        confusion.precision(),
-        confusion.recall(),
-        confusion.tp,
-        confusion.fp,
-        confusion.tn,
-        confusion.r#fn
+        "rows:  precision {:.3}  recall {:.3}  FPR {:.3}  (tp {} fp {} tn {} fn {})",
+        rows_confusion.precision(),
+        rows_confusion.recall(),
+        rows_confusion.fpr(),
+        rows_confusion.tp,
+        rows_confusion.fp,
+        rows_confusion.tn,
+        rows_confusion.r#fn
     );
+    if spans.gold.values().sum::<usize>() > 0 {
+        spans.print("spans");
+    }
+    for (key, (c, s)) in &by {
+        println!(
+            "  {key:<28} rows {:>4}: precision {:.3} recall {:.3} (fp {} fn {}); spans: gold {} found {} false {}",
+            c.tp + c.fp + c.tn + c.r#fn,
+            c.precision(),
+            c.recall(),
+            c.fp,
+            c.r#fn,
+            s.gold.values().sum::<usize>(),
+            s.found.values().sum::<usize>(),
+            s.false_found.values().sum::<usize>(),
+        );
+    }
     println!(
         "throughput {:.1} MB/s ({} bytes in {:.3} s)",
         bytes as f64 / 1e6 / secs.max(1e-9),
@@ -185,6 +309,89 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         secs
     );
     Ok(())
+}
+
+fn overlaps(g: &Span, f: &(usize, usize, &str)) -> bool {
+    g.class == f.2 && g.start < f.1 && f.0 < g.end
+}
+
+/// Span-level counts per class: a labelled span is found when a detection of its class overlaps
+/// it; a detection is false when it overlaps no labelled span of its class.
+#[derive(Default)]
+struct SpanCounts {
+    gold: std::collections::BTreeMap<String, usize>,
+    found: std::collections::BTreeMap<String, usize>,
+    predicted: std::collections::BTreeMap<String, usize>,
+    false_found: std::collections::BTreeMap<String, usize>,
+}
+
+impl SpanCounts {
+    fn score(&mut self, gold: &[&Span], found: &[(usize, usize, &str)]) {
+        for g in gold {
+            *self.gold.entry(g.class.clone()).or_default() += 1;
+            if found.iter().any(|f| overlaps(g, f)) {
+                *self.found.entry(g.class.clone()).or_default() += 1;
+            }
+        }
+        for f in found {
+            *self.predicted.entry(f.2.to_string()).or_default() += 1;
+            if !gold.iter().any(|g| overlaps(g, f)) {
+                *self.false_found.entry(f.2.to_string()).or_default() += 1;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        for (mine, theirs) in [
+            (&mut self.gold, &other.gold),
+            (&mut self.found, &other.found),
+            (&mut self.predicted, &other.predicted),
+            (&mut self.false_found, &other.false_found),
+        ] {
+            for (k, v) in theirs {
+                *mine.entry(k.clone()).or_default() += v;
+            }
+        }
+    }
+
+    fn print(&self, title: &str) {
+        let mut classes: Vec<&String> = self.gold.keys().chain(self.predicted.keys()).collect();
+        classes.sort_unstable();
+        classes.dedup();
+        let line = |name: &str, gold: usize, found: usize, predicted: usize, false_found: usize| {
+            let precision = ratio(predicted - false_found, predicted);
+            let recall = ratio(found, gold);
+            let f1 = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            println!(
+                "{title}: {name:<18} precision {precision:.3}  recall {recall:.3}  F1 {f1:.3}  \
+                 (labelled {gold}, found {found}; detections {predicted}, false {false_found})"
+            );
+        };
+        let get =
+            |m: &std::collections::BTreeMap<String, usize>, k: &str| m.get(k).copied().unwrap_or(0);
+        for class in &classes {
+            line(
+                class,
+                get(&self.gold, class),
+                get(&self.found, class),
+                get(&self.predicted, class),
+                get(&self.false_found, class),
+            );
+        }
+        if classes.len() > 1 {
+            line(
+                "all",
+                self.gold.values().sum(),
+                self.found.values().sum(),
+                self.predicted.values().sum(),
+                self.false_found.values().sum(),
+            );
+        }
+    }
 }
 
 /// The largest false-positive rate the injection detector's operating point may have.
@@ -196,7 +403,7 @@ fn run_injection(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let rows: Vec<Row> = load_rows(&args.dataset)?
         .into_iter()
-        .filter(|r| args.split == Split::All || model::is_validation(&r.text))
+        .filter(|r| args.split.takes(r))
         .collect();
     let started = Instant::now();
     let shipped = injection::builtin_model()?;

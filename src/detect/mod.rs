@@ -11,6 +11,7 @@ pub mod injection;
 mod keywords;
 pub mod logs;
 mod numeric;
+pub mod secret_value;
 pub mod validate;
 
 use keywords::KeywordDfa;
@@ -28,23 +29,50 @@ pub enum Validator {
     Iban,
     Ssn,
     Ipv4,
-    Phone,
+    /// An IPv6 address (the IP address rule's second shape, [`numeric::ipv6`]).
+    Ipv6,
+    /// `+`-prefixed and North American numbers by shape; numbers written the national way
+    /// (a second shape) are checked against these regions' numbering plans.
+    Phone(PhoneRegions),
+    /// A number of national shape that is a valid number in one of these regions.
+    NationalPhone(PhoneRegions),
     /// The value (a repository `owner/name`) matches none of these globs.
     NotIn(std::sync::Arc<Vec<String>>),
+    /// A built-in secret rule's match: not an example, a placeholder, a public token or a
+    /// reference ([`secret_value`]).
+    Secret(secret_value::Check),
 }
 
-/// Words just before a dotted number or a digit group that make it a version, a build or an
-/// order number rather than an address or a phone number.
+/// The regions whose numbering plans national phone numbers are checked against.
+pub type PhoneRegions = std::sync::Arc<[phonenumber::country::Id]>;
+
+/// The regions a policy that names none checks national phone numbers against: the largest
+/// markets of Warden's users' customers. A policy narrows or widens them with
+/// `pii.phone.regions`.
+pub const DEFAULT_PHONE_REGIONS: &[&str] = &[
+    "US", "GB", "DE", "FR", "NL", "ES", "IT", "BR", "JP", "IN", "AU", "CA",
+];
+
+/// [`DEFAULT_PHONE_REGIONS`], parsed.
+pub fn default_phone_regions() -> PhoneRegions {
+    DEFAULT_PHONE_REGIONS
+        .iter()
+        .filter_map(|r| r.parse().ok())
+        .collect()
+}
+
+/// Words just before a dotted number or a digit group that make it a version, a build, an
+/// order, account or reference number rather than an address or a phone number.
 const NOT_PII_CONTEXT: &[&str] = &[
     "version", "ver ", "ver.", " v", "build", "release", "order", "invoice", "ticket", "oid",
-    "sha", "commit",
+    "sha", "commit", "ref", "case", "account", "acct", "isbn", "tracking", "serial", "sku",
 ];
 
 /// For each byte, the words of [`NOT_PII_CONTEXT`] that start with it in either case, as a
 /// bit set: the context check compares words only where one can start, and only those words.
-const CONTEXT_WORDS_BY_FIRST_BYTE: [u16; 256] = {
-    assert!(NOT_PII_CONTEXT.len() <= 16);
-    let mut table = [0u16; 256];
+const CONTEXT_WORDS_BY_FIRST_BYTE: [u32; 256] = {
+    assert!(NOT_PII_CONTEXT.len() <= 32);
+    let mut table = [0u32; 256];
     let mut k = 0;
     while k < NOT_PII_CONTEXT.len() {
         let c = NOT_PII_CONTEXT[k].as_bytes()[0];
@@ -62,8 +90,11 @@ impl Validator {
     /// Context that lowers confidence below a finding: `version 1.2.3.4` is not an IP address,
     /// `order 555-123-4567` not a phone number.
     fn ruled_out_by_context(&self, text: &str, start: usize) -> bool {
-        if !matches!(self, Self::Ipv4 | Self::Phone) {
+        if !matches!(self, Self::Ipv4 | Self::Phone(_) | Self::NationalPhone(_)) {
             return false;
+        }
+        if matches!(self, Self::Ipv4) && in_version_column(text, start) {
+            return true;
         }
         let bytes = text.as_bytes();
         let base = start.saturating_sub(CONTEXT_BYTES);
@@ -104,9 +135,71 @@ impl Validator {
             Self::Iban => validate::iban(value),
             Self::Ssn => validate::ssn(value),
             Self::Ipv4 => validate::ipv4(value),
-            Self::Phone => validate::phone(value),
+            // The shape's own parse is the check.
+            Self::Ipv6 => true,
+            Self::Phone(_) => validate::phone(value),
+            Self::NationalPhone(regions) => validate::national_phone(value, regions),
+            // Judged with its surroundings, by `check_in`.
+            Self::Secret(_) => true,
         }
     }
+
+    /// [`Self::check`] for the value at `text[start..end]`, with what surrounds it.
+    fn check_in(&self, text: &str, start: usize, end: usize) -> bool {
+        match self {
+            Self::Secret(check) => secret_value::plausible(*check, text, start, end),
+            _ => self.check(&text[start..end]),
+        }
+    }
+}
+
+/// Whether the number at `start` sits in a delimited table's column whose header names a
+/// version (`version`, `firmware`, `build`, `release`, `revision`): `1.12.0.3` there is a
+/// version, not an IPv4 address.
+fn in_version_column(text: &str, start: usize) -> bool {
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let cell = &text[line_start..start];
+    let Some(sep) = [',', '\t', ';', '|']
+        .into_iter()
+        .find(|&c| cell.contains(c))
+        .or_else(|| {
+            // The first column: the separator is whatever follows the value on its line.
+            let rest = &text[start..];
+            let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+            [',', '\t', ';', '|']
+                .into_iter()
+                .find(|&c| line.contains(c))
+        })
+    else {
+        return false;
+    };
+    let column = cell.matches(sep).count();
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let cells = text[line_start..line_end].matches(sep).count();
+    // The header: the table's first line, with as many cells as this one and no digits.
+    let Some(header) = text[..line_start]
+        .lines()
+        .rev()
+        .take_while(|l| l.matches(sep).count() == cells)
+        .last()
+    else {
+        return false;
+    };
+    if cells == 0 || header.bytes().any(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let Some(name) = header.split(sep).nth(column) else {
+        return false;
+    };
+    let name = name.trim().to_ascii_lowercase();
+    [
+        "version", "ver", "firmware", "fw", "build", "release", "revision", "rev",
+    ]
+    .iter()
+    .any(|w| {
+        name.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|p| p == *w)
+    })
 }
 
 /// A rule, as the policy compiler hands it over.
@@ -324,6 +417,9 @@ pub struct Scanner {
     /// Built-in personal-data rules (all validated, all containing digits), in rule order,
     /// matched by hand (see [`numeric`]).
     numeric: Vec<NumericRule>,
+    /// The IP address rule, when the policy has one: IPv6 addresses are looked for around runs
+    /// of digits next to a colon.
+    ipv6: Option<usize>,
     /// Longest keyword or listed word, for the stream hold-back window.
     max_literal_len: usize,
     /// Every rule's pattern in one anchored lazy DFA: where a match may still be in progress at
@@ -468,6 +564,8 @@ impl Scanner {
         let mut free_patterns = Vec::new();
         let mut free_rules = Vec::new();
         let mut numeric = Vec::new();
+        let mut second_shapes = Vec::new();
+        let mut ipv6 = None;
         let mut hold_patterns: Vec<String> = Vec::new();
         for (i, spec) in specs.into_iter().enumerate() {
             match &spec.matcher {
@@ -548,6 +646,30 @@ impl Scanner {
                     }
                 }
                 Matcher::Free { regex, validator } => {
+                    // The second shapes of some rules, tried after every rule's first.
+                    match &validator {
+                        Validator::Phone(regions) => {
+                            hold_patterns.push(numeric::NATIONAL_PHONE_HOLD.into());
+                            second_shapes.push(NumericRule {
+                                rule: i,
+                                shape: numeric::Shape::NationalPhone,
+                                validator: Validator::NationalPhone(regions.clone()),
+                            });
+                        }
+                        Validator::Ssn => {
+                            hold_patterns.push(numeric::SSN_IN_CONTEXT_HOLD.into());
+                            second_shapes.push(NumericRule {
+                                rule: i,
+                                shape: numeric::Shape::SsnInContext,
+                                validator: Validator::Ssn,
+                            });
+                        }
+                        Validator::Ipv4 => {
+                            hold_patterns.push(numeric::IPV6_HOLD.into());
+                            ipv6 = Some(i);
+                        }
+                        _ => {}
+                    }
                     match numeric::Shape::of(&validator, &regex) {
                         Some(shape) => numeric.push(NumericRule {
                             rule: i,
@@ -589,7 +711,11 @@ impl Scanner {
             };
             rules.push((info, compiled));
         }
-        if !numeric.is_empty() {
+        // A national phone number is the loosest shape: it gives way to every other.
+        second_shapes
+            .sort_by_key(|n: &NumericRule| matches!(n.shape, numeric::Shape::NationalPhone));
+        numeric.extend(second_shapes);
+        if !numeric.is_empty() || ipv6.is_some() {
             for d in b'0'..=b'9' {
                 add_keyword(
                     &(d as char).to_string(),
@@ -617,6 +743,7 @@ impl Scanner {
             digit_only,
             free,
             numeric,
+            ipv6,
             max_literal_len,
             hold: HoldDfa::new(&hold_patterns).map(Box::new),
         })
@@ -851,6 +978,8 @@ impl Scanner {
                 };
                 if n.validator.check(&text[start..end])
                     && !n.validator.ruled_out_by_context(text, start)
+                    && !(matches!(n.shape, numeric::Shape::NationalPhone)
+                        && self.holds_other_data(text, start, end))
                 {
                     found.push(Detection {
                         rule: n.rule,
@@ -861,7 +990,35 @@ impl Scanner {
                 }
             }
         }
+        if let Some(rule) = self.ipv6 {
+            let run = at + b[at..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+            if b.get(run) == Some(&b':') || (at > 0 && b[at - 1] == b':') {
+                if let Some((start, end)) = numeric::ipv6(b, at) {
+                    found.push(Detection { rule, start, end });
+                    return Some(end);
+                }
+            }
+        }
         None
+    }
+
+    /// Whether a group inside the national phone number at `start..end` starts another rule's
+    /// valid match (`12 123-45-6789` holds an SSN; `step 12` is not part of it): the number
+    /// then gives way, and the groups are tried on their own.
+    fn holds_other_data(&self, text: &str, start: usize, end: usize) -> bool {
+        let b = text.as_bytes();
+        (start + 1..end)
+            .filter(|&i| b[i].is_ascii_digit() && !b[i - 1].is_ascii_digit())
+            .any(|i| {
+                self.numeric.iter().any(|n| {
+                    !matches!(n.shape, numeric::Shape::NationalPhone)
+                        && n.shape.may_start_with(b[i])
+                        && n.shape.match_at(text, i).is_some_and(|e| {
+                            n.validator.check(&text[i..e])
+                                && !n.validator.ruled_out_by_context(text, i)
+                        })
+                })
+            })
     }
 
     fn run_keyword_rule(&self, rule: usize, text: &str, at: usize, found: &mut Vec<Detection>) {
@@ -899,7 +1056,8 @@ impl Scanner {
                 return;
             }
             let value = secret.as_str();
-            if entropy.is_some_and(|min| validate::entropy(value) < min) || !validator.check(value)
+            if entropy.is_some_and(|min| validate::entropy(value) < entropy_floor(min, value))
+                || !validator.check_in(text, start + secret.start(), start + secret.end())
             {
                 return;
             }
@@ -934,6 +1092,17 @@ impl Scanner {
                 accept((whole.start(), whole.end()), secret);
             }
         }
+    }
+}
+
+/// The entropy a value must reach, for a rule asking `min` bits per character: a hexadecimal
+/// value draws on 16 symbols, not 64, so a random one reaches about 0.4 bits less (a random
+/// 32-digit hex string averages 3.75; the same length in base64, about 4.3).
+fn entropy_floor(min: f64, value: &str) -> f64 {
+    if value.bytes().all(|c| c.is_ascii_hexdigit()) {
+        min - 0.4
+    } else {
+        min
     }
 }
 
@@ -1010,6 +1179,16 @@ struct SecretRule {
     secret_group: usize,
     #[serde(default)]
     entropy: Option<f64>,
+    /// A check beyond the common ones ([`secret_value::Check`]).
+    #[serde(default)]
+    check: Option<SecretCheck>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SecretCheck {
+    BasicAuth,
+    KeyName,
 }
 
 fn default_max_len() -> usize {
@@ -1037,14 +1216,34 @@ pub fn secret_rules() -> Result<Vec<RuleSpec>, BuildError> {
                 max_len: r.max_len,
                 secret_group: r.secret_group,
                 entropy: r.entropy,
-                validator: Validator::None,
+                validator: Validator::Secret(match r.check {
+                    None => secret_value::Check::Value,
+                    Some(SecretCheck::BasicAuth) => secret_value::Check::BasicAuth,
+                    Some(SecretCheck::KeyName) => secret_value::Check::KeyName,
+                }),
             },
         })
         .collect())
 }
 
-/// The built-in personal-data rules, one per `pii.*` class.
+/// The built-in personal-data rules, one per `pii.*` class, phone numbers checked against the
+/// default regions.
 pub fn pii_rule(class: &str, allow_test_cards: bool) -> Option<RuleSpec> {
+    pii_rule_with(class, allow_test_cards, default_phone_regions())
+}
+
+/// [`pii_rule`], national phone numbers checked against `phone_regions`.
+pub fn pii_rule_with(
+    class: &str,
+    allow_test_cards: bool,
+    phone_regions: PhoneRegions,
+) -> Option<RuleSpec> {
+    if class == "pii.phone" {
+        // Compiled now, with the policy, rather than by the first request that holds a number.
+        for &region in phone_regions.iter() {
+            validate::numbering_plan(region);
+        }
+    }
     let (matcher, id) = match class {
         "pii.email" => (
             Matcher::Keyword {
@@ -1064,7 +1263,7 @@ pub fn pii_rule(class: &str, allow_test_cards: bool) -> Option<RuleSpec> {
         ),
         "pii.credit_card" => (
             Matcher::Free {
-                regex: r"(?-u:\b)[2-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{1,7}(?-u:\b)|(?-u:\b)3[47]\d{2}[ \-]?\d{6}[ \-]?\d{5}(?-u:\b)".into(),
+                regex: r"(?-u:\b)[2-6]\d{3}(?:[ \-]\d{4}){3}[ \-]\d{3}(?-u:\b)|(?-u:\b)[2-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{1,7}(?-u:\b)|(?-u:\b)3[47]\d{2}[ \-]?\d{6}[ \-]?\d{5}(?-u:\b)|(?-u:\b)3[0689]\d{2}[ \-]?\d{6}[ \-]?\d{4}(?-u:\b)".into(),
                 validator: Validator::CreditCard {
                     allow_test_numbers: allow_test_cards,
                 },
@@ -1088,7 +1287,7 @@ pub fn pii_rule(class: &str, allow_test_cards: bool) -> Option<RuleSpec> {
         "pii.phone" => (
             Matcher::Free {
                 regex: r"\+[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){1,2}(?:[ .\-]?\d{2,4}){2,4}(?-u:\b)|(?:\(\d{3}\) ?|(?-u:\b)\d{3}[.\-])\d{3}[.\-]\d{4}(?-u:\b)".into(),
-                validator: Validator::Phone,
+                validator: Validator::Phone(phone_regions),
             },
             "pii.phone",
         ),

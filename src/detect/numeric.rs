@@ -1,4 +1,4 @@
-//! The built-in personal-data patterns (cards, IBANs, SSNs, IPv4 addresses, phone numbers),
+//! The built-in personal-data patterns (cards, IBANs, SSNs, IP addresses, phone numbers),
 //! matched by hand where the scanner tries them: at a run of digits that starts a word.
 //!
 //! Text dense with numbers makes the scanner try these at every such run. An anchored search of
@@ -23,7 +23,25 @@ pub(super) enum Shape {
     Phone {
         plus: Box<Regex>,
     },
+    /// A phone number written the national way ([`national_phone`]), checked against
+    /// libphonenumber's metadata by its validator. A second shape of the phone rule, tried after
+    /// every other rule.
+    NationalPhone,
+    /// An SSN written `123 45 6789` or `123456789`, only after words that say SSN
+    /// ([`ssn_in_context`]). A second shape of the SSN rule.
+    SsnInContext,
 }
+
+/// A regex that matches at least wherever [`national_phone`] does: what a stream holds back
+/// while such a number may be arriving.
+pub(super) const NATIONAL_PHONE_HOLD: &str =
+    r"(?:\(\d{2,5}\)[ \-]?|\d{2,5}[ \-./])\d{2,5}(?:[ \-./]\d{2,5}){0,4}";
+
+/// The same for [`ssn_in_context`].
+pub(super) const SSN_IN_CONTEXT_HOLD: &str = r"\d{3} ?\d{2} ?\d{4}";
+
+/// The same for [`ipv6`].
+pub(super) const IPV6_HOLD: &str = r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}";
 
 impl Shape {
     /// The shape of a built-in rule, by its validator; `regex` is the rule's pattern.
@@ -33,13 +51,17 @@ impl Shape {
             Validator::Iban => Self::Iban,
             Validator::Ssn => Self::Ssn,
             Validator::Ipv4 => Self::Ipv4,
-            Validator::Phone => match Regex::new(regex) {
+            Validator::Phone(_) => match Regex::new(regex) {
                 Ok(plus) => Self::Phone {
                     plus: Box::new(plus),
                 },
                 Err(e) => return Some(Err(e.to_string())),
             },
-            Validator::None | Validator::NotIn(_) => return None,
+            Validator::None
+            | Validator::NotIn(_)
+            | Validator::Secret(_)
+            | Validator::NationalPhone(_)
+            | Validator::Ipv6 => return None,
         }))
     }
 
@@ -52,6 +74,8 @@ impl Shape {
             Self::Iban => c.is_ascii_uppercase(),
             Self::Ssn | Self::Ipv4 => c.is_ascii_digit(),
             Self::Phone { .. } => c.is_ascii_digit() || c == b'(' || c == b'+',
+            Self::NationalPhone => c.is_ascii_digit() || c == b'(',
+            Self::SsnInContext => c.is_ascii_digit(),
         }
     }
 
@@ -69,6 +93,8 @@ impl Shape {
                 plus.search(&input).map(|m| m.end())
             }
             Self::Phone { .. } => phone(b, start),
+            Self::NationalPhone => national_phone(b, start),
+            Self::SsnInContext => ssn_in_context(b, start),
         }
     }
 }
@@ -105,12 +131,49 @@ fn optional(b: &[u8], at: usize, set: &[u8]) -> usize {
     usize::from(b.get(at).is_some_and(|c| set.contains(c)))
 }
 
-/// `\b[2-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{1,7}\b|\b3[47]\d{2}[ \-]?\d{6}[ \-]?\d{5}\b`
+/// `\b[2-6]\d{3}(?:[ \-]\d{4}){3}[ \-]\d{3}\b|\b[2-6]\d{3}(?:[ \-]?\d{4}){2}[ \-]?\d{1,7}\b|
+/// \b3[47]\d{2}[ \-]?\d{6}[ \-]?\d{5}\b|\b3[0689]\d{2}[ \-]?\d{6}[ \-]?\d{4}\b`: 19 digits grouped
+/// 4-4-4-4-3 (Maestro, some Visa), groups of four, Amex's 4-6-5, Diners Club's 4-6-4.
 fn card(b: &[u8], s: usize) -> Option<usize> {
     if !starts_word(b, s) {
         return None;
     }
-    card_groups_of_four(b, s).or_else(|| card_amex(b, s))
+    card_nineteen(b, s)
+        .or_else(|| card_groups_of_four(b, s))
+        .or_else(|| card_amex(b, s))
+        .or_else(|| card_diners(b, s))
+}
+
+fn card_nineteen(b: &[u8], s: usize) -> Option<usize> {
+    if !matches!(b.get(s), Some(b'2'..=b'6')) || !exactly(b, s + 1, 3) {
+        return None;
+    }
+    let mut i = s + 4;
+    for n in [4, 4, 4, 3] {
+        if optional(b, i, b" -") == 0 || !exactly(b, i + 1, n) {
+            return None;
+        }
+        i += 1 + n;
+    }
+    ends_word(b, i).then_some(i)
+}
+
+fn card_diners(b: &[u8], s: usize) -> Option<usize> {
+    if b.get(s) != Some(&b'3')
+        || !matches!(b.get(s + 1), Some(b'0' | b'6' | b'8' | b'9'))
+        || !exactly(b, s + 2, 2)
+    {
+        return None;
+    }
+    let mut i = s + 4;
+    for n in [6, 4] {
+        i += optional(b, i, b" -");
+        if !exactly(b, i, n) {
+            return None;
+        }
+        i += n;
+    }
+    ends_word(b, i).then_some(i)
 }
 
 fn card_groups_of_four(b: &[u8], s: usize) -> Option<usize> {
@@ -159,6 +222,207 @@ fn ssn(b: &[u8], s: usize) -> Option<usize> {
         && exactly(b, s + 7, 4)
         && ends_word(b, s + 11);
     shaped.then_some(s + 11)
+}
+
+/// Words before a bare or spaced nine-digit number that say it is an SSN.
+const SSN_WORDS: &[&[u8]] = &[
+    b"ssn",
+    b"social security",
+    b"ss#",
+    b"ss #",
+    b"soc. sec",
+    b"ssa",
+];
+
+/// `\b\d{3} \d{2} \d{4}\b` or `\b\d{9}\b`, with one of [`SSN_WORDS`] in the 48 bytes before:
+/// without it a nine-digit number is as likely a ZIP+4, a product code or an account number.
+fn ssn_in_context(b: &[u8], s: usize) -> Option<usize> {
+    if !starts_word(b, s) {
+        return None;
+    }
+    let end = if exactly(b, s, 9) {
+        s + 9
+    } else if exactly(b, s, 3)
+        && b.get(s + 3) == Some(&b' ')
+        && exactly(b, s + 4, 2)
+        && b.get(s + 6) == Some(&b' ')
+        && exactly(b, s + 7, 4)
+    {
+        s + 11
+    } else {
+        return None;
+    };
+    if !ends_word(b, end) {
+        return None;
+    }
+    let before = b[s.saturating_sub(48)..s].to_ascii_lowercase();
+    SSN_WORDS
+        .iter()
+        .any(|w| before.windows(w.len()).any(|x| x == *w))
+        .then_some(end)
+}
+
+/// Words before a run of digits that say it is a phone number.
+const PHONE_WORDS: &[&[u8]] = &[
+    b"tel",
+    b"phone",
+    b"call",
+    b"mobile",
+    b"cell",
+    b"fax",
+    b"whatsapp",
+    b"fon",
+    b"handy",
+    b"mobil",
+    b"portable",
+    b"cellulare",
+    b"celular",
+    b"movil",
+    b"m\xc3\xb3vil",
+    b"\xe9\x9b\xbb\xe8\xa9\xb1",
+    b"\xe6\x90\xba\xe5\xb8\xaf",
+    b"gsm",
+    b"ph.",
+    b"ph:",
+    b"mob",
+];
+
+/// One of [`PHONE_WORDS`] in the 32 bytes before `s`.
+fn phone_context(b: &[u8], s: usize) -> bool {
+    let before = b[s.saturating_sub(32)..s].to_ascii_lowercase();
+    PHONE_WORDS
+        .iter()
+        .any(|w| before.windows(w.len()).any(|x| x == *w))
+}
+
+/// A phone number written the national way: an optional area code in parentheses, then groups
+/// of digits separated by one of ` -./` (`030 12345678`, `(11) 91234-5678`, `06.12.34.56.78`,
+/// `03-1234-5678`, `98765 43210`, `0157-51817970`), 9 to 12 digits in all (up to 15 after a `00`
+/// international prefix), groups of 2 to 8 digits. Two groups need 10 digits or more (a ZIP+4
+/// or a year and a count is 9). Unseparated, 9 to 11 digits that start with a trunk `0`, or
+/// any after a word that says phone. Not part of a longer chain of digit groups (an ISBN, a
+/// version, an IP address), not a date (`2024 05 06 …`, `04.04.2024 18`), not thousands
+/// (`12.345.678`) and not a dotted quad. Whether the digits are a number some region assigns
+/// is the validator's question.
+pub(super) fn national_phone(b: &[u8], s: usize) -> Option<usize> {
+    const SEP: &[u8] = b" -./";
+    // Inside a longer chain: `1.2.34 5678…` is not tried from its second group.
+    if s >= 2 && SEP.contains(&b[s - 1]) && b[s - 2].is_ascii_digit() {
+        return None;
+    }
+    let mut lens: [usize; 8] = [0; 8];
+    let mut n = 0;
+    let mut i = s;
+    let mut seps: u8 = 0;
+    if b.get(s) == Some(&b'(') {
+        let run = digits(b, s + 1);
+        if !(2..=5).contains(&run) || b.get(s + 1 + run) != Some(&b')') {
+            return None;
+        }
+        lens[0] = run;
+        n = 1;
+        i = s + 2 + run;
+        i += optional(b, i, b" -");
+    } else if !starts_word(b, s) {
+        return None;
+    }
+    loop {
+        let run = digits(b, i);
+        let longest = if n == 0 { 12 } else { 8 };
+        if !(2..=longest).contains(&run) || n == lens.len() {
+            return None;
+        }
+        lens[n] = run;
+        n += 1;
+        i += run;
+        match b.get(i) {
+            Some(&c) if SEP.contains(&c) && digits(b, i + 1) >= 2 => {
+                seps |= 1 << SEP.iter().position(|&x| x == c).unwrap_or(0);
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let total: usize = lens[..n].iter().sum();
+    // The chain goes on with a short group (`978-3-16-…`, `10.0.19041.1`) or the number is
+    // part of a word.
+    let chain_goes_on = b.get(i).is_some_and(|c| SEP.contains(c)) && digits(b, i + 1) > 0;
+    if chain_goes_on || !ends_word(b, i) {
+        return None;
+    }
+    let international = b[s..].starts_with(b"00");
+    let allowed = if international { 11..=15 } else { 9..=12 };
+    if !allowed.contains(&total) {
+        return None;
+    }
+    match n {
+        1 => {
+            let trunk = b[s] == b'0' && (9..=11).contains(&total);
+            if !(trunk || international || phone_context(b, s)) {
+                return None;
+            }
+        }
+        // Two groups: a trunk `0` or an area code in parentheses, a word that says phone, or a
+        // short prefix and a long number (`332 3909270`); not a year and a count (`2024-439747`)
+        // or a range (`50000-30100`).
+        2 => {
+            let year = lens[0] == 4 && matches!(&b[s..s + 2], b"19" | b"20");
+            let shaped = b[s] == b'0' || b[s] == b'(' || (lens[0] <= 4 && lens[1] >= 6);
+            if total < 10 || year || !(shaped || phone_context(b, s)) {
+                return None;
+            }
+        }
+        // A last group of two digits belongs to numbers written in pairs (`06 12 34 56 78`,
+        // `612 34 56 78`), four groups or more; `555-0141-10` is a reference.
+        3 if lens[2] == 2 => return None,
+        _ => {}
+    }
+    let dotted = seps == 1 << 2;
+    let thousands = dotted && lens[0] <= 3 && lens[1..n].iter().all(|&l| l == 3);
+    let quad = dotted && n == 4 && lens[..4].iter().all(|&l| l <= 3);
+    let at = |k: usize| b.get(s + k).map_or(0, |d| d.wrapping_sub(b'0'));
+    let year_first = n >= 3
+        && lens[0] == 4
+        && lens[1] == 2
+        && matches!(&b[s..s + 2], b"19" | b"20")
+        && at(5) * 10 + at(6) <= 12;
+    let day_first = n >= 3
+        && lens[0] == 2
+        && lens[1] == 2
+        && lens[2] == 4
+        && at(0) * 10 + at(1) <= 31
+        && at(3) * 10 + at(4) <= 12
+        && matches!(&b[s + 6..s + 8], b"19" | b"20");
+    (!thousands && !quad && !year_first && !day_first).then_some(i)
+}
+
+/// An IPv6 address around the run of digits at `at`: the longest run of hex digits, colons and
+/// dots (an embedded IPv4 address) that holds `at`, if it has two colons or more and parses as
+/// an address other than `::` and `::1`. Returns its span: it may start before `at`
+/// (`fe80::1ff:…` is found from its `1`).
+pub(super) fn ipv6(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let part = |c: u8| c.is_ascii_hexdigit() || c == b':';
+    let mut s = at;
+    while s > 0 && at - s < 40 && part(b[s - 1]) {
+        s -= 1;
+    }
+    let mut e = at;
+    while e < b.len() && e - s < 46 && (part(b[e]) || b[e] == b'.') {
+        e += 1;
+    }
+    while e > s && b[e - 1] == b'.' {
+        e -= 1;
+    }
+    // A word or a longer run on either side: a hash, an identifier, a MAC address's remainder.
+    if (s > 0 && word(b[s - 1])) || b.get(e).is_some_and(|&c| word(c)) {
+        return None;
+    }
+    let text = std::str::from_utf8(&b[s..e]).ok()?;
+    if text.bytes().filter(|&c| c == b':').count() < 2 {
+        return None;
+    }
+    let addr: std::net::Ipv6Addr = text.parse().ok()?;
+    (!addr.is_unspecified() && !addr.is_loopback()).then_some((s, e))
 }
 
 /// `\b(?:\d{1,3}\.){3}\d{1,3}\b`

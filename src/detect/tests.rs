@@ -41,11 +41,11 @@ fn secret_rules_find_provider_tokens() {
     let hex64 = "3f2a9c8e1b7d6a5f4e3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e";
     let cases: Vec<(String, &str, String)> = vec![
         ("key AKIAIOSFODNN7EXAMPL3 here".to_string(), "secrets.aws_access_key_id", "AKIAIOSFODNN7EXAMPL3".into()),
-        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string(), "secrets.aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq3vKEYd81".to_string(), "secrets.aws_secret_access_key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq3vKEYd81".into()),
         (format!("token ghp_{}", &b62[..36]), "secrets.github_pat", format!("ghp_{}", &b62[..36])),
         (format!("github_pat_{}", &b62[..82]), "secrets.github_fine_grained_pat", format!("github_pat_{}", &b62[..82])),
         (format!("glpat-{}", &b62[..20]), "secrets.gitlab_pat", format!("glpat-{}", &b62[..20])),
-        (format!("SLACK=xoxb-123456789012-1234567890123-{}", &b62[..24]), "secrets.slack_token", format!("xoxb-123456789012-1234567890123-{}", &b62[..24])),
+        (format!("SLACK=xoxb-482910375216-5820374619283-{}", &b62[..24]), "secrets.slack_token", format!("xoxb-482910375216-5820374619283-{}", &b62[..24])),
         (format!("sk_live_{}", &b62[..24]), "secrets.stripe_secret_key", format!("sk_live_{}", &b62[..24])),
         (format!("AIza{}", &b62[..35]), "secrets.gcp_api_key", format!("AIza{}", &b62[..35])),
         (format!("sk-ant-api03-{}AA", &b62[..93]), "secrets.anthropic_api_key", format!("sk-ant-api03-{}AA", &b62[..93])),
@@ -58,8 +58,21 @@ fn secret_rules_find_provider_tokens() {
         ("DATABASE_URL=postgres://app:S3cr3t-P4ss@db.internal:5432/prod".into(), "secrets.database_url_password", "S3cr3t-P4ss".into()),
         ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U".into(), "secrets.jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U".into()),
         ("client_secret: \"Zq8vN2xR7mK4pL9wT3yB6cF1\"".into(), "secrets.generic_secret_assignment", "Zq8vN2xR7mK4pL9wT3yB6cF1".into()),
-        ("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX".into(), "secrets.slack_webhook_url", "hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX".into()),
-        ("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ".into(), "secrets.age_secret_key", "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ".into()),
+        ("https://hooks.slack.com/services/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".into(), "secrets.slack_webhook_url", "hooks.slack.com/services/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".into()),
+        ("AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE".into(), "secrets.age_secret_key", "AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE".into()),
+        // Credentials in headers, named only by their variable, and defaults after an
+        // environment lookup.
+        ("curl -H 'Authorization: Basic ZGVwbG95OlpxOHZOMnhSN21LNA==' https://api.internal".into(), "secrets.authorization_basic", "ZGVwbG95OlpxOHZOMnhSN21LNA==".into()),
+        ("headers:\n  Authorization: \"Bearer q8vN2xR7mK4pL9wT3yB6cF1dH5jS0aZ2\"".into(), "secrets.authorization_bearer", "q8vN2xR7mK4pL9wT3yB6cF1dH5jS0aZ2".into()),
+        ("curl -u deploy:Zq8vN2xR7mK4 https://ci.internal/api".into(), "secrets.curl_user_password", "Zq8vN2xR7mK4".into()),
+        ("DD_APP_KEY=3f2a9c8e1b7d6a5f4e3c2b1a0f9e8d7c6b5a4f3e".into(), "secrets.datadog_api_key", "3f2a9c8e1b7d6a5f4e3c2b1a0f9e8d7c6b5a4f3e".into()),
+        ("TWILIO_AUTH_TOKEN = \"9c8e1b7d6a5f4e3c2b1a0f9e8d7c6b5a\"".into(), "secrets.generic_secret_assignment", "9c8e1b7d6a5f4e3c2b1a0f9e8d7c6b5a".into()),
+        ("new_relic_license_key: a1b2c3d4e5f60718293a4b5c6d7e8f90e2c4b7d9".into(), "secrets.generic_secret_assignment", "a1b2c3d4e5f60718293a4b5c6d7e8f90e2c4b7d9".into()),
+        ("token = os.environ.get(\"API_TOKEN\", \"q8vN2xR7mK4pL9wT3yB6\")".into(), "secrets.env_default", "q8vN2xR7mK4pL9wT3yB6".into()),
+        ("const key = process.env.PAYMENTS_KEY || 'Zq8vN2xR7mK4pL9w';".into(), "secrets.env_default", "Zq8vN2xR7mK4pL9w".into()),
+        ("SECRET_KEY=${SECRET_KEY:-Zq8vN2xR7mK4pL9wT3}".into(), "secrets.env_default", "Zq8vN2xR7mK4pL9wT3".into()),
+        ("db_password = \"Winter2024!corp\"".into(), "secrets.password_assignment", "Winter2024!corp".into()),
+        (format!("my old key was sk-{} sorry", &b62[..48]), "secrets.openai_api_key_legacy", format!("sk-{}", &b62[..48])),
     ];
     for (text, rule, value) in cases {
         assert_finds(&s, &text, rule, &value);
@@ -81,6 +94,26 @@ fn secret_near_misses_are_left_alone() {
         "ghp_short",
         "connect to postgres://db.internal:5432/prod without credentials",
         "Set the API key in the ANTHROPIC_API_KEY environment variable.",
+        // Documented examples, placeholders, public tokens, references with no value.
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "api_key: your-api-key-here",
+        "token: <YOUR_TOKEN>",
+        "client_secret = ${CLIENT_SECRET}",
+        "password: {{ .Values.db.password }}",
+        "NPM_TOKEN: ${{ secrets.NPM_TOKEN }}",
+        "DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/db",
+        "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
+        "STRIPE_PUBLISHABLE_KEY=pk_live_51HbQ2vK2mQ9xW4pL8nT3yB6cF1dH5jS0a",
+        "const token = process.env.GITHUB_TOKEN;",
+        "api_key = settings.API_KEY",
+        "access_token = fetch_access_token_from_vault()",
+        "password: ********",
+        "Authorization: Bearer $GITHUB_TOKEN",
+        "Authorization: Bearer <token>",
+        "Basic authentication is disabled; use a bearer token instead.",
+        "os.getenv(\"PORT\", \"8080\")",
     ];
     for text in clean {
         let f = found(&s, text);
@@ -443,4 +476,110 @@ mod numeric_by_hand {
             }
         }
     }
+}
+
+#[test]
+fn national_phone_numbers_are_found_by_their_regions_numbering_plans() {
+    let s = scanner();
+    for (text, value) in [
+        ("Telefon: 030 12345678", "030 12345678"),
+        ("Mobil 0157-51817970 (abends)", "0157-51817970"),
+        ("bel 06-12345678 of mail", "06-12345678"),
+        ("Ligue para (11) 91234-5678 hoje", "(11) 91234-5678"),
+        ("電話 03-1234-5678 まで", "03-1234-5678"),
+        ("Appelez le 06 12 34 56 78.", "06 12 34 56 78"),
+        ("call me on 98765 43210", "98765 43210"),
+        ("ring 020 7946 0958 today", "020 7946 0958"),
+        ("Llámame al 612 34 56 78", "612 34 56 78"),
+        ("chiama 0039 011 2273267", "0039 011 2273267"),
+    ] {
+        assert_finds(&s, text, "pii.phone", value);
+    }
+    // Shaped like a number, but a date, a range, an ISBN, a version, a reference.
+    for text in [
+        "Built 2024 05 06 1830 on the runner.",
+        "ports 50000-30100 are open",
+        "ISBN 978-3-16-148410-0",
+        "version 10.0.19041.1",
+        "case #555-0141-10 closed",
+        "order 2024-439747 shipped",
+        "total 12.345.678 rows",
+        "Rendez-vous le 04.04.2024 18 h",
+    ] {
+        let f = found(&s, text);
+        assert!(f.iter().all(|(r, _)| r != "pii.phone"), "{text:?}: {f:?}");
+    }
+}
+
+#[test]
+fn a_policy_can_narrow_the_regions_national_numbers_are_checked_against() {
+    let only_us: PhoneRegions = vec!["US".parse().expect("region")].into();
+    let s = Scanner::new(vec![
+        pii_rule_with("pii.phone", false, only_us).expect("rule"),
+    ])
+    .expect("builds");
+    assert!(found(&s, "Telefon: 030 12345678").is_empty());
+    assert_eq!(found(&s, "call 415 555 0132").len(), 1);
+}
+
+#[test]
+fn ipv6_addresses_spaced_ssns_and_other_card_groupings_are_found() {
+    let s = scanner();
+    for (text, rule, value) in [
+        (
+            "from fe80::1ff:fe23:4567:890a on eth0",
+            "pii.ip_address",
+            "fe80::1ff:fe23:4567:890a",
+        ),
+        (
+            "GET http://[2001:db8::42]:8080/",
+            "pii.ip_address",
+            "2001:db8::42",
+        ),
+        (
+            "peer 2001:0db8:85a3:0000:0000:8a2e:0370:7334.",
+            "pii.ip_address",
+            "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+        ),
+        ("SSN: 123 45 6789", "pii.ssn", "123 45 6789"),
+        ("social security number 123456789", "pii.ssn", "123456789"),
+        (
+            "Diners 3056 930902 5904 exp 09/27",
+            "pii.credit_card",
+            "3056 930902 5904",
+        ),
+        (
+            "Maestro 6759 6498 2643 8453 128",
+            "pii.credit_card",
+            "6759 6498 2643 8453 128",
+        ),
+    ] {
+        assert_finds(&s, text, rule, value);
+    }
+    for text in [
+        "mac 00:1a:2b:3c:4d:5e",
+        "at 12:34:56 the job ran",
+        "std::vector<int> v2;",
+        "zip 123456789 for the parcel",
+        "loopback ::1 only",
+    ] {
+        let f = found(&s, text);
+        assert!(
+            f.iter()
+                .all(|(r, _)| r != "pii.ip_address" && r != "pii.ssn"),
+            "{text:?}: {f:?}"
+        );
+    }
+}
+
+#[test]
+fn four_part_versions_in_a_version_column_are_not_addresses() {
+    let s = scanner();
+    let csv = "package,version,host\nwarden,1.12.0.3,10.1.2.3\nagent,2.0.10.4,10.1.2.4\n";
+    let ips: Vec<String> = found(&s, csv)
+        .into_iter()
+        .filter(|(r, _)| r == "pii.ip_address")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(ips, ["10.1.2.3", "10.1.2.4"]);
 }

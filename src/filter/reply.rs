@@ -623,7 +623,7 @@ mod tests {
                 "[REDACTED:stripe_secret_key]",
             ),
             (
-                "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+                "xoxb-482910375216-5820374619283-AbCdEfGhIjKlMnOpQrStUvWx",
                 "[REDACTED:slack_token]",
             ),
         ];

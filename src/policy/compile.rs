@@ -183,7 +183,27 @@ pub fn compile_text(file: &Path, text: &str) -> Result<Policy, Vec<PolicyError>>
             }
             "repository" => repository_rules(&mut ctx, &field, cfg, &mut specs),
             pii => {
-                if let Some(spec) = detect::pii_rule(pii, cfg.allow_test_numbers.unwrap_or(false)) {
+                let regions = match &cfg.regions {
+                    None => detect::default_phone_regions(),
+                    Some(codes) => {
+                        let mut regions = Vec::with_capacity(codes.len());
+                        for code in codes {
+                            match code.to_ascii_uppercase().parse() {
+                                Ok(region) => regions.push(region),
+                                Err(_) => ctx.error(
+                                    pii,
+                                    format!("{field}.regions"),
+                                    format!(
+                                        "{code:?} is not an ISO 3166 region code (DE, FR, US, …)"
+                                    ),
+                                ),
+                            }
+                        }
+                        regions.into()
+                    }
+                };
+                let allow_test = cfg.allow_test_numbers.unwrap_or(false);
+                if let Some(spec) = detect::pii_rule_with(pii, allow_test, regions) {
                     specs.push(spec);
                 }
             }
@@ -333,6 +353,9 @@ fn check_fields(ctx: &mut Ctx<'_>, class: &str, field: &str, cfg: &RawClass) {
     }
     if class != "pii.credit_card" && cfg.allow_test_numbers.is_some() {
         misplaced.push("allow_test_numbers (pii.credit_card only)");
+    }
+    if class != "pii.phone" && cfg.regions.is_some() {
+        misplaced.push("regions (pii.phone only)");
     }
     if class != "production_logs" && cfg.threshold.is_some() {
         misplaced.push("threshold (production_logs only)");

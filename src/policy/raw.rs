@@ -352,6 +352,10 @@ pub struct RawClass {
     /// `pii.credit_card`: ignore the card numbers processors publish for testing.
     #[serde(default)]
     pub allow_test_numbers: Option<bool>,
+    /// `pii.phone`: ISO 3166 region codes whose national numbering plans phone numbers written
+    /// without a country code are checked against (default: `detect::DEFAULT_PHONE_REGIONS`).
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
     /// `production_logs`: share of lines that must look like log lines, 0 to 1 (default 0.5).
     #[serde(default)]
     pub threshold: Option<f64>,
