@@ -19,9 +19,10 @@ pub enum TrainCommand {
 
 #[derive(Debug, Args)]
 pub struct InjectionArgs {
-    /// A JSONL file of `{"text": …, "label": 0|1}`.
-    #[arg(long)]
-    dataset: PathBuf,
+    /// A JSONL file of `{"text": …, "label": 0|1}`; repeat for several. Rows that name their
+    /// `split` are used only when it is `dev`: a `holdout` row is for `warden eval` alone.
+    #[arg(long, required = true)]
+    dataset: Vec<PathBuf>,
     /// Where to write the weights.
     #[arg(long, default_value = "src/detect/injection/model.bin")]
     out: PathBuf,
@@ -54,7 +55,14 @@ pub fn run(cmd: TrainCommand) -> anyhow::Result<()> {
 }
 
 fn injection(args: InjectionArgs) -> anyhow::Result<()> {
-    let rows = load_rows(&args.dataset)?;
+    let mut rows = Vec::new();
+    for path in &args.dataset {
+        rows.extend(
+            load_rows(path)?
+                .into_iter()
+                .filter(|r| r.split.as_deref().is_none_or(|s| s == "dev")),
+        );
+    }
     let (validation, train): (Vec<_>, Vec<_>) =
         rows.iter().partition(|r| model::is_validation(&r.text));
     let examples: Vec<(&str, bool)> = train.iter().map(|r| r.example()).collect();
