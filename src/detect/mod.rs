@@ -157,15 +157,24 @@ impl Validator {
 /// version (`version`, `firmware`, `build`, `release`, `revision`): `1.12.0.3` there is a
 /// version, not an IPv4 address.
 fn in_version_column(text: &str, start: usize) -> bool {
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    // Table rows are short: a line longer than this is prose, and looking no further keeps the
+    // check from reading a long text once per number in it.
+    const LINE_MAX: usize = 1024;
+    let from = floor_char_boundary(text, start.saturating_sub(LINE_MAX));
+    let line_start = match text[from..start].rfind('\n') {
+        Some(i) => from + i + 1,
+        None if from == 0 => 0,
+        None => return false,
+    };
+    let to = ceil_char_boundary(text, (start + LINE_MAX).min(text.len()));
+    let line_end = text[start..to].find('\n').map_or(to, |i| start + i);
     let cell = &text[line_start..start];
+    let line = &text[line_start..line_end];
+    // The separator: one before the value, or (first column) one after it.
     let Some(sep) = [',', '\t', ';', '|']
         .into_iter()
         .find(|&c| cell.contains(c))
         .or_else(|| {
-            // The first column: the separator is whatever follows the value on its line.
-            let rest = &text[start..];
-            let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
             [',', '\t', ';', '|']
                 .into_iter()
                 .find(|&c| line.contains(c))
@@ -174,13 +183,13 @@ fn in_version_column(text: &str, start: usize) -> bool {
         return false;
     };
     let column = cell.matches(sep).count();
-    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let cells = text[line_start..line_end].matches(sep).count();
+    let cells = line.matches(sep).count();
     // The header: the table's first line, with as many cells as this one and no digits.
     let Some(header) = text[..line_start]
         .lines()
         .rev()
-        .take_while(|l| l.matches(sep).count() == cells)
+        .take(256)
+        .take_while(|l| l.len() <= LINE_MAX && l.matches(sep).count() == cells)
         .last()
     else {
         return false;
