@@ -35,15 +35,12 @@ dev row never contains a decoy of a holdout negative class.
 The output depends only on --seed.
 """
 
-import argparse
 import ipaddress
 import json
 import random
 import re
 import string
-import sys
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
 
 HOLDOUT_FORMATS = frozenset({"html", "sql", "vcard"})
@@ -1735,29 +1732,8 @@ def build_rows(seed):
     return rows
 
 
-def summary(rows):
-    lines = [f"rows: {len(rows)}"]
-    for key in ("split", "label", "format", "group"):
-        counts = Counter(r[key] for r in rows)
-        lines.append(f"{key}: " + ", ".join(f"{k}={counts[k]}" for k in sorted(counts, key=str)))
-    types = Counter(s["type"] for r in rows for s in r["spans"])
-    lines.append("span types: " + ", ".join(f"{k}={types[k]}" for k in sorted(types)))
-    return "\n".join(lines)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", required=True, help="output JSONL file")
-    parser.add_argument("--quiet", action="store_true", help="do not print the summary")
-    args = parser.parse_args()
-    rows = build_rows(args.seed)
-    with open(args.out, "w", encoding="utf-8", newline="\n") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if not args.quiet:
-        print(summary(rows), file=sys.stderr)
-
 
 if __name__ == "__main__":
-    main()
+    import common
+
+    common.main(__doc__, build_rows)
